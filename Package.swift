@@ -1,0 +1,39 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Stepwise",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "StepwiseKit", targets: ["StepwiseKit"]),
+        .executable(name: "stepwise", targets: ["stepwise"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CEditline",
+            pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]
+        ),
+        .target(
+            name: "StepwiseKit",
+            resources: [.copy("Resources/builtin")],
+        ),
+        .executableTarget(
+            name: "stepwise",
+            dependencies: [
+                "StepwiseKit",
+                "CEditline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "StepwiseKitTests",
+            dependencies: ["StepwiseKit"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

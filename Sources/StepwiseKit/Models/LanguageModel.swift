@@ -1,0 +1,142 @@
+/// A transformer that can run a traced forward pass.
+///
+/// One implementation per family (``GPT2Model``, BERT, Llama). Each reads its weights from a
+/// ``WeightSource`` and records its steps under TransformerLens's hook names.
+public protocol LanguageModel: AnyObject, Sendable {
+    /// What was loaded: family, sizes, source.
+    var info: ModelInfo { get }
+    /// The tokenizer that came with the model.
+    var tokenizer: any Tokenizer { get }
+
+    /// Runs the model on `ids`.
+    ///
+    /// - Parameters:
+    ///   - ids: the new tokens. With a `cache`, they continue the cached sequence (positions start at
+    ///     `cache.length`) and the cache is extended; without one they are the whole sequence.
+    ///   - cache: keys and values of earlier positions, for generation.
+    ///   - options: what to record and which interventions to apply.
+    /// - Returns: the trace; with `options.record == false` it holds only `logits`.
+    /// - Throws: ``StepwiseError`` if an id is out of range or the sequence exceeds the context.
+    func forward(_ ids: [Int], cache: KVCache?, options: ForwardOptions) throws -> Trace
+}
+
+extension LanguageModel {
+    /// A full traced pass over `ids` with default options.
+    public func trace(_ ids: [Int], options: ForwardOptions = ForwardOptions()) throws -> Trace {
+        try forward(ids, cache: nil, options: options)
+    }
+
+    /// A fresh cache sized for this model.
+    public func makeCache() -> KVCache {
+        KVCache(layers: info.layers)
+    }
+
+    /// Checks ids against the vocabulary and the context length.
+    public func validate(_ ids: [Int], startingAt start: Int = 0) throws {
+        guard !ids.isEmpty else { throw StepwiseError.usage("nothing to run: the prompt has no tokens") }
+        if let bad = ids.first(where: { $0 < 0 || $0 >= info.vocabularySize }) {
+            throw StepwiseError(.model, "token id \(bad) is outside the vocabulary (0..<\(info.vocabularySize))")
+        }
+        if let ctx = info.contextLength, start + ids.count > ctx {
+            throw StepwiseError(.model, "\(start + ids.count) tokens exceed the model's context of \(ctx); shorten the prompt")
+        }
+    }
+}
+
+/// Facts about a loaded model, for `info` and for the views.
+public struct ModelInfo: Sendable {
+    /// `gpt2`, `bert`, `llama`.
+    public var family: String
+    /// A display name (the folder or file name).
+    public var name: String
+    /// The path the model was loaded from.
+    public var source: String
+    public var layers: Int
+    public var heads: Int
+    /// Key/value heads (fewer than `heads` under grouped-query attention).
+    public var kvHeads: Int
+    public var dModel: Int
+    public var dHead: Int
+    public var dMLP: Int
+    public var vocabularySize: Int
+    /// Maximum positions, nil when unbounded.
+    public var contextLength: Int?
+    /// True for decoders (causal mask), false for encoders.
+    public var isCausal: Bool
+    /// Number of parameters, by group (`embedding`, `attention`, ...), in file order.
+    public var parameterCounts: [(String, Int)]
+    /// Further facts for `info`: (label, value).
+    public var details: [(String, String)]
+
+    public init(family: String, name: String, source: String, layers: Int, heads: Int, kvHeads: Int,
+                dModel: Int, dHead: Int, dMLP: Int, vocabularySize: Int, contextLength: Int?,
+                isCausal: Bool, parameterCounts: [(String, Int)] = [], details: [(String, String)] = []) {
+        self.family = family
+        self.name = name
+        self.source = source
+        self.layers = layers
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.dModel = dModel
+        self.dHead = dHead
+        self.dMLP = dMLP
+        self.vocabularySize = vocabularySize
+        self.contextLength = contextLength
+        self.isCausal = isCausal
+        self.parameterCounts = parameterCounts
+        self.details = details
+    }
+
+    /// Total parameters.
+    public var parameterCount: Int { parameterCounts.reduce(0) { $0 + $1.1 } }
+}
+
+/// What a forward pass records and changes.
+public struct ForwardOptions: Sendable {
+    /// Record every step (true) or only the logits (false, for fast generation).
+    public var record: Bool
+    /// Heads to ablate and other edits.
+    public var interventions: [Intervention]
+    /// Overrides the model's mask: `false` lets a decoder attend both ways (a teaching switch).
+    public var causal: Bool?
+
+    public init(record: Bool = true, interventions: [Intervention] = [], causal: Bool? = nil) {
+        self.record = record
+        self.interventions = interventions
+        self.causal = causal
+    }
+}
+
+/// An edit to the forward pass.
+public enum Intervention: Sendable, Equatable {
+    /// Replaces one head's output `hook_z[:, head, :]` with zeros or with its mean over positions.
+    case ablateHead(layer: Int, head: Int, mode: AblationMode)
+}
+
+/// How an ablated head's output is replaced.
+public enum AblationMode: String, Sendable, Equatable {
+    case zero
+    case mean
+}
+
+extension Array where Element == Intervention {
+    /// The ablation mode of a head, if it is ablated.
+    public func ablation(layer: Int, head: Int) -> AblationMode? {
+        for case let .ablateHead(l, h, mode) in self where l == layer && h == head { return mode }
+        return nil
+    }
+}
+
+/// Keys and values of the positions seen so far, per layer, for generation one token at a time.
+public final class KVCache: @unchecked Sendable {
+    /// Per layer: keys and values, `[pos, kvHeads * dHead]` row-major, after any rotation.
+    public var keys: [[Float]]
+    public var values: [[Float]]
+    /// Number of cached positions.
+    public var length: Int = 0
+
+    public init(layers: Int) {
+        keys = Array(repeating: [], count: layers)
+        values = Array(repeating: [], count: layers)
+    }
+}

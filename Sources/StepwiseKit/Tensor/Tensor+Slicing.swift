@@ -1,0 +1,106 @@
+extension Tensor {
+    /// Swaps two axes (a copy).
+    public func transposed(_ a: Int, _ b: Int) -> Tensor {
+        var perm = Array(0..<rank)
+        perm.swapAt(a, b)
+        return permuted(perm)
+    }
+
+    /// Reorders the axes: result axis `i` is axis `perm[i]` of `self` (a copy).
+    public func permuted(_ perm: [Int]) -> Tensor {
+        precondition(perm.sorted() == Array(0..<rank), "Tensor.permuted: \(perm) is not a permutation of \(rank) axes")
+        let newShape = perm.map { shape[$0] }
+        let oldStrides = strides
+        let srcStrides = perm.map { oldStrides[$0] }
+        var out = [Float](repeating: 0, count: count)
+        if count == 0 { return Tensor(shape: newShape, data: out) }
+        var idx = [Int](repeating: 0, count: rank)
+        data.withUnsafeBufferPointer { src in
+            for o in 0..<out.count {
+                var s = 0
+                for d in 0..<rank { s += idx[d] * srcStrides[d] }
+                out[o] = src[s]
+                var d = rank - 1
+                while d >= 0 {
+                    idx[d] += 1
+                    if idx[d] < newShape[d] { break }
+                    idx[d] = 0
+                    d -= 1
+                }
+            }
+        }
+        return Tensor(shape: newShape, data: out)
+    }
+
+    /// Selects index ranges on each axis (a copy). Axes not given are kept whole; an axis whose
+    /// selection is `.index` is dropped from the result.
+    public func sliced(_ selections: [AxisSelection]) -> Tensor {
+        precondition(selections.count <= rank, "Tensor.sliced: \(selections.count) selections for rank \(rank)")
+        var ranges: [[Int]] = []
+        var keep: [Bool] = []
+        for d in 0..<rank {
+            let sel = d < selections.count ? selections[d] : .all
+            switch sel {
+            case .all: ranges.append(Array(0..<shape[d])); keep.append(true)
+            case .index(let i): ranges.append([i]); keep.append(false)
+            case .range(let lo, let hi, let step): ranges.append(Array(stride(from: lo, to: hi, by: step))); keep.append(true)
+            case .indices(let list): ranges.append(list); keep.append(true)
+            }
+        }
+        let outShape = zip(ranges, keep).filter { $0.1 }.map { $0.0.count }
+        let total = ranges.reduce(1) { $0 * $1.count }
+        var out = [Float]()
+        out.reserveCapacity(total)
+        if total > 0 {
+            let st = strides
+            var idx = [Int](repeating: 0, count: rank)
+            for _ in 0..<total {
+                var s = 0
+                for d in 0..<rank { s += ranges[d][idx[d]] * st[d] }
+                out.append(data[s])
+                var d = rank - 1
+                while d >= 0 {
+                    idx[d] += 1
+                    if idx[d] < ranges[d].count { break }
+                    idx[d] = 0
+                    d -= 1
+                }
+            }
+        }
+        return Tensor(shape: outShape, data: out)
+    }
+
+    /// Rows `lo..<hi` of axis 0 (a copy).
+    public func rows(_ lo: Int, _ hi: Int) -> Tensor {
+        let inner = rank > 1 ? shape[1...].reduce(1, *) : 1
+        var s = shape
+        s[0] = hi - lo
+        return Tensor(shape: s, data: Array(data[(lo * inner)..<(hi * inner)]))
+    }
+
+    /// Concatenates tensors along axis 0.
+    public static func concatenateRows(_ parts: [Tensor]) -> Tensor {
+        precondition(!parts.isEmpty, "Tensor.concatenateRows: nothing to concatenate")
+        let tail = Array(parts[0].shape.dropFirst())
+        var data: [Float] = []
+        var n = 0
+        for p in parts {
+            precondition(Array(p.shape.dropFirst()) == tail, "Tensor.concatenateRows: shapes differ")
+            data += p.data
+            n += p.shape[0]
+        }
+        return Tensor(shape: [n] + tail, data: data)
+    }
+}
+
+/// How one axis is selected when slicing a tensor.
+public enum AxisSelection: Sendable, Equatable {
+    /// The whole axis.
+    case all
+    /// One index; the axis is dropped.
+    case index(Int)
+    /// `lo..<hi` stepping by `step`.
+    case range(Int, Int, Int)
+    /// An explicit list of indices.
+    case indices([Int])
+}

@@ -1,0 +1,47 @@
+/// Where a model reads its parameters from, by name, whatever the file format.
+///
+/// ``SafetensorsFile`` and the GGUF reader implement it; a model family asks for
+/// `transformer.h.0.attn.c_attn.weight` or `blk.0.attn_q.weight` and gets float32 values.
+public protocol WeightSource: Sendable {
+    /// The file (or folder) the weights come from, for messages and `info`.
+    var path: String { get }
+    /// Every tensor name in the file, in file order.
+    var tensorNames: [String] { get }
+    /// Shape and stored type of a tensor, nil if absent. Shapes are PyTorch order (outermost first).
+    func tensorInfo(_ name: String) -> WeightInfo?
+    /// The tensor converted to float32.
+    /// - Throws: ``StepwiseError`` if it is absent or cannot be converted.
+    func tensor(_ name: String) throws -> Tensor
+}
+
+/// What a weight file says about one tensor.
+public struct WeightInfo: Sendable, Equatable {
+    /// PyTorch order: outermost axis first.
+    public var shape: [Int]
+    /// The stored type as the file names it (`F32`, `BF16`, `Q4_1`, ...).
+    public var dtype: String
+    /// Bytes the tensor occupies in the file.
+    public var byteCount: Int
+
+    public init(shape: [Int], dtype: String, byteCount: Int) {
+        self.shape = shape
+        self.dtype = dtype
+        self.byteCount = byteCount
+    }
+}
+
+extension WeightSource {
+    /// The tensor, checked to have `shape`.
+    public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+        guard let info = tensorInfo(name) else {
+            throw StepwiseError.file(path, "has no tensor '\(name)'")
+        }
+        guard info.shape == shape else {
+            throw StepwiseError.file(path, "tensor '\(name)' has shape \(info.shape), the config implies \(shape)")
+        }
+        return try tensor(name)
+    }
+
+    /// True if the file holds a tensor of that name.
+    public func contains(_ name: String) -> Bool { tensorInfo(name) != nil }
+}

@@ -1,0 +1,2 @@
+import StepwiseKit
+print("stepwise")

@@ -1,0 +1,69 @@
+import Testing
+@testable import StepwiseKit
+
+@Suite("Tensor")
+struct TensorTests {
+    /// A plain triple loop, the definition of a matrix product.
+    func naiveABT(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n {
+            var s: Double = 0
+            for p in 0..<k { s += Double(a[i * k + p]) * Double(b[j * k + p]) }
+            c[i * n + j] = Float(s)
+        } }
+        return c
+    }
+
+    @Test("linear matches the definition at awkward shapes", arguments: [
+        (1, 1, 1), (3, 5, 7), (5, 17, 300), (16, 64, 64), (7, 257, 513), (33, 130, 64),
+    ])
+    func linearMatchesNaive(shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        var rng = SplitMix64(seed: UInt64(m * 1000 + n * 10 + k))
+        let a = (0..<(m * k)).map { _ in rng.nextFloat() - 0.5 }
+        let b = (0..<(n * k)).map { _ in rng.nextFloat() - 0.5 }
+        let got = Tensor(shape: [m, k], data: a).linear(Tensor(shape: [n, k], data: b))
+        let want = naiveABT(a, b, m: m, n: n, k: k)
+        #expect(got.shape == [m, n])
+        let err = zip(got.data, want).map { abs($0 - $1) }.max() ?? 0
+        #expect(err < 1e-4, "max error \(err)")
+    }
+
+    @Test("softmax is stable and masks exactly")
+    func softmax() {
+        let t = Tensor(shape: [2, 3], data: [1000, 1001, -.infinity, -.infinity, -.infinity, -.infinity])
+        let s = t.softmax()
+        #expect(abs(s.data[0] - 0.26894142) < 1e-6)
+        #expect(abs(s.data[1] - 0.73105858) < 1e-6)
+        #expect(s.data[2] == 0)
+        #expect(s.data[3...].allSatisfy { $0 == 0 })
+    }
+
+    @Test("layer norm and RMS norm by hand")
+    func norms() {
+        let x = Tensor(shape: [1, 4], data: [1, 2, 3, 4])
+        let (scale, y) = x.layerNorm(weight: nil, bias: nil, eps: 0)
+        #expect(abs(scale.data[0] - 1.118034) < 1e-5)
+        #expect(abs(y.data[0] + 1.341641) < 1e-5)
+        let (rs, r) = x.rmsNorm(weight: Tensor(shape: [4], data: [1, 1, 1, 2]), eps: 0)
+        #expect(abs(rs.data[0] - 2.738613) < 1e-5)
+        #expect(abs(r.data[3] - 2.921187) < 1e-5)
+    }
+
+    @Test("activations at known points")
+    func activations() {
+        #expect(abs(Activation.gelu(1) - 0.8413447) < 1e-6)
+        #expect(abs(Activation.geluTanh(1) - 0.8411920) < 1e-6)
+        #expect(abs(Activation.silu(1) - 0.7310586) < 1e-6)
+    }
+
+    @Test("slicing and permuting")
+    func slicing() {
+        let t = Tensor(shape: [2, 3, 4], data: (0..<24).map(Float.init))
+        #expect(t.sliced([.index(1), .all, .range(1, 3, 1)]).data == [13, 14, 17, 18, 21, 22])
+        let p = t.permuted([1, 0, 2])
+        #expect(p.shape == [3, 2, 4])
+        #expect(p[1, 1, 2] == t[1, 1, 2])
+        #expect(p[2, 0, 3] == t[0, 2, 3])
+    }
+}
