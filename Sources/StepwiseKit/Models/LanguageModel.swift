@@ -134,6 +134,8 @@ public final class KVCache: @unchecked Sendable {
     public var values: [[Float]]
     /// Number of cached positions.
     public var length: Int = 0
+    /// The ids of the cached positions, for labelling the key axis.
+    public var tokenIDs: [Int] = []
 
     public init(layers: Int) {
         keys = Array(repeating: [], count: layers)

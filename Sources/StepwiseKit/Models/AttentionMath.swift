@@ -1,0 +1,143 @@
+import Dispatch
+
+/// The pieces of scaled dot-product attention, shared by every family, each returning a value a
+/// trace can show. Supports grouped-query attention: query head `h` reads key/value head
+/// `h / (heads / kvHeads)`.
+public enum AttentionMath {
+    /// Copies head `h` of a `[pos, heads, dHead]` buffer into a contiguous `[pos, dHead]` buffer.
+    static func head(_ x: [Float], positions: Int, heads: Int, dHead: Int, _ h: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: positions * dHead)
+        x.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for p in 0..<positions {
+                    let s = (p * heads + h) * dHead
+                    for d in 0..<dHead { dst[p * dHead + d] = src[s + d] }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Scaled scores `q·kᵀ · scale` for every query head.
+    ///
+    /// - Parameters:
+    ///   - q: `[queries, heads, dHead]`.
+    ///   - k: `[keys, kvHeads, dHead]`.
+    /// - Returns: `[heads, queries, keys]`.
+    public static func scores(q: Tensor, k: Tensor, scale: Float) -> Tensor {
+        let (tq, heads, dHead) = (q.shape[0], q.shape[1], q.shape[2])
+        let (tk, kvHeads) = (k.shape[0], k.shape[1])
+        precondition(heads % kvHeads == 0 && k.shape[2] == dHead, "AttentionMath.scores: q \(q.shape) vs k \(k.shape)")
+        let group = heads / kvHeads
+        var out = [Float](repeating: 0, count: heads * tq * tk)
+        let kHeads = (0..<kvHeads).map { head(k.data, positions: tk, heads: kvHeads, dHead: dHead, $0) }
+        for h in 0..<heads {
+            let qh = head(q.data, positions: tq, heads: heads, dHead: dHead, h)
+            let s = MatMul.abT(a: qh, b: kHeads[h / group], m: tq, n: tk, k: dHead)
+            let base = h * tq * tk
+            for i in 0..<(tq * tk) { out[base + i] = s[i] * scale }
+        }
+        return Tensor(shape: [heads, tq, tk], data: out)
+    }
+
+    /// The scores with every key a query may not see set to `-infinity`.
+    ///
+    /// Query `i` sits at absolute position `start + i`; with `causal` it sees keys `0...start + i`.
+    public static func masked(_ scores: Tensor, start: Int, causal: Bool) -> Tensor {
+        guard causal else { return scores }
+        let (heads, tq, tk) = (scores.shape[0], scores.shape[1], scores.shape[2])
+        var out = scores.data
+        for h in 0..<heads {
+            for i in 0..<tq {
+                let row = (h * tq + i) * tk
+                var j = start + i + 1
+                while j < tk { out[row + j] = -.infinity; j += 1 }
+            }
+        }
+        return Tensor(shape: scores.shape, data: out)
+    }
+
+    /// The pattern-weighted sum of values.
+    ///
+    /// - Parameters:
+    ///   - pattern: `[heads, queries, keys]`.
+    ///   - v: `[keys, kvHeads, dHead]`.
+    /// - Returns: `z` `[queries, heads, dHead]`.
+    public static func weightedSum(pattern: Tensor, v: Tensor) -> Tensor {
+        let (heads, tq, tk) = (pattern.shape[0], pattern.shape[1], pattern.shape[2])
+        let (kvHeads, dHead) = (v.shape[1], v.shape[2])
+        let group = heads / kvHeads
+        var z = [Float](repeating: 0, count: tq * heads * dHead)
+        // vᵀ per kv head: [dHead, keys], so z_h = pattern_h · v_h = abT(pattern_h, v_hᵀ).
+        let vT = (0..<kvHeads).map { g -> [Float] in
+            let vh = head(v.data, positions: tk, heads: kvHeads, dHead: dHead, g)
+            return Tensor(shape: [tk, dHead], data: vh).transposed(0, 1).data
+        }
+        for h in 0..<heads {
+            let p = Array(pattern.data[(h * tq * tk)..<((h + 1) * tq * tk)])
+            let zh = MatMul.abT(a: p, b: vT[h / group], m: tq, n: dHead, k: tk)
+            for i in 0..<tq {
+                for d in 0..<dHead { z[(i * heads + h) * dHead + d] = zh[i * dHead + d] }
+            }
+        }
+        return Tensor(shape: [tq, heads, dHead], data: z)
+    }
+
+    /// Each head's output through its slice of the output projection.
+    ///
+    /// - Parameters:
+    ///   - z: `[pos, heads, dHead]`.
+    ///   - outputSlices: per head, `W_O[:, h·dHead ..< (h+1)·dHead]` as `[dModel, dHead]`.
+    /// - Returns: `[pos, heads, dModel]`.
+    public static func perHeadResult(z: Tensor, outputSlices: [Tensor]) -> Tensor {
+        let (t, heads, dHead) = (z.shape[0], z.shape[1], z.shape[2])
+        let dModel = outputSlices[0].shape[0]
+        var out = [Float](repeating: 0, count: t * heads * dModel)
+        for h in 0..<heads {
+            let zh = head(z.data, positions: t, heads: heads, dHead: dHead, h)
+            let r = MatMul.abT(a: zh, b: outputSlices[h].data, m: t, n: dModel, k: dHead)
+            for i in 0..<t {
+                for d in 0..<dModel { out[(i * heads + h) * dModel + d] = r[i * dModel + d] }
+            }
+        }
+        return Tensor(shape: [t, heads, dModel], data: out)
+    }
+
+    /// Splits `W_O` `[dModel, heads·dHead]` into per-head `[dModel, dHead]` slices.
+    public static func outputSlices(_ wO: Tensor, heads: Int) -> [Tensor] {
+        let (dModel, inner) = (wO.shape[0], wO.shape[1])
+        let dHead = inner / heads
+        return (0..<heads).map { h in
+            wO.sliced([.all, .range(h * dHead, (h + 1) * dHead, 1)]).reshaped([dModel, dHead])
+        }
+    }
+
+    /// Sums a `[pos, heads, dModel]` per-head result over heads and adds the bias.
+    public static func sumHeads(_ result: Tensor, bias: Tensor?) -> Tensor {
+        let (t, heads, dModel) = (result.shape[0], result.shape[1], result.shape[2])
+        var out = [Float](repeating: 0, count: t * dModel)
+        for i in 0..<t {
+            for h in 0..<heads {
+                let base = (i * heads + h) * dModel
+                for d in 0..<dModel { out[i * dModel + d] += result.data[base + d] }
+            }
+            if let bias { for d in 0..<dModel { out[i * dModel + d] += bias.data[d] } }
+        }
+        return Tensor(shape: [t, dModel], data: out)
+    }
+
+    /// Applies head ablations to `z` `[pos, heads, dHead]` in place.
+    public static func ablate(_ z: inout Tensor, layer: Int, interventions: [Intervention]) {
+        guard !interventions.isEmpty else { return }
+        let (t, heads, dHead) = (z.shape[0], z.shape[1], z.shape[2])
+        for h in 0..<heads {
+            guard let mode = interventions.ablation(layer: layer, head: h) else { continue }
+            var mean = [Float](repeating: 0, count: dHead)
+            if mode == .mean {
+                for i in 0..<t { for d in 0..<dHead { mean[d] += z.data[(i * heads + h) * dHead + d] } }
+                for d in 0..<dHead { mean[d] /= Float(t) }
+            }
+            for i in 0..<t { for d in 0..<dHead { z.data[(i * heads + h) * dHead + d] = mean[d] } }
+        }
+    }
+}

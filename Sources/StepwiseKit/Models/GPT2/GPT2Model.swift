@@ -1,0 +1,136 @@
+import Foundation
+
+/// GPT-2: learned positions, pre-LayerNorm blocks, multi-head causal attention, GELU MLP.
+///
+/// Mirrors `transformers.models.gpt2.modeling_gpt2.GPT2LMHeadModel`. Weights come from a
+/// ``WeightSource``; GPT-2's `Conv1D` stores `[in, out]`, so projections are transposed once at load.
+public final class GPT2Model: LanguageModel, @unchecked Sendable {
+    public let config: GPT2Config
+    public let info: ModelInfo
+    public let tokenizer: any Tokenizer
+
+    let wte: Tensor  // [vocab, d]
+    let wpe: Tensor  // [positions, d]
+    let blocks: [GPT2Block]
+    let lnFinal: LayerNormWeights
+    let unembed: Tensor  // [vocab, d]
+
+    /// Builds the model from its config and weights.
+    /// - Throws: ``StepwiseError`` if a tensor is missing or has the wrong shape.
+    public init(config: GPT2Config, weights: any WeightSource, tokenizer: any Tokenizer, name: String, source: String) throws {
+        self.config = config
+        self.tokenizer = tokenizer
+        let d = config.nEmbd
+        // Checkpoints saved by GPT2LMHeadModel prefix every name with `transformer.`; GPT2Model's do not.
+        let prefix = weights.contains("transformer.wte.weight") ? "transformer." : ""
+        func w(_ name: String, _ shape: [Int]) throws -> Tensor { try weights.tensor(prefix + name, shape: shape) }
+        wte = try w("wte.weight", [config.vocabSize, d])
+        wpe = try w("wpe.weight", [config.nPositions, d])
+        blocks = try (0..<config.nLayer).map { l in
+            try GPT2Block(layer: l, config: config, load: { try w("h.\(l).\($0)", $1) })
+        }
+        lnFinal = LayerNormWeights(weight: try w("ln_f.weight", [d]), bias: try w("ln_f.bias", [d]), eps: config.layerNormEpsilon)
+        if !config.tieWordEmbeddings, weights.contains("lm_head.weight") {
+            unembed = try weights.tensor("lm_head.weight", shape: [config.vocabSize, d])
+        } else {
+            unembed = wte
+        }
+        let tied = unembed == wte
+        let perLayer = 4 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * config.dMLP + config.dMLP) + (config.dMLP * d + d)
+        info = ModelInfo(
+            family: "gpt2", name: name, source: source, layers: config.nLayer, heads: config.nHead,
+            kvHeads: config.nHead, dModel: d, dHead: config.dHead, dMLP: config.dMLP,
+            vocabularySize: config.vocabSize, contextLength: config.nPositions, isCausal: true,
+            parameterCounts: [
+                ("token embedding", config.vocabSize * d), ("position embedding", config.nPositions * d),
+                ("blocks", perLayer * config.nLayer), ("final layer norm", 2 * d),
+            ] + (tied ? [] : [("unembedding", config.vocabSize * d)]),
+            details: [
+                ("architecture", "GPT-2: learned positions, pre-LayerNorm, \(config.activationFunction) MLP"),
+                ("unembedding", tied ? "tied to the token embedding" : "separate lm_head"),
+                ("layer norm eps", "\(config.layerNormEpsilon)"),
+            ])
+    }
+
+    /// Loads a Hugging Face GPT-2 folder: `config.json`, `model.safetensors` and tokenizer files.
+    public static func load(folder: String, tokenizer: any Tokenizer) throws -> GPT2Model {
+        let config = try GPT2Config.load(folder + "/config.json")
+        let weights = try SafetensorsFile(path: folder + "/model.safetensors")
+        return try GPT2Model(config: config, weights: weights, tokenizer: tokenizer,
+                             name: URL(fileURLWithPath: folder).lastPathComponent, source: folder)
+    }
+
+    public func forward(_ ids: [Int], cache: KVCache?, options: ForwardOptions) throws -> Trace {
+        let start = cache?.length ?? 0
+        try validate(ids, startingAt: start)
+        let labels = ids.map { tokenizer.label(for: $0) }
+        let keyLabels = (cache?.tokenIDs.map { tokenizer.label(for: $0) } ?? []) + labels
+        var rec = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record)
+        let (t, d) = (ids.count, config.nEmbd)
+        let dModel = TraceRecorder.dModel
+
+        // MARK: Embedding
+        var tok = [Float](), pos = [Float]()
+        tok.reserveCapacity(t * d)
+        pos.reserveCapacity(t * d)
+        for (i, id) in ids.enumerated() {
+            tok += wte.data[(id * d)..<((id + 1) * d)]
+            pos += wpe.data[((start + i) * d)..<((start + i + 1) * d)]
+        }
+        let embed = Tensor(shape: [t, d], data: tok)
+        let posEmbed = Tensor(shape: [t, d], data: pos)
+        rec.record("hook_embed", "Token embedding", formula: "embed[p] = W_E[token_id[p]]",
+                   explanation: "Each token id picks its row of the embedding matrix W_E: one vector of \(d) numbers per token.",
+                   axes: [rec.pos, dModel], tensor: embed)
+        rec.record("hook_pos_embed", "Position embedding", formula: "pos_embed[p] = W_pos[p]",
+                   explanation: "Each position picks its row of the learned position matrix W_pos, so the model can tell word order.",
+                   axes: [rec.pos, dModel], tensor: posEmbed)
+        var x = embed + posEmbed
+
+        // MARK: Blocks
+        for block in blocks {
+            x = block(x, start: start, cache: cache, options: options, recorder: &rec)
+        }
+
+        // MARK: Unembedding
+        let (scale, centered) = x.layerNormParts(eps: lnFinal.eps)
+        let normalized = centered.dividedByRowScale(scale)
+        let out = normalized.affine(weight: lnFinal.weight, bias: lnFinal.bias)
+        LayerNormWeights.record(&rec, prefix: "ln_final", input: "blocks.\(config.nLayer - 1).hook_resid_post",
+                                scale: scale, normalized: normalized, out: out, layer: nil, rms: false)
+        let logits = out.linear(unembed)
+        rec.recordAlways(Step(
+            name: "logits", title: "Logits", formula: "logits = ln_final(x) · W_Uᵀ",
+            explanation: "The final vector at each position is compared with every token's unembedding: a higher score means the model thinks that token comes next.",
+            tensor: logits, axes: [rec.pos, Axis("vocab")], inputs: ["ln_final.hook_out"]))
+        if let cache {
+            cache.length += t
+            cache.tokenIDs += ids
+        }
+        return rec.trace
+    }
+}
+
+/// A LayerNorm's learned parameters.
+struct LayerNormWeights {
+    var weight: Tensor
+    var bias: Tensor?
+    var eps: Float
+
+    /// Records the three steps of a norm: scale, normalized (before the affine map) and out (after).
+    static func record(_ rec: inout TraceRecorder, prefix: String, input: String, scale: Tensor, normalized: Tensor,
+                       out: Tensor, layer: Int?, rms: Bool) {
+        let what = prefix == "ln_final" ? "the final layer norm" : "layer norm \(prefix.split(separator: ".").last ?? "")"
+        rec.record("\(prefix).hook_scale", "Norm scale", formula: rms ? "scale = √(mean(x²) + ε)" : "scale = √(var(x) + ε)",
+                   explanation: rms ? "How large each position's vector is (its root mean square): the number it is divided by."
+                       : "How spread out each position's vector is (its standard deviation): the number it is divided by.",
+                   axes: [rec.pos, TraceRecorder.one], inputs: [input], layer: layer, tensor: scale)
+        rec.record("\(prefix).hook_normalized", "Normalized", formula: rms ? "x / scale" : "(x − mean(x)) / scale",
+                   explanation: rms ? "Each vector divided by its RMS, so every position has the same size."
+                       : "Each vector centred on zero and divided by its spread, so every position has mean 0 and variance 1.",
+                   axes: [rec.pos, TraceRecorder.dModel], inputs: ["\(prefix).hook_scale"], layer: layer, tensor: normalized)
+        rec.record("\(prefix).hook_out", "Norm output", formula: rms ? "normalized · w" : "normalized · w + b",
+                   explanation: "The learned per-dimension gain\(rms ? "" : " and bias") of \(what), applied to the normalized vector.",
+                   axes: [rec.pos, TraceRecorder.dModel], inputs: ["\(prefix).hook_normalized"], layer: layer, tensor: out)
+    }
+}
