@@ -27,7 +27,7 @@ def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument("--work", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--steps", type=int, default=4000, help="optimizer steps (the training budget)")
+    p.add_argument("--steps", type=int, default=2000, help="optimizer steps (the training budget)")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--vocab", type=int, default=4096)
     p.add_argument("--d-model", type=int, default=128)
@@ -42,7 +42,7 @@ def parse_args():
     p.add_argument("--p-copy", type=float, default=0.25, help="share of sequences with a copied earlier span")
     p.add_argument("--p-tile", type=float, default=0.15, help="share of sequences that are one passage tiled")
     p.add_argument("--p-random", type=float, default=0.05, help="share of sequences that are random tokens tiled")
-    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args()
 
