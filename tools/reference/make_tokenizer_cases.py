@@ -7,6 +7,10 @@ cases.json   {"cases": [{"text", "gpt2", "smollm2", "pretokens": {"gpt2", "llama
   - "gpt2":    ids from Hugging Face `tokenizers` built on the original GPT-2 files (encoder.json + vocab.bpe):
                BPE(vocab, merges) + ByteLevel(add_prefix_space=False) pre-tokenizer, with `<|endoftext|>`
                registered as a special token (matched whole in the text, as transformers' GPT2TokenizerFast does).
+  - "gpt2_llama3", "gpt2_qwen2": GPT-2's vocabulary and merges in a tokenizer.json whose pre-tokenizer is
+               Sequence[Split(Llama 3 / Qwen2 regex, Isolated), ByteLevel(use_regex=False)]; the llama3 one also sets
+               model.ignore_merges, the qwen2 one an NFC normalizer (as those models' files do). The Swift tests
+               write the same tokenizer.json from the GPT-2 files (see variant_json below).
   - "smollm2": ids from SmolLM2's tokenizer.json (vocab + merges as exported from the GGUF) with the
                pre-tokenizer llama.cpp uses for `tokenizer.ggml.pre = smollm`: Digits(individual_digits=True)
                then ByteLevel. (The exported tokenizer.json only has ByteLevel: transformers' GGUF import drops
@@ -115,6 +119,19 @@ def smollm_pretokens(text):
     return out
 
 
+def variant_json(j, kind):
+    """GPT-2's tokenizer.json with the Llama 3 or Qwen2 pre-tokenizer (and ignore_merges / NFC)."""
+    j['pre_tokenizer'] = {'type': 'Sequence', 'pretokenizers': [
+        {'type': 'Split', 'pattern': {'Regex': LLAMA3_RE if kind == 'llama3' else QWEN2_RE},
+         'behavior': 'Isolated', 'invert': False},
+        {'type': 'ByteLevel', 'add_prefix_space': False, 'trim_offsets': True, 'use_regex': False}]}
+    if kind == 'llama3':
+        j['model']['ignore_merges'] = True
+    else:
+        j['normalizer'] = {'type': 'NFC'}
+    return j
+
+
 def main():
     vocab = json.load(open(os.path.join(GPT2_DIR, 'encoder.json'), encoding='utf-8'))
     lines = open(os.path.join(GPT2_DIR, 'vocab.bpe'), encoding='utf-8').read().split('\n')[1:]
@@ -126,6 +143,8 @@ def main():
     smol = Tokenizer.from_file(SMOL_JSON)
     smol.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
                                                   pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+
+    variants = {k: Tokenizer.from_str(json.dumps(variant_json(json.loads(gpt2.to_str()), k))) for k in ('llama3', 'qwen2')}
 
     hf_pre = {
         'gpt2': pre_tokenizers.ByteLevel(add_prefix_space=False),
@@ -148,6 +167,8 @@ def main():
                 print('note: tokenizers and regex disagree', k, repr(t), hf, pre[k])
         cases.append({'text': t,
                       'gpt2': gpt2.encode(t, add_special_tokens=False).ids,
+                      'gpt2_llama3': variants['llama3'].encode(t, add_special_tokens=False).ids,
+                      'gpt2_qwen2': variants['qwen2'].encode(t, add_special_tokens=False).ids,
                       'smollm2': smol.encode(t, add_special_tokens=False).ids,
                       'pretokens': pre})
 
