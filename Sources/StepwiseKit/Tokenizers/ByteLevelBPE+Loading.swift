@@ -9,7 +9,8 @@ extension ByteLevelBPE {
     /// Looks, in order, for `tokenizer.json` (Hugging Face `tokenizers`), `vocab.json` + `merges.txt`
     /// (Hugging Face GPT-2 style), `encoder.json` + `vocab.bpe` (OpenAI's GPT-2 release).
     /// - `tokenizer.json`: `model.type` BPE with `vocab` and `merges` (`"a b"` strings or `["a", "b"]` pairs);
-    ///   `added_tokens` are matched whole in text; the pre-tokenizer must be `ByteLevel` (→ gpt2) or a
+    ///   `added_tokens` (special or not) are matched whole in text, leftmost-longest (their lstrip/rstrip/
+    ///   single_word flags are not applied); the pre-tokenizer must be `ByteLevel` (→ gpt2) or a
     ///   `Sequence` of `Digits(individual_digits)` + `ByteLevel` (→ smollm) or `Split(regex)` + `ByteLevel`
     ///   where the regex is Llama 3's or Qwen2's. BOS/EOS come from `tokenizer_config.json` when present.
     /// - The other two: GPT-2's pre-tokenizer; `<|endoftext|>`, when in the vocabulary, is the special
