@@ -168,10 +168,10 @@ public enum LessonChecker {
         while i < n || j < m {
             if i < n, j < m, expected[i] == actual[j] {
                 ops.append((.same, i, j)); i += 1; j += 1
-            } else if j < m, i == n || lcs[i][j + 1] >= lcs[i + 1][j] {
-                ops.append((.added, i, j)); j += 1
+            } else if i < n, j == m || lcs[i + 1][j] >= lcs[i][j + 1] {
+                ops.append((.removed, i, j)); i += 1  // removals first, as diff prints them
             } else {
-                ops.append((.removed, i, j)); i += 1
+                ops.append((.added, i, j)); j += 1
             }
         }
         let changed = ops.indices.filter { ops[$0].op != .same }

@@ -34,6 +34,7 @@ answer: 0.25 ± 0.01
 reveal: pattern 0 3
 ```
 ```output
+row 0: 1.00
 row 1: 0.25 0.75
 ```
 
@@ -73,13 +74,13 @@ struct LessonParserTests {
             question: "What weight does the last token give the first? Answer between 0 and 1.",
             answer: .number(0.25, tolerance: 0.01),
             reveal: LessonCommand(text: "pattern 0 3", line: 28),
-            expected: ExpectedOutput(lines: ["row 1: 0.25 0.75"], line: 30),
+            expected: ExpectedOutput(lines: ["row 0: 1.00", "row 1: 0.25 0.75"], line: 30),
             line: 24)))
-        #expect(l.blocks[4] == .quiz(Quiz(question: "Which token comes next?", answer: .token(" Paris"), line: 34)))
+        #expect(l.blocks[4] == .quiz(Quiz(question: "Which token comes next?", answer: .token(" Paris"), line: 35)))
         #expect(l.blocks[5] == .quiz(Quiz(question: "Which head copies?", answer: .head(layer: 1, head: 4),
-                                          reveal: LessonCommand(text: "heads", line: 42), line: 39)))
-        #expect(l.blocks[6] == .narration(Narration(lines: ["Done."], line: 45)))
-        #expect(l.blocks.map(\.line) == [5, 8, 20, 24, 34, 39, 45])
+                                          reveal: LessonCommand(text: "heads", line: 43), line: 40)))
+        #expect(l.blocks[6] == .narration(Narration(lines: ["Done."], line: 46)))
+        #expect(l.blocks.map(\.line) == [5, 8, 20, 24, 35, 40, 46])
     }
 
     @Test("CRLF line ends, tildes and long fences, no model")
