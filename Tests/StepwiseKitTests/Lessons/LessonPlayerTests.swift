@@ -1,0 +1,94 @@
+import Testing
+@testable import StepwiseKit
+
+@Suite("LessonPlayer")
+struct LessonPlayerTests {
+    let lesson: Lesson
+    init() throws { lesson = try LessonParser.parse(text: sampleLesson, file: "lessons/01.md") }
+
+    func repl() -> FakeREPL { FakeREPL(LessonCheckerTests.good) }
+
+    @Test("steps group narration with the next stepwise or quiz block")
+    func steps() {
+        let p = LessonPlayer(lesson: lesson)
+        #expect(p.steps == [0..<2, 2..<4, 4..<5, 5..<6, 6..<7])
+        #expect(p.state == .notStarted)
+        #expect(p.stepIndex == nil)
+    }
+
+    @Test("event sequence, quiz answers, back replays without running, next continues")
+    func sequence() {
+        var p = LessonPlayer(lesson: lesson, width: 30)
+        let r = repl()
+        #expect(p.next(run: r.run) == [
+            .title("Where does the last token look?"),
+            .narration(["Every head turns scores into a", "**pattern**: one row per", "query."]),  // 30 columns
+            .command("prompt The capital of France is"), .output([]),
+            .command("pattern 0 3"), .output(["row 0: 1.00   ", "row 1: 0.25 0.75", "", ""]),
+            .pause,
+        ])
+        #expect(p.state == .ready && p.blockIndex == 0)
+        #expect(p.next(run: r.run) == [
+            .narration(["```python", "print(\"shown verbatim\")", "```"]),
+            .quiz("What weight does the last token give the first? Answer between 0 and 1."),
+        ])
+        #expect(p.state == .awaitingAnswer && p.blockIndex == 2)
+        #expect(p.answer("lots", run: r.run) == [.verdict(.unreadable("expected a number, like 0.25"))])
+        #expect(p.state == .awaitingAnswer)
+        #expect(r.ran.count == 2)
+        let answered: [LessonEvent] = [
+            .verdict(.correct), .command("pattern 0 3"), .output(["row 0: 1.00   ", "row 1: 0.25 0.75", "", ""]),
+            .pause,
+        ]
+        #expect(p.answer("0.255", run: r.run) == answered)
+        #expect(r.ran.count == 3)
+        // Back shows step 0 from the record; next shows the answered quiz from the record.
+        let back = p.back()
+        #expect(back.first == .title("Where does the last token look?") && back.last == .pause)
+        #expect(p.stepIndex == 0)
+        #expect(p.next(run: r.run).suffix(4) == answered[...])
+        #expect(r.ran.count == 3)
+        // A skipped quiz shows the answer; no reveal here.
+        #expect(p.next(run: r.run) == [.quiz("Which token comes next?")])
+        #expect(p.next(run: r.run) == [.answer("' Paris'"), .pause])
+        #expect(p.next(run: r.run) == [.quiz("Which head copies?")])
+        #expect(p.answer("2.4", run: r.run) == [.verdict(.wrong(expected: "head 1.4")), .command("heads"),
+                                               .output(["L1H4 copies"]), .pause])
+        #expect(p.next(run: r.run) == [.narration(["Done."]), .end])
+        #expect(p.state == .finished)
+        #expect(p.next(run: r.run) == [.end])
+        #expect(r.ran == ["prompt The capital of France is", "pattern 0 3", "pattern 0 3", "heads"])
+        p.quit()
+        #expect(p.state == .quit && p.stepIndex == 4)
+    }
+
+    @Test("a failing command becomes an error event and play goes on")
+    func errors() {
+        var p = LessonPlayer(lesson: lesson)
+        let r = FakeREPL(["pattern 0 3": ["ok"]])
+        let events = p.next(run: r.run)
+        #expect(events.contains(.error("unknown command 'prompt The capital of France is'")))
+        #expect(events.contains(.output(["ok"])))
+    }
+
+    @Test("--no-pause plays everything, skipping quizzes, without pauses")
+    func noPause() {
+        var p = LessonPlayer(lesson: lesson, width: 80)
+        let r = repl()
+        let events = p.playAll(run: r.run)
+        #expect(!events.contains(.pause))
+        #expect(events.last == .end)
+        #expect(events.filter { if case .answer = $0 { true } else { false } }
+            == [.answer("0.25 ± 0.01"), .answer("' Paris'"), .answer("head 1.4")])
+        #expect(r.ran == ["prompt The capital of France is", "pattern 0 3", "pattern 0 3", "heads"])
+        #expect(p.state == .finished)
+    }
+
+    @Test("back before starting does nothing; back at the first step shows it again")
+    func backAtStart() {
+        var p = LessonPlayer(lesson: lesson)
+        #expect(p.back() == [])
+        let first = p.next(run: repl().run)
+        #expect(p.back() == first)
+    }
+}
