@@ -1,0 +1,21 @@
+/// Which cells of a `[query_pos, key_pos]` matrix a view should draw as masked.
+///
+/// Cells whose value is `-inf` (masked attention scores) are always drawn as masked; a mask adds
+/// cells whose stored value is an ordinary number, such as the zeros above the diagonal of a causal
+/// attention pattern.
+public enum ViewMask: Sendable, Equatable {
+    /// Only `-inf` cells are masked.
+    case none
+    /// A causal model: a query may not see later keys. With `rows` queries and `cols` keys the
+    /// queries are the last `rows` positions (a KV-cached pass), so cell `(q, k)` is masked when
+    /// `k > q + cols - rows`.
+    case causal
+
+    /// Whether cell `(row, col)` of a `[rows, cols]` matrix is masked (before looking at its value).
+    public func isMasked(row: Int, col: Int, rows: Int, cols: Int) -> Bool {
+        switch self {
+        case .none: return false
+        case .causal: return col > row + (cols - rows)
+        }
+    }
+}
