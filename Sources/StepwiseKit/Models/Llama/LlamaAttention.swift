@@ -195,8 +195,8 @@ struct LlamaAttention: Sendable {
         var s = SIMD8<Float>()
         var i = 0
         while i + 8 <= n {
-            s = s.addingProduct(SIMD8<Float>(UnsafeBufferPointer(start: a + i, count: 8)),
-                                SIMD8<Float>(UnsafeBufferPointer(start: b + i, count: 8)))
+            // `+= x * y`, not `addingProduct`: without FMA in the target that becomes a libm call per lane.
+            s += SIMD8<Float>(UnsafeBufferPointer(start: a + i, count: 8)) * SIMD8<Float>(UnsafeBufferPointer(start: b + i, count: 8))
             i += 8
         }
         var t = s.sum()
