@@ -118,9 +118,11 @@ struct LlamaAttention: Sendable {
               tensor: Tensor(shape: [H, T, S], data: scores), axes: qkAxes,
               inputs: [p + "hook_rot_q", p + "hook_rot_k"], layer: L)
         if causal {
-            for h in 0..<H { for i in 0..<T { for j in (start + i + 1)..<max(S, start + i + 1) {
-                scores[(h * T + i) * S + j] = -.infinity
-            } } }
+            for h in 0..<H {
+                for i in 0..<T {
+                    for j in (start + i + 1)..<S { scores[(h * T + i) * S + j] = -.infinity }
+                }
+            }
         }
         let masked = Tensor(shape: [H, T, S], data: scores)
         r.add(p + "hook_attn_scores", "Attention scores (layer \(L))",
