@@ -11,7 +11,7 @@ import Testing
 /// final_norm, the last logits and the top-10 next tokens with their probabilities.
 /// - Returns: the largest error relative to each field's bound, by field, for the report.
 @discardableResult
-func checkAgainstGolden(_ model: LlamaModel, golden url: URL,
+func checkLlamaAgainstGolden(_ model: LlamaModel, golden url: URL,
                         sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Float] {
     let doc = try #require(loadJSON(url) as? [String: Any], sourceLocation: sourceLocation)
     let tokens = try #require(doc["tokens"] as? [String: Any], sourceLocation: sourceLocation)
@@ -21,9 +21,9 @@ func checkAgainstGolden(_ model: LlamaModel, golden url: URL,
     var worst: [String: Float] = [:]
     func check(_ step: String, _ entry: Any?, _ field: String, absolute: Bool = false, permute: Bool = false,
                rows: Range<Int>? = nil) {
-        guard var ref = referenceTensor(entry) else { return }  // field not in this golden file
-        if permute { ref = inLayoutOrder(ref, headDim: d, layout: layout) }
-        let err = expectMatch(trace, step, ref, absolute: absolute, rows: rows, label: field, sourceLocation: sourceLocation)
+        guard var ref = llamaReferenceTensor(entry) else { return }  // field not in this golden file
+        if permute { ref = llamaInLayoutOrder(ref, headDim: d, layout: layout) }
+        let err = llamaExpectMatch(trace, step, ref, absolute: absolute, rows: rows, label: field, sourceLocation: sourceLocation)
         let bound = absolute ? 1e-4 : 1e-4 * max(1, ref.maxAbs)
         worst[field] = max(worst[field] ?? 0, err / bound)
     }

@@ -3,7 +3,7 @@ import Testing
 @testable import StepwiseKit
 
 /// SmolLM2-135M (float32 HF folder dequantized from the Q4_1 GGUF) against the golden dumps.
-/// CI has only the GGUF file: there the same ``checkAgainstGolden(_:golden:sourceLocation:)`` runs once the
+/// CI has only the GGUF file: there the same ``checkLlamaAgainstGolden(_:golden:sourceLocation:)`` runs once the
 /// GGUF reader loads it.
 @Suite("Llama SmolLM2 golden", .serialized,
        .enabled(if: TestPaths.model("smollm2-f32-hf/model.safetensors") != nil,
@@ -28,7 +28,8 @@ struct LlamaSmolLM2Tests {
         let url = try #require(TestPaths.goldenFile(file), "golden file \(file) is missing from \(TestPaths.golden.path)")
         let model = try Self.model()
         #expect(model.tiedEmbeddings && model.info.kvHeads == 3 && model.info.heads == 9)
-        let worst = try checkAgainstGolden(model, golden: url)
+        #expect(model.info.parameterCount == 134_515_008, "SmolLM2-135M has 134,515,008 parameters")
+        let worst = try checkLlamaAgainstGolden(model, golden: url)
         print("[\(file)] worst error / bound: " + worst.sorted { $0.key < $1.key }
             .map { "\($0.key) \(String(format: "%.3f", $0.value))" }.joined(separator: ", "))
     }

@@ -22,7 +22,7 @@ struct LlamaIDTokenizer: Tokenizer {
 
 /// Presents a Hugging Face Llama checkpoint as a GGUF file would: GGUF tensor names, and the q/k rows
 /// of every head permuted as llama.cpp's converter does.
-struct GGUFStyleWeights: WeightSource {
+struct LlamaGGUFStyleWeights: WeightSource {
     let base: any WeightSource
     let config: LlamaConfig
 
@@ -59,7 +59,7 @@ struct GGUFStyleWeights: WeightSource {
 }
 
 /// A reference tensor from a JSON entry `{"shape": [...], "data": [...]}` (nested or flat data).
-func referenceTensor(_ entry: Any?) -> Tensor? {
+func llamaReferenceTensor(_ entry: Any?) -> Tensor? {
     guard let dict = entry as? [String: Any], let shape = dict["shape"] as? [Int], let data = dict["data"] else { return nil }
     let flat = flattenNumbers(data).data
     return Tensor(shape: shape, data: flat)
@@ -67,7 +67,7 @@ func referenceTensor(_ entry: Any?) -> Tensor? {
 
 /// Reorders the last axis (`[..., heads·d]` flattened per head) of a Hugging Face-order q/k reference into
 /// the model's layout order.
-func inLayoutOrder(_ t: Tensor, headDim d: Int, layout: LlamaWeightLayout) -> Tensor {
+func llamaInLayoutOrder(_ t: Tensor, headDim d: Int, layout: LlamaWeightLayout) -> Tensor {
     guard layout == .gguf else { return t }
     let order = LlamaWeightLayout.ggufDimensionOrder(headDim: d)
     var out = t.data
@@ -79,7 +79,7 @@ func inLayoutOrder(_ t: Tensor, headDim d: Int, layout: LlamaWeightLayout) -> Te
 
 /// Checks a traced step against a reference, reshaping the step to the reference's element count.
 @discardableResult
-func expectMatch(_ trace: Trace, _ name: String, _ ref: Tensor?, absolute: Bool = false,
+func llamaExpectMatch(_ trace: Trace, _ name: String, _ ref: Tensor?, absolute: Bool = false,
                  rows: Range<Int>? = nil, label: String, sourceLocation: SourceLocation = #_sourceLocation) -> Float {
     guard let ref else {
         Issue.record("reference for \(label) is missing", sourceLocation: sourceLocation)

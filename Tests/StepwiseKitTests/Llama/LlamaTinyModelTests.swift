@@ -15,7 +15,7 @@ struct LlamaTinyModelTests {
     static func loadGGUFStyle() throws -> LlamaModel {
         let hf = try loadHF()
         let st = try SafetensorsFile(path: folder.appendingPathComponent("model.safetensors").path)
-        return try LlamaModel(config: hf.config, weights: GGUFStyleWeights(base: st, config: hf.config), layout: .gguf,
+        return try LlamaModel(config: hf.config, weights: LlamaGGUFStyleWeights(base: st, config: hf.config), layout: .gguf,
                               tokenizer: LlamaIDTokenizer(vocabularySize: 96))
     }
 
@@ -34,20 +34,20 @@ struct LlamaTinyModelTests {
         let hidden = try #require(ref["hidden"] as? [Any])
         let probs = try #require(ref["attn_probs"] as? [Any])
         for l in 0..<model.config.numHiddenLayers {
-            expectMatch(trace, "blocks.\(l).hook_resid_post", referenceTensor(hidden[l]), label: "hidden[\(l)]")
-            expectMatch(trace, "blocks.\(l).attn.hook_pattern", referenceTensor(probs[l]), absolute: true,
+            llamaExpectMatch(trace, "blocks.\(l).hook_resid_post", llamaReferenceTensor(hidden[l]), label: "hidden[\(l)]")
+            llamaExpectMatch(trace, "blocks.\(l).attn.hook_pattern", llamaReferenceTensor(probs[l]), absolute: true,
                         label: "attentions[\(l)]")
         }
-        expectMatch(trace, "blocks.0.attn.hook_rot_q",
-                    referenceTensor(ref["layer0_q_rope"]).map { inLayoutOrder($0, headDim: d, layout: layout) }, label: "q_rope")
-        expectMatch(trace, "blocks.0.attn.hook_rot_k",
-                    referenceTensor(ref["layer0_k_rope"]).map { inLayoutOrder($0, headDim: d, layout: layout) }, label: "k_rope")
-        expectMatch(trace, "rope.hook_cos",
-                    referenceTensor(ref["rope_cos"]).map { inLayoutOrder($0, headDim: d, layout: layout) }, label: "cos")
-        expectMatch(trace, "rope.hook_sin",
-                    referenceTensor(ref["rope_sin"]).map { inLayoutOrder($0, headDim: d, layout: layout) }, label: "sin")
-        expectMatch(trace, "ln_final.hook_out", referenceTensor(ref["final_norm"]), label: "final_norm")
-        expectMatch(trace, "logits", referenceTensor(ref["logits"]), label: "logits")
+        llamaExpectMatch(trace, "blocks.0.attn.hook_rot_q",
+                    llamaReferenceTensor(ref["layer0_q_rope"]).map { llamaInLayoutOrder($0, headDim: d, layout: layout) }, label: "q_rope")
+        llamaExpectMatch(trace, "blocks.0.attn.hook_rot_k",
+                    llamaReferenceTensor(ref["layer0_k_rope"]).map { llamaInLayoutOrder($0, headDim: d, layout: layout) }, label: "k_rope")
+        llamaExpectMatch(trace, "rope.hook_cos",
+                    llamaReferenceTensor(ref["rope_cos"]).map { llamaInLayoutOrder($0, headDim: d, layout: layout) }, label: "cos")
+        llamaExpectMatch(trace, "rope.hook_sin",
+                    llamaReferenceTensor(ref["rope_sin"]).map { llamaInLayoutOrder($0, headDim: d, layout: layout) }, label: "sin")
+        llamaExpectMatch(trace, "ln_final.hook_out", llamaReferenceTensor(ref["final_norm"]), label: "final_norm")
+        llamaExpectMatch(trace, "logits", llamaReferenceTensor(ref["logits"]), label: "logits")
     }
 
     @Test("GGUF layout (permuted q/k, adjacent-pair RoPE) gives the Hugging Face layout's numbers")
@@ -62,7 +62,7 @@ struct LlamaTinyModelTests {
         for l in 0..<2 {
             let p = "blocks.\(l).attn."
             #expect(referenceError(b[p + "hook_pattern"]!.tensor.data, a[p + "hook_pattern"]!.tensor.data).error <= 1e-5)
-            let qa = inLayoutOrder(a[p + "hook_rot_q"]!.tensor, headDim: 16, layout: .gguf)
+            let qa = llamaInLayoutOrder(a[p + "hook_rot_q"]!.tensor, headDim: 16, layout: .gguf)
             #expect(referenceError(b[p + "hook_rot_q"]!.tensor.data, qa.data).error <= 1e-5)
         }
         // The un-permuted GGUF order of the ropeRotate helper agrees too.
@@ -171,6 +171,20 @@ struct LlamaTinyModelTests {
             }
         }
         #expect(t.logits! != base.logits!)
+    }
+
+    @Test("loading a folder without config.json or weights is a file error naming the path")
+    func loadErrors() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("llama-missing-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let tok = LlamaIDTokenizer(vocabularySize: 96)
+        let e1 = #expect(throws: StepwiseError.self) { try LlamaModel.load(folder: tmp.path, tokenizer: tok) }
+        #expect(e1?.message.contains("config.json") == true)
+        try FileManager.default.copyItem(at: Self.folder.appendingPathComponent("config.json"),
+                                         to: tmp.appendingPathComponent("config.json"))
+        let e2 = #expect(throws: StepwiseError.self) { try LlamaModel.load(folder: tmp.path, tokenizer: tok) }
+        #expect(e2?.message.contains("model.safetensors") == true)
     }
 
     @Test("forward rejects out-of-range ids and over-long input")
