@@ -1,0 +1,197 @@
+import Foundation
+
+/// A Llama-family decoder (Llama 2/3, SmolLM2, ...): token embedding, pre-RMSNorm blocks with RoPE and
+/// grouped-query attention and a SwiGLU MLP, a final RMSNorm and a (tied or separate) LM head.
+///
+/// Reads Hugging Face checkpoints and GGUF files through one ``WeightSource`` with a
+/// ``LlamaWeightLayout`` that says how the tensors are named and how q/k rows are ordered. Weights are
+/// converted to float32 once, at init. Mirrors transformers' `LlamaForCausalLM`.
+public final class LlamaModel: LanguageModel {
+    public let info: ModelInfo
+    public let tokenizer: any Tokenizer
+    public let config: LlamaConfig
+    public let layout: LlamaWeightLayout
+    /// The rotary embedding, in the layout's pairing.
+    public let rope: RoPE
+
+    /// `[vocab, d_model]`.
+    let embedding: Tensor
+    let blocks: [LlamaBlock]
+    /// `[d_model]`.
+    let finalNorm: Tensor
+    /// `[vocab, d_model]`; the same storage as `embedding` when tied.
+    let lmHead: Tensor
+    /// True when the LM head is the embedding matrix.
+    public let tiedEmbeddings: Bool
+
+    // MARK: - Loading
+
+    /// Builds the model from weights already opened.
+    ///
+    /// - Parameters:
+    ///   - config: the hyperparameters (from `config.json` or GGUF `llama.*` metadata).
+    ///   - weights: where the tensors are read from; every projection is `[out, in]` (PyTorch order).
+    ///   - layout: tensor names and q/k row order (``LlamaWeightLayout``).
+    ///   - tokenizer: the model's tokenizer.
+    ///   - name: display name (default: the last path component of `weights.path`).
+    ///   - source: the path shown by `info` (default: `weights.path`).
+    ///   - details: further (label, value) facts for `info`, e.g. the file's quantisation.
+    /// - Throws: ``StepwiseError`` if the config is inconsistent or a tensor is missing or mis-shaped.
+    public init(config: LlamaConfig, weights: any WeightSource, layout: LlamaWeightLayout, tokenizer: any Tokenizer,
+                name: String? = nil, source: String? = nil, details: [(String, String)] = []) throws {
+        let path = source ?? weights.path
+        try config.validate(source: path)
+        let D = config.hiddenSize, F = config.intermediateSize, V = config.vocabSize
+        let H = config.numAttentionHeads, KV = config.numKeyValueHeads, d = config.headDim
+        self.config = config
+        self.layout = layout
+        self.tokenizer = tokenizer
+        rope = RoPE(dimensions: d, theta: config.ropeTheta, pairing: layout.ropePairing)
+
+        embedding = try weights.tensor(layout.embeddingName, shape: [V, D])
+        finalNorm = try weights.tensor(layout.finalNormName, shape: [D])
+        if config.tieWordEmbeddings {
+            lmHead = embedding
+            tiedEmbeddings = true
+        } else if weights.contains(layout.lmHeadName) {
+            lmHead = try weights.tensor(layout.lmHeadName, shape: [V, D])
+            tiedEmbeddings = false
+        } else if layout == .gguf {
+            lmHead = embedding  // llama.cpp: no output.weight means the head is token_embd
+            tiedEmbeddings = true
+        } else {
+            throw StepwiseError.file(weights.path, "has no tensor '\(layout.lmHeadName)' and the config does not tie it to the embeddings")
+        }
+        var blocks: [LlamaBlock] = []
+        for l in 0..<config.numHiddenLayers {
+            func w(_ part: LlamaWeightLayout.BlockWeight, _ shape: [Int]) throws -> Tensor {
+                try weights.tensor(layout.name(part, layer: l), shape: shape)
+            }
+            let attention = LlamaAttention(layer: l, heads: H, kvHeads: KV, headDim: d,
+                                           query: try w(.query, [H * d, D]), key: try w(.key, [KV * d, D]),
+                                           value: try w(.value, [KV * d, D]), output: try w(.output, [D, H * d]))
+            let mlp = LlamaMLP(layer: l, gate: try w(.gate, [F, D]), up: try w(.up, [F, D]), down: try w(.down, [D, F]))
+            blocks.append(LlamaBlock(layer: l, attentionNorm: try w(.attentionNorm, [D]), mlpNorm: try w(.mlpNorm, [D]),
+                                     eps: config.rmsNormEps, attention: attention, mlp: mlp))
+        }
+        self.blocks = blocks
+
+        let L = config.numHiddenLayers
+        let attnParams = L * (2 * H * d * D + 2 * KV * d * D)
+        let counts: [(String, Int)] = [("embedding", V * D), ("attention", attnParams), ("mlp", L * 3 * F * D),
+                                       ("norms", (2 * L + 1) * D), ("lm_head", tiedEmbeddings ? 0 : V * D)]
+        let g = H / KV
+        var facts: [(String, String)] = [
+            ("layout", layout == .gguf ? "GGUF (q/k rows permuted; RoPE on adjacent pairs)"
+                                       : "Hugging Face (RoPE rotate_half: pairs i, i+d/2)"),
+            ("attention", KV == H ? "multi-head, \(H) heads" : "grouped-query: \(H) query heads share \(KV) key/value heads (\(g) each)"),
+            ("RoPE", "θ = \(config.ropeTheta) over all \(d) head dimensions"),
+            ("RMSNorm eps", "\(config.rmsNormEps)"),
+            ("MLP", "SwiGLU: down(SiLU(gate(x)) ⊙ up(x))"),
+            ("LM head", tiedEmbeddings ? "tied to the token embedding" : "separate matrix"),
+        ]
+        facts += details
+        info = ModelInfo(family: "llama", name: name ?? URL(fileURLWithPath: weights.path).lastPathComponent,
+                         source: path, layers: L, heads: H, kvHeads: KV, dModel: D, dHead: d, dMLP: F,
+                         vocabularySize: V, contextLength: config.maxPositionEmbeddings, isCausal: true,
+                         parameterCounts: counts, details: facts)
+    }
+
+    /// Loads a Hugging Face Llama folder: `config.json` and a single `model.safetensors`.
+    /// - Throws: ``StepwiseError`` if a file is missing or malformed.
+    public static func load(folder: String, tokenizer: any Tokenizer) throws -> LlamaModel {
+        let dir = URL(fileURLWithPath: folder)
+        let configURL = dir.appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: configURL.path) else {
+            throw StepwiseError.file(configURL.path, "not found; a Hugging Face Llama folder needs config.json")
+        }
+        let config: LlamaConfig
+        do {
+            config = try JSONDecoder().decode(LlamaConfig.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw StepwiseError.file(configURL.path, "has no '\(key.stringValue)'")
+        } catch let DecodingError.dataCorrupted(ctx) {
+            throw StepwiseError.file(configURL.path, ctx.debugDescription)
+        } catch let DecodingError.typeMismatch(_, ctx) {
+            throw StepwiseError.file(configURL.path, "'\(ctx.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
+        } catch {
+            throw StepwiseError.file(configURL.path, "is not a valid Llama config (\(error))")
+        }
+        let weightsPath = dir.appendingPathComponent("model.safetensors").path
+        guard FileManager.default.fileExists(atPath: weightsPath) else {
+            let sharded = FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors.index.json").path)
+            throw sharded ? StepwiseError(.unsupported, "\(folder): sharded checkpoints (model.safetensors.index.json) are not supported")
+                          : StepwiseError.file(weightsPath, "not found")
+        }
+        let weights = try SafetensorsFile(path: weightsPath)
+        return try LlamaModel(config: config, weights: weights, layout: .huggingFace, tokenizer: tokenizer,
+                              name: dir.lastPathComponent, source: folder)
+    }
+
+    // MARK: - RoPE, for showing what it does
+
+    /// The rotation angle (radians) of each dimension pair of a head at `position`, `[d_head/2]`;
+    /// pair `i` is `rope.pairs[i]` (layout order) and turns by `position · θ^(−2i/d_head)`.
+    public func ropeAngles(position: Int) -> [Float] {
+        rope.angles(position: position)
+    }
+
+    /// A query or key vector of one head, `[d_head]` in this model's layout order, as RoPE turns it at `position`.
+    public func ropeRotate(_ vector: [Float], position: Int) -> [Float] {
+        precondition(vector.count == config.headDim, "ropeRotate: \(vector.count) values for d_head \(config.headDim)")
+        var v = vector
+        rope.apply(&v, rows: 1, heads: 1, start: position)
+        return v
+    }
+
+    // MARK: - Forward
+
+    public func forward(_ ids: [Int], cache: KVCache?, options: ForwardOptions) throws -> Trace {
+        let start = cache?.length ?? 0
+        try validate(ids, startingAt: start)
+        if let cache {
+            precondition(cache.keys.count == blocks.count, "LlamaModel: cache has \(cache.keys.count) layers, model \(blocks.count)")
+        }
+        let T = ids.count, D = config.hiddenSize
+        let labels = ids.map { tokenizer.label(for: $0) }
+        var r = LlamaRecorder(enabled: options.record, trace: Trace(tokenIDs: ids, positionLabels: labels),
+                              cachedPositions: start)
+        let dModel = Axis("d_model")
+
+        var xd = [Float](repeating: 0, count: T * D)
+        embedding.data.withUnsafeBufferPointer { e in
+            for (t, id) in ids.enumerated() {
+                for c in 0..<D { xd[t * D + c] = e[id * D + c] }
+            }
+        }
+        var x = Tensor(shape: [T, D], data: xd)
+        r.add("hook_embed", "Token embeddings", formula: "embed = W_E[token]",
+              explanation: "Each token's row of the embedding matrix; Llama adds no position vector (RoPE rotates q and k instead).",
+              tensor: x, axes: [r.pos, dModel], inputs: [])
+        if r.enabled {
+            let (c, s) = rope.cosSin(positions: start..<(start + T))
+            let dHead = Axis("d_head")
+            let pairText = rope.pairing == .halves ? "dimensions i and i+\(config.headDim / 2)" : "dimensions 2i and 2i+1"
+            r.add("rope.hook_cos", "RoPE cos", formula: "cos(pos · θ^(−2i/d)), θ = \(config.ropeTheta)",
+                  explanation: "The cosine of each dimension's rotation angle per position; \(pairText) share an angle.",
+                  tensor: c, axes: [r.pos, dHead], inputs: [])
+            r.add("rope.hook_sin", "RoPE sin", formula: "sin(pos · θ^(−2i/d)), θ = \(config.ropeTheta)",
+                  explanation: "The sine of the same angles; position 0 is not rotated at all.",
+                  tensor: s, axes: [r.pos, dHead], inputs: [])
+        }
+        let causal = options.causal ?? true
+        for block in blocks {
+            x = block(x, start: start, cache: cache, rope: rope, causal: causal,
+                      interventions: options.interventions, recorder: &r)
+        }
+        cache?.length = start + T
+        let last = "blocks.\(blocks.count - 1).hook_resid_post"
+        let normed = LlamaBlock.rmsNorm(x, weight: finalNorm, eps: config.rmsNormEps, name: "ln_final", from: last,
+                                        layer: nil, recorder: &r)
+        let logits = normed.linear(lmHead)
+        r.add("logits", "Logits", formula: tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U",
+              explanation: "A score for every vocabulary entry as the next token; softmax turns them into probabilities.",
+              tensor: logits, axes: [r.pos, Axis("vocab")], inputs: ["ln_final.hook_out"])
+        return r.trace
+    }
+}
