@@ -104,8 +104,8 @@ extension Sampler.Plan {
         let reached = kept[0...result.rank].reduce(0) { $0 + $1.probability }
         let drawFormula: String, drawWhy: String
         if let u = result.u {
-            drawFormula = "u = \(String(format: "%.6f", u)) (SplitMix64); choose the first rank with cumulative > u: rank \(result.rank)"
-            drawWhy = "A random number u = \(String(format: "%.4f", u)) between 0 and 1 is drawn; walking down the list and adding up probabilities, \(labels[chosen]) at rank \(result.rank) is the first whose running total (\(String(format: "%.4f", reached))) passes it."
+            drawFormula = "u = \(u) (SplitMix64); choose the first rank with cumulative > u: rank \(result.rank)"
+            drawWhy = "A random number u = \(String(format: "%.4f", (u * 1e4).rounded(.down) / 1e4)) between 0 and 1 is drawn; walking down the list and adding up probabilities, \(labels[chosen]) at rank \(result.rank) is the first whose running total (\(String(format: "%.4f", reached))) passes it."
         } else {
             drawFormula = "greedy: no random number, take rank 0"
             drawWhy = "Greedy draws no random number: the top token is always the answer."
