@@ -22,12 +22,12 @@ public struct Generator: Sendable {
     ///   - prompt: the ids the model reads first, as the model expects them (BOS included if any).
     ///   - maxTokens: at most this many new tokens, `>= 1`.
     ///   - shouldStop: asked between tokens; returning true stops generation (Ctrl-C).
-    ///   - onToken: called with each token as soon as it is chosen.
+    ///   - onToken: called with each token as soon as it is chosen (the trailing closure).
     /// - Returns: the generated ids, why generation stopped, and the recorded passes.
     /// - Throws: ``StepwiseError`` for a bad count, a prompt that fills the context, a model error, or
     ///   NaN logits; errors thrown by `onToken` are passed on.
     public func generate(prompt: [Int], maxTokens: Int, shouldStop: () -> Bool = { false },
-                         onToken: (GeneratedToken) throws -> Void = { _ in }) throws -> GenerationResult {
+                         onToken: (GeneratedToken) throws -> Void) throws -> GenerationResult {
         var rng = SplitMix64(seed: settings.seed)
         return try generate(prompt: prompt, maxTokens: maxTokens, rng: &rng, shouldStop: shouldStop, onToken: onToken)
     }
@@ -38,7 +38,7 @@ public struct Generator: Sendable {
     /// Stops after `maxTokens`, after the tokenizer's EOS (which is returned as the last token), when
     /// prompt plus generated tokens reach the model's context length, or when `shouldStop()` is true.
     public func generate(prompt: [Int], maxTokens: Int, rng: inout SplitMix64, shouldStop: () -> Bool = { false },
-                         onToken: (GeneratedToken) throws -> Void = { _ in }) throws -> GenerationResult {
+                         onToken: (GeneratedToken) throws -> Void) throws -> GenerationResult {
         guard maxTokens >= 1 else {
             throw StepwiseError.usage("generate needs a number of tokens >= 1, got \(maxTokens)")
         }
