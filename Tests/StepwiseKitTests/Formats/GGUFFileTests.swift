@@ -171,4 +171,20 @@ final class TempGGUF {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Replaces the file's contents in place (creating and removing files is slow on some machines, so
+    /// loops over many variants reuse one file).
+    func set(_ bytes: Data) throws {
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? h.close() }
+        try h.truncate(atOffset: 0)
+        try h.write(contentsOf: bytes)
+    }
+
+    /// Cuts the file to its first `count` bytes.
+    func truncate(to count: Int) throws {
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? h.close() }
+        try h.truncate(atOffset: UInt64(count))
+    }
 }
