@@ -44,6 +44,10 @@ struct GGUFSmolLM2Tests {
         #expect(f["tokenizer.ggml.merges"]?.strings?.count == 48900)
         #expect(f["tokenizer.ggml.token_type"]?.ints?.count == 49152)
         #expect(f["tokenizer.chat_template"]?.string?.contains("<|im_start|>") == true)
+        #expect(f["tokenizer.ggml.add_bos_token"] == .bool(false))
+        #expect(f["tokenizer.ggml.add_space_prefix"] == .bool(false))
+        #expect(f["tokenizer.ggml.bos_token_id"] == .uint32(1))
+        #expect(f["general.languages"]?.strings == ["en"])
         #expect(f.metadataKeys.first == "general.architecture")
     }
 
