@@ -12,8 +12,8 @@ private func tinyWordPiece(maxChars: Int = 100) throws -> WordPiece {
                   maxInputCharsPerWord: maxChars)
 }
 
-@Suite("WordPiece")
-struct WordPieceTests {
+@Suite("BERT WordPiece tokenizer")
+struct BERTWordPieceTests {
     @Test("greedy longest match first with ## continuations")
     func greedy() throws {
         let t = try tinyWordPiece()
