@@ -26,12 +26,15 @@ public final class SafetensorsFile: WeightSource, @unchecked Sendable {
     /// The element types Stepwise reads.
     enum DType: String {
         case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64"
+        /// Integer tensors (e.g. BERT's `position_ids` buffer), converted to float when read.
+        case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8"
 
         var size: Int {
             switch self {
-            case .f32: return 4
-            case .f16, .bf16: return 2
-            case .f64: return 8
+            case .f32, .i32: return 4
+            case .f16, .bf16, .i16: return 2
+            case .f64, .i64: return 8
+            case .i8, .u8: return 1
             }
         }
     }
@@ -84,7 +87,7 @@ public final class SafetensorsFile: WeightSource, @unchecked Sendable {
                 throw StepwiseError.file(path, "tensor '\(name)' has no dtype")
             }
             guard let dtype = DType(rawValue: dtypeName) else {
-                throw StepwiseError(.unsupported, "\(path): tensor '\(name)' has dtype \(dtypeName); Stepwise reads F32, F16, BF16 and F64")
+                throw StepwiseError(.unsupported, "\(path): tensor '\(name)' has dtype \(dtypeName); Stepwise reads F32, F16, BF16, F64 and I64/I32/I16/I8/U8")
             }
             guard let shapeAny = obj["shape"] as? [Any], let shape = Self.integers(shapeAny), shape.allSatisfy({ $0 >= 0 }) else {
                 throw StepwiseError.file(path, "tensor '\(name)' has a malformed shape")
@@ -150,6 +153,16 @@ public final class SafetensorsFile: WeightSource, @unchecked Sendable {
                 for i in 0..<n { o[i] = Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
             case .f64:
                 for i in 0..<n { o[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+            case .i64:
+                for i in 0..<n { o[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
+            case .i32:
+                for i in 0..<n { o[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
+            case .i16:
+                for i in 0..<n { o[i] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self))) }
+            case .i8:
+                for i in 0..<n { o[i] = Float(raw.loadUnaligned(fromByteOffset: i, as: Int8.self)) }
+            case .u8:
+                for i in 0..<n { o[i] = Float(raw[i]) }
             }
         }
         return Tensor(shape: e.shape, data: out)
