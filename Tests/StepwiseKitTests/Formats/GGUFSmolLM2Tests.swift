@@ -100,19 +100,15 @@ struct GGUFSmolLM2Tests {
         }
     }
 
-    @Test("all 272 tensors dequantize, quickly in release builds")
+    @Test("all 272 tensors dequantize to finite values")
     func everything() throws {
         let f = try Self.open()
-        let start = DispatchTime.now().uptimeNanoseconds
         var total = 0
         for name in f.tensorNames {
-            total += try f.tensor(name).count
+            let t = try f.tensor(name)
+            #expect(t.data.allSatisfy { $0.isFinite }, "\(name) has non-finite values")
+            total += t.count
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         #expect(total == f.parameterCount)
-        print("GGUF SmolLM2: dequantized \(total) values in \(String(format: "%.3f", seconds)) s")
-        #if !DEBUG
-        #expect(seconds < 2.0, "dequantizing SmolLM2 took \(seconds) s")
-        #endif
     }
 }

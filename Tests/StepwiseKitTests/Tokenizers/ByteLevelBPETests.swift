@@ -90,21 +90,17 @@ struct ByteLevelBPETests {
         #expect(tok.id(for: "Ġthe") == 262)
     }
 
-    @Test("encodes 10 KB of text quickly", .enabled(if: hasGPT2, "needs models/gpt2-tokenizer"))
-    func speed() throws {
+    @Test("10 KB of text with a 2000-character word round-trips", .enabled(if: hasGPT2, "needs models/gpt2-tokenizer"))
+    func longText() throws {
         let tok = try TokenizerCases.gpt2.get()
         var text = ""
         let cases = try TokenizerCases.cases.get()
         var k = 0
         while text.utf8.count < 10_000 { text += cases[k % cases.count].text + " "; k += 1 }
         text += String(repeating: "x", count: 2000)  // one long pre-token
-        let clock = ContinuousClock()
-        var ids: [Int] = []
-        let t = try clock.measure { ids = try tok.encode(text) }
+        let ids = try tok.encode(text)
         #expect(sameBytes(tok.decode(ids), text))
-        // Milliseconds in release; debug builds are 10-50x slower, so the bound is generous.
-        #expect(t < .seconds(2), "encoding \(text.utf8.count) bytes took \(t)")
-        print("ByteLevelBPE: encoded \(text.utf8.count) bytes into \(ids.count) tokens in \(t)")
+        #expect(ids.count < text.utf8.count)
     }
 
     // MARK: - SmolLM2
@@ -153,10 +149,8 @@ struct ByteLevelBPETests {
         }
     }
 
-    /// INTEGRATOR: switch the vocabulary source to the GGUF file
-    /// (`tokenizer.ggml.tokens`, `tokenizer.ggml.merges`, `tokenizer.ggml.pre`) once the GGUF reader lands;
-    /// the expected ids stay the same. Until then it builds from the committed fixture, which holds the
-    /// same tokens and merges.
+    /// Built from the committed fixture (the GGUF's tokens and merges); SmolLM2GGUFTests checks the
+    /// tokenizer read from the GGUF file itself against the same cases.
     @Test("SmolLM2 from GGUF-style vocabulary + merges reproduces France prompt ids")
     func smolLM2FromGGUFVocabulary() throws {
         let tok = try TokenizerCases.smollm2.get()

@@ -34,10 +34,9 @@ enum TokenizerCases {
 
     /// SmolLM2's vocabulary and merges as the GGUF stores them, built the way the GGUF loader builds it:
     /// `init(vocabulary:merges:preTokenizer:...)` with `tokenizer.ggml.pre = smollm`.
-    /// INTEGRATOR: this reads the committed fixture smollm2-vocab.json (the same tokens and merges as
-    /// `tokenizer.ggml.tokens` / `tokenizer.ggml.merges` of smollm2/SmolLM2-135M-Instruct.Q4_1.gguf); once the
-    /// GGUF reader is merged, a test can build it from the GGUF instead (see ByteLevelBPETests
-    /// `smolLM2FromGGUFVocabulary`).
+    /// It reads the committed fixture smollm2-vocab.json (the same tokens and merges as
+    /// `tokenizer.ggml.tokens` / `tokenizer.ggml.merges` of smollm2/SmolLM2-135M-Instruct.Q4_1.gguf), so these
+    /// tests run without the model file; SmolLM2GGUFTests reads the GGUF itself.
     static let smollm2: Result<ByteLevelBPE, any Error> = Result {
         guard let root = try loadJSON(smolVocabularyURL) as? [String: Any],
               let tokens = root["tokens"] as? [String], let merges = root["merges"] as? [String],

@@ -1,0 +1,97 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Measurements for `stepwise bench`: matmul throughput, load time, traced forward passes and
+/// generation, each the median of several runs after a warm-up, in whatever build it runs in (use a
+/// release build: debug Swift is 10-100x slower).
+public enum Benchmarks {
+    /// One measured quantity.
+    public struct Result: Sendable {
+        public var name: String
+        public var value: Double
+        public var unit: String
+        public var detail: String
+    }
+
+    /// Median wall time of `runs` calls after one warm-up call.
+    static func median(runs: Int, _ body: () throws -> Void) rethrows -> Double {
+        try body()
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return times.sorted()[times.count / 2]
+    }
+
+    /// `x[m, k] · W[n, k]ᵀ` throughput at the given shapes.
+    public static func matmul(shapes: [(m: Int, n: Int, k: Int)], runs: Int = 7) -> [Result] {
+        var rng = SplitMix64(seed: 1)
+        return shapes.map { s in
+            let a = (0..<(s.m * s.k)).map { _ in rng.nextFloat() - 0.5 }
+            let b = (0..<(s.n * s.k)).map { _ in rng.nextFloat() - 0.5 }
+            let t = median(runs: runs) { _ = MatMul.abT(a: a, b: b, m: s.m, n: s.n, k: s.k) }
+            let gflops = 2 * Double(s.m * s.n * s.k) / t / 1e9
+            return Result(name: "matmul \(s.m)x\(s.k) · \(s.k)x\(s.n)", value: gflops, unit: "GFLOP/s",
+                          detail: String(format: "%.3f ms", t * 1000))
+        }
+    }
+
+    /// Load time, traced forward passes at several prompt lengths, and generation with the KV cache.
+    public static func model(path: String?, promptLengths: [Int] = [8, 32, 128], generate: Int = 32, runs: Int = 5) throws -> [Result] {
+        var results: [Result] = []
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let loaded = try ModelLoader.load(path)
+        let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        guard case .model(let model) = loaded else {
+            throw StepwiseError.usage("bench needs a model, not only a tokenizer")
+        }
+        results.append(Result(name: "load \(model.info.name)", value: loadSeconds * 1000, unit: "ms", detail: "cold, includes the tokenizer"))
+        let ctx = model.info.contextLength ?? Int.max
+        var rng = SplitMix64(seed: 7)
+        let vocab = model.info.vocabularySize
+        for n in promptLengths where n <= ctx {
+            let ids = (0..<n).map { _ in Int(rng.next() % UInt64(vocab)) }
+            var steps = 0
+            let t = try median(runs: runs) { steps = try model.trace(ids).steps.count }
+            results.append(Result(name: "traced forward, \(n) tokens", value: Double(n) / t, unit: "tokens/s",
+                                  detail: String(format: "%.2f ms, %d steps recorded", t * 1000, steps)))
+        }
+        if generate > 0, model.info.isCausal {
+            let prompt = (0..<min(8, ctx / 2)).map { _ in Int(rng.next() % UInt64(vocab)) }
+            let n = min(generate, ctx - prompt.count)
+            let t = try median(runs: max(1, runs / 2)) {
+                let cache = model.makeCache()
+                var logits = try model.forward(prompt, cache: cache, options: ForwardOptions(record: false)).logits!
+                for _ in 0..<n {
+                    let row = logits.row(logits.shape[0] - 1).data
+                    let next = row.indices.max { row[$0] < row[$1] }!
+                    logits = try model.forward([next], cache: cache, options: ForwardOptions(record: false)).logits!
+                }
+            }
+            results.append(Result(name: "generation with KV cache", value: Double(n) / t, unit: "tokens/s",
+                                  detail: "\(n) greedy tokens after an \(prompt.count)-token prompt, untraced"))
+        }
+        results.append(Result(name: "peak memory", value: Double(peakResidentBytes()) / 1_048_576, unit: "MiB", detail: "maximum resident set size"))
+        return results
+    }
+
+    /// The process's peak resident set size in bytes.
+    public static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024
+    }
+
+    /// Results as aligned lines.
+    public static func format(_ results: [Result]) -> [String] {
+        let w = results.map(\.name.count).max() ?? 0
+        return results.map { r in
+            r.name.padding(toLength: w, withPad: " ", startingAt: 0) + "  "
+                + String(format: "%10.1f", r.value) + " " + r.unit.padding(toLength: 9, withPad: " ", startingAt: 0) + "  " + r.detail
+        }
+    }
+}

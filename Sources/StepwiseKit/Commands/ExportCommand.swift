@@ -1,0 +1,72 @@
+/// `export NAME FILE [--force]`.
+enum ExportCommand {
+    static let export = Command(
+        "export", usage: "export NAME FILE [--force]",
+        summary: "write a step (or 'tokens') to FILE.json, .npy or .csv; never overwrites without --force",
+        help: """
+            NAME is a step name or short form, optionally sliced, or 'tokens'. JSON holds \
+            {"name", "shape", "axes", "data"} with data flat and row-major (masked scores are null); \
+            'tokens' exports {"ids", "pieces"}. NPY is float32 in C order, for numpy.load. CSV has one row per \
+            position. The file is written whole or not at all.
+            """,
+        examples: ["export blocks.0.attn.hook_pattern pattern0.npy", "export pattern 0 head 1 head1.csv",
+                   "export tokens tokens.json", "export logits logits.json --force"],
+        completion: .steps
+    ) { session, context, rest in
+        var words = try Arguments.split(rest)
+        let force = words.contains("--force")
+        words.removeAll { $0 == "--force" }
+        guard words.count >= 2 else { throw StepwiseError.usage("usage: export NAME FILE [--force]") }
+        let file = words.removeLast()
+        let path = ModelCommands.resolve(file, context)
+        let format = try Exporter.format(for: file)
+        let what = words.joined(separator: " ")
+        if what == "tokens" {
+            guard let tok = session.tokenizer, !session.ids.isEmpty else {
+                throw StepwiseError.usage("no prompt yet: type 'prompt The cat sat on the'")
+            }
+            let pieces = session.ids.map { tok.piece(for: $0) ?? "" }
+            try Exporter.write(try Exporter.encodeTokens(ids: session.ids, pieces: pieces, format: format), to: path, force: force)
+            return ["wrote \(session.ids.count) tokens to \(file)"]
+        }
+        let trace = try session.requireTrace()
+        let q = try StepQuery.parse(what, in: trace)
+        let step = trace[q.name]!
+        let (tensor, axes) = StepRenderer.slice(step, q.selections)
+        let data = try Exporter.encode(name: q.name, tensor: tensor, axes: axes, format: format)
+        try Exporter.write(data, to: path, force: force)
+        return ["wrote \(q.name) \(tensor.shape) to \(file)"]
+    }
+}
+
+/// `help [COMMAND]`.
+enum HelpCommand {
+    static func make(_ all: @escaping @Sendable () -> [Command]) -> Command {
+        Command(
+            "help", aliases: ["?"], usage: "help [COMMAND]",
+            summary: "list the commands, or explain one with an example",
+            examples: ["help", "help show"],
+            completion: .commands
+        ) { _, _, rest in
+            let commands = all()
+            if rest.isEmpty {
+                let w = commands.map(\.usage.count).max() ?? 0
+                return ["Commands (help NAME for details):"]
+                    + commands.map { "  " + $0.usage.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + $0.summary }
+                    + ["  quit".padding(toLength: w + 2, withPad: " ", startingAt: 0) + "  leave (Ctrl-D too)"]
+            }
+            guard let c = commands.first(where: { $0.name == rest || $0.aliases.contains(rest) }) else {
+                let hint = Suggest.closest(to: rest, among: commands.map(\.name)).map { " — did you mean '\($0)'?" } ?? ""
+                throw StepwiseError.usage("no command '\(rest)'\(hint)")
+            }
+            var lines = ["usage: \(c.usage)" + (c.aliases.isEmpty ? "" : "   (also: \(c.aliases.joined(separator: ", ")))"), c.summary]
+            if !c.help.isEmpty { lines.append(""); lines.append(c.help) }
+            if !c.examples.isEmpty {
+                lines.append("")
+                lines.append(c.examples.count == 1 ? "example:" : "examples:")
+                lines += c.examples.map { "  " + $0 }
+            }
+            return lines
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+
+/// Writes tensors and token lists to `.json`, `.npy` and `.csv`, atomically and never over an
+/// existing file unless asked.
+public enum Exporter {
+    /// The formats, chosen by the file's extension.
+    public enum Format: String, CaseIterable, Sendable {
+        case json, npy, csv
+    }
+
+    /// The format for a path, from its extension.
+    /// - Throws: ``StepwiseError`` for any other extension.
+    public static func format(for path: String) throws -> Format {
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        guard let f = Format(rawValue: ext) else {
+            throw StepwiseError.usage("cannot export to '\(path)': use a .json, .npy or .csv file name")
+        }
+        return f
+    }
+
+    /// The bytes of a step in a format. JSON is `{"name", "shape", "axes", "data"}` with `data` flat and
+    /// row-major (a masked score, −∞, is `null`); NPY is float32, C order; CSV is one row per index of the
+    /// first axis (rank ≤ 2; a header row names the columns) or `index,value` lines for rank 1.
+    public static func encode(name: String, tensor: Tensor, axes: [Axis], format: Format) throws -> Data {
+        switch format {
+        case .json:
+            var s = "{\"name\": \(jsonString(name)), \"shape\": [\(tensor.shape.map(String.init).joined(separator: ", "))], "
+            s += "\"axes\": [" + axes.map { axis in
+                var a = "{\"name\": \(jsonString(axis.name))"
+                if let labels = axis.labels { a += ", \"labels\": [" + labels.map(jsonString).joined(separator: ", ") + "]" }
+                return a + "}"
+            }.joined(separator: ", ") + "], "
+            s += "\"data\": [" + tensor.data.map(jsonNumber).joined(separator: ", ") + "]}\n"
+            return Data(s.utf8)
+        case .npy:
+            return npy(tensor)
+        case .csv:
+            return Data(csv(tensor, axes: axes).utf8)
+        }
+    }
+
+    /// `{"ids": [...], "pieces": [...]}` for the `tokens` export.
+    public static func encodeTokens(ids: [Int], pieces: [String], format: Format) throws -> Data {
+        switch format {
+        case .json:
+            let s = "{\"ids\": [" + ids.map(String.init).joined(separator: ", ") + "], \"pieces\": ["
+                + pieces.map(jsonString).joined(separator: ", ") + "]}\n"
+            return Data(s.utf8)
+        case .csv:
+            var s = "position,id,piece\n"
+            for (i, (id, p)) in zip(ids, pieces).enumerated() { s += "\(i),\(id),\(csvField(p))\n" }
+            return Data(s.utf8)
+        case .npy:
+            return npy(Tensor(shape: [ids.count], data: ids.map(Float.init)))
+        }
+    }
+
+    /// Writes `data` to `path` through a temporary file and a rename, so a reader never sees half a file.
+    /// - Throws: ``StepwiseError`` if the file exists and `force` is false, or the write fails.
+    public static func write(_ data: Data, to path: String, force: Bool) throws {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir) {
+            if isDir.boolValue { throw StepwiseError.usage("'\(path)' is a directory; give a file name") }
+            if !force { throw StepwiseError.usage("'\(path)' exists; add --force to overwrite it") }
+        }
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent()
+        guard fm.fileExists(atPath: dir.path) else {
+            throw StepwiseError.usage("cannot write '\(path)': folder '\(dir.path)' does not exist")
+        }
+        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+        do {
+            try data.write(to: tmp)
+            if fm.fileExists(atPath: path) { _ = try fm.replaceItemAt(url, withItemAt: tmp) } else { try fm.moveItem(at: tmp, to: url) }
+        } catch {
+            try? fm.removeItem(at: tmp)
+            throw StepwiseError.usage("cannot write '\(path)': \(error.localizedDescription)")
+        }
+    }
+
+    // MARK: - Encoders
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+
+    /// Shortest text that reads back as the same float32; non-finite values become `null`.
+    static func jsonNumber(_ v: Float) -> String {
+        v.isFinite ? "\(v)" : "null"
+    }
+
+    static func npy(_ t: Tensor) -> Data {
+        let shape = t.shape.count == 1 ? "(\(t.shape[0]),)" : "(" + t.shape.map(String.init).joined(separator: ", ") + ")"
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
+        // Magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of 64, ending in \n.
+        let unpadded = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        var d = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+        let hl = UInt16(header.utf8.count)
+        d.append(contentsOf: [UInt8(hl & 0xff), UInt8(hl >> 8)])
+        d.append(contentsOf: Array(header.utf8))
+        t.data.withUnsafeBufferPointer { p in
+            for v in p {
+                let b = v.bitPattern.littleEndian
+                d.append(contentsOf: [UInt8(b & 0xff), UInt8((b >> 8) & 0xff), UInt8((b >> 16) & 0xff), UInt8(b >> 24)])
+            }
+        }
+        return d
+    }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == " " })
+            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    static func csv(_ t: Tensor, axes: [Axis]) -> String {
+        func num(_ v: Float) -> String { v.isFinite ? "\(v)" : (v > 0 ? "inf" : (v < 0 ? "-inf" : "nan")) }
+        var s = ""
+        if t.rank <= 1 {
+            s += "index,value\n"
+            for (i, v) in t.data.enumerated() { s += "\(i),\(num(v))\n" }
+            return s
+        }
+        // Rank ≥ 2: rows are every index of the leading axes, columns the last axis.
+        let cols = t.shape[t.rank - 1]
+        let rows = t.count / Swift.max(cols, 1)
+        let lead = axes.dropLast().map(\.name)
+        s += (lead + (0..<cols).map { "\(axes.last!.name)_\($0)" }).map(csvField).joined(separator: ",")
+        if t.rank == 2, axes[0].labels != nil { s = "label," + s }
+        s += "\n"
+        let leadShape = Array(t.shape.dropLast())
+        for r in 0..<rows {
+            var idx: [Int] = []
+            var rem = r
+            for n in leadShape.reversed() { idx.insert(rem % n, at: 0); rem /= n }
+            var fields = idx.map(String.init)
+            if t.rank == 2, let labels = axes[0].labels { fields.insert(csvField(labels[r]), at: 0) }
+            fields += t.data[(r * cols)..<((r + 1) * cols)].map(num)
+            s += fields.joined(separator: ",") + "\n"
+        }
+        return s
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+
+/// Looking at tensors: `show`, `attn`, `heads`, `embed`, `ffn`, `logits`, `top`.
+enum InspectCommands {
+    static let show = Command(
+        "show", usage: "show NAME[slices]",
+        summary: "print a step's tensor, whole or sliced (show blocks.0.attn.hook_q[:, 2, :8], show pattern 0 head 3)",
+        help: """
+            NAME is a hook name (see 'steps') or a short form with a layer: embed, pos_embed, resid_pre L, \
+            q L, k L, v L, scores L, pattern L, z L, result L, attn_out L, resid_mid L, pre L, post L, \
+            mlp_out L, resid_post L, ln1 L, ln_final, logits. Slices are NumPy-style, one per axis: \
+            [:, 2, :8], [-1], [1:4]. 'head H' after a layer picks one head.
+            """,
+        examples: ["show blocks.0.attn.hook_q[:, 2, :8]", "show pattern 0 head 3", "show resid_post 1[-1]", "show logits[-1, :10]"],
+        completion: .steps
+    ) { session, context, rest in
+        let trace = try session.requireTrace()
+        let q = try StepQuery.parse(rest, in: trace)
+        let step = trace[q.name]!
+        let index = trace.position(of: q.name)!
+        return StepRenderer.render(step, index: index, of: trace.steps.count, selections: q.selections,
+                                   session: session, context: context)
+    }
+
+    static func layerAndHead(_ rest: String, _ session: Session, needHead: Bool) throws -> (Int, Int?) {
+        let model = try session.requireModel()
+        let words = try Arguments.split(rest)
+        guard !words.isEmpty else { throw StepwiseError.usage(needHead ? "give a layer and a head: 'attn 0 3'" : "give a layer: 'ffn 0'") }
+        let L = try Arguments.int(words[0], "layer", range: 0...(model.info.layers - 1))
+        var H: Int?
+        if words.count >= 2 {
+            H = try Arguments.int(words[1], "head", range: 0...(model.info.heads - 1))
+        } else if needHead {
+            throw StepwiseError.usage("give a head too: 'attn \(L) 0' (heads 0–\(model.info.heads - 1))")
+        }
+        guard words.count <= 2 else { throw StepwiseError.usage("unexpected '\(words[2...].joined(separator: " "))'") }
+        return (L, H)
+    }
+
+    static let attn = Command(
+        "attn", usage: "attn LAYER HEAD",
+        summary: "one head's whole computation: Q, K, V, scores, scale, mask, softmax pattern, weighted sum",
+        examples: ["attn 0 1", "attn 1 3"],
+        completion: .layers
+    ) { session, context, rest in
+        let trace = try session.requireTrace()
+        let (L, H) = try layerAndHead(rest, session, needHead: true)
+        let h = H!
+        let model = session.model!
+        let info = model.info
+        let group = info.heads / max(info.kvHeads, 1)
+        let kvh = h / group
+        let p = "blocks.\(L).attn"
+        var lines: [String] = []
+        let headSel: (String) -> [AxisSelection] = { name in
+            guard let s = trace[name] else { return [] }
+            let isKV = s.axes.contains { $0.name == "kv_head" }
+            if let ax = s.axes.firstIndex(where: { $0.name == "head" || $0.name == "kv_head" }) {
+                var sel = [AxisSelection](repeating: .all, count: ax + 1)
+                sel[ax] = .index(isKV ? kvh : h)
+                return sel
+            }
+            return []
+        }
+        lines.append("Attention head \(L).\(h)" + (group > 1 ? " (reads key/value head \(kvh), shared by query heads \(kvh * group)–\(kvh * group + group - 1))" : "")
+                     + " — \(info.isCausal ? "causal" : "bidirectional"), d_head \(info.dHead), scale 1/√\(info.dHead) = \(String(format: "%.4f", 1 / Float(info.dHead).squareRoot()))")
+        let order = ["hook_q", "hook_rot_q", "hook_k", "hook_rot_k", "hook_v", "hook_attn_scores_unmasked",
+                     "hook_attn_scores", "hook_pattern", "hook_z"]
+        var shown = 0
+        for suffix in order {
+            let name = "\(p).\(suffix)"
+            guard let step = trace[name] else { continue }
+            shown += 1
+            lines.append("")
+            lines.append("\(shown). " + step.title)
+            lines += StepRenderer.render(step, index: trace.position(of: name)!, of: trace.steps.count,
+                                         selections: headSel(name), session: session, context: context, compactHeader: true)
+        }
+        return lines
+    }
+
+    static let heads = Command(
+        "heads", usage: "heads [LAYER]",
+        summary: "every head's attention pattern side by side (default: the current step's layer, else 0)",
+        examples: ["heads", "heads 1"],
+        completion: .layers
+    ) { session, context, rest in
+        let trace = try session.requireTrace()
+        let model = try session.requireModel()
+        let L: Int
+        if rest.isEmpty {
+            L = session.currentStep?.layer ?? 0
+        } else {
+            L = try Arguments.int(rest, "layer", range: 0...(model.info.layers - 1))
+        }
+        guard let step = trace["blocks.\(L).attn.hook_pattern"] else { throw StepwiseError(.model, "no attention pattern for layer \(L)") }
+        return StepRenderer.headGrid(step, layer: L, session: session, context: context)
+    }
+
+    static let embed = Command(
+        "embed", usage: "embed",
+        summary: "the embedding steps: token embedding, position embedding and their sum",
+        examples: ["embed"]
+    ) { session, context, _ in
+        let trace = try session.requireTrace()
+        var lines: [String] = []
+        for name in ["hook_embed", "hook_pos_embed", "hook_token_type_embed", "embed.hook_sum", "blocks.0.hook_resid_pre"] {
+            guard let s = trace[name] else { continue }
+            if !lines.isEmpty { lines.append("") }
+            lines += StepRenderer.render(s, index: trace.position(of: name)!, of: trace.steps.count, session: session, context: context)
+        }
+        return lines
+    }
+
+    static let ffn = Command(
+        "ffn", aliases: ["mlp"], usage: "ffn LAYER",
+        summary: "the feed-forward (MLP) block of a layer: norm, up-projection, activation, down-projection, residual",
+        examples: ["ffn 0"],
+        completion: .layers
+    ) { session, context, rest in
+        let trace = try session.requireTrace()
+        let (L, _) = try layerAndHead(rest, session, needHead: false)
+        var lines: [String] = []
+        for suffix in ["ln2.hook_out", "mlp.hook_pre", "mlp.hook_pre_linear", "mlp.hook_post", "hook_mlp_out", "hook_resid_post"] {
+            let name = "blocks.\(L).\(suffix)"
+            guard let s = trace[name] else { continue }
+            if !lines.isEmpty { lines.append("") }
+            lines += StepRenderer.render(s, index: trace.position(of: name)!, of: trace.steps.count, session: session, context: context)
+        }
+        if let pre = trace["blocks.\(L).mlp.hook_post"] {
+            let active = pre.tensor.data.filter { $0 > 0 }.count
+            lines.append("")
+            lines.append("\(active) of \(pre.tensor.count) neuron activations are positive (\(String(format: "%.1f", 100 * Double(active) / Double(max(pre.tensor.count, 1))))%)")
+        }
+        return lines
+    }
+
+    static let logits = Command(
+        "logits", usage: "logits",
+        summary: "the logits at the last position: the top tokens by score, and the softmax over the vocabulary",
+        examples: ["logits"]
+    ) { session, context, _ in
+        let trace = try session.requireTrace()
+        guard let step = trace["logits"] else { throw StepwiseError(.model, "this model computes no logits (an encoder): see 'steps'") }
+        var lines = StepRenderer.header(step, index: trace.position(of: "logits")!, of: trace.steps.count, session: session, context: context)
+        lines.append("")
+        lines += try topLines(session, context, k: 10)
+        return lines
+    }
+
+    static func topLines(_ session: Session, _ context: CommandContext, k: Int) throws -> [String] {
+        let trace = try session.requireTrace()
+        guard trace.logits != nil, let tok = session.tokenizer else {
+            throw StepwiseError(.model, "this model computes no logits (an encoder): see 'steps'")
+        }
+        let preds = Predictions.top(trace, tokenizer: tok, k: k)
+        let last = trace.positionLabels.last ?? ""
+        var lines = ["after \(last) (position \(trace.positionLabels.count - 1)), the model predicts:"]
+        lines += StepRenderer.bars(preds.map { (label: $0.label, value: $0.probability, note: String(format: "logit %.3f", $0.logit)) },
+                                   session: session, context: context)
+        return lines
+    }
+
+    static let top = Command(
+        "top", usage: "top [K]",
+        summary: "the K most likely next tokens with their probabilities (default 10)",
+        examples: ["top", "top 5"]
+    ) { session, context, rest in
+        let k = rest.isEmpty ? 10 : try Arguments.int(rest, "K", range: 1...1000)
+        return try topLines(session, context, k: k)
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+
+/// `load`, `info`, `prompt`, `tokens`, `explain`.
+enum ModelCommands {
+    static let load = Command(
+        "load", usage: "load PATH",
+        summary: "load a model folder, a tokenizer folder or a .gguf file ('load builtin' for the built-in model)",
+        help: """
+            Loads a Hugging Face folder (config.json + model.safetensors + tokenizer files: GPT-2, BERT, Llama), \
+            a folder holding only tokenizer files (the tokenizer views work, no forward pass), or a GGUF file. \
+            The current prompt is cleared. If loading fails, the old model stays.
+            """,
+        examples: ["load builtin", "load ~/models/gpt2", "load SmolLM2-135M-Instruct.Q4_1.gguf"],
+        completion: .files
+    ) { session, context, rest in
+        let words = try Arguments.split(rest)
+        guard words.count == 1 else { throw StepwiseError.usage("usage: load PATH (quote a path with spaces)") }
+        let path = resolve(words[0], context)
+        let started = Date()
+        try session.load(path: words[0] == "builtin" ? nil : path)
+        let ms = Int(Date().timeIntervalSince(started) * 1000)
+        if let m = session.model {
+            let i = m.info
+            return ["loaded \(i.name): \(i.family), \(i.layers) layers × \(i.heads) heads, d_model \(i.dModel), vocab \(i.vocabularySize), \(Format.count(i.parameterCount)) parameters (\(ms) ms)"]
+        }
+        return ["loaded a tokenizer only (\(session.tokenizer!.vocabularySize) tokens): 'prompt' tokenizes, no forward pass"]
+    }
+
+    static func resolve(_ path: String, _ context: CommandContext) -> String {
+        if path.hasPrefix("/") || path.hasPrefix("~") || path == "builtin" { return path }
+        guard let base = context.baseDirectory else { return path }
+        return base + "/" + path
+    }
+
+    static let info = Command(
+        "info", usage: "info",
+        summary: "model facts: architecture, sizes, parameter counts, where the file came from",
+        examples: ["info"]
+    ) { session, _, _ in
+        guard let m = session.model else {
+            guard let t = session.tokenizer else { throw StepwiseError.usage("nothing loaded: 'load PATH'") }
+            return ["tokenizer only, \(t.vocabularySize) tokens, from \(session.source ?? "?")"]
+        }
+        let i = m.info
+        var rows: [(String, String)] = [
+            ("model", i.name), ("family", i.family), ("source", i.source),
+            ("layers", "\(i.layers)"),
+            ("heads", i.kvHeads == i.heads ? "\(i.heads) per layer" : "\(i.heads) query heads sharing \(i.kvHeads) key/value heads (grouped-query)"),
+            ("d_model", "\(i.dModel)"), ("d_head", "\(i.dHead)"), ("d_mlp", "\(i.dMLP)"),
+            ("vocabulary", "\(i.vocabularySize) tokens"),
+            ("context", i.contextLength.map { "\($0) positions" } ?? "unbounded"),
+            ("attention", i.isCausal ? "causal (each position sees itself and earlier ones)" : "bidirectional (every position sees every other)"),
+        ]
+        rows += i.details
+        rows.append(("parameters", Format.count(i.parameterCount) + " (" + i.parameterCounts.map { "\($0.0) \(Format.count($0.1))" }.joined(separator: ", ") + ")"))
+        let w = rows.map(\.0.count).max() ?? 0
+        return rows.map { $0.0.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + $0.1 }
+    }
+
+    static let prompt = Command(
+        "prompt", aliases: ["p"], usage: "prompt TEXT",
+        summary: "tokenize TEXT and run a traced forward pass; shows the top prediction",
+        help: """
+            The rest of the line is the text. Wrap it in double quotes to keep leading or trailing spaces and \
+            to use \\n, \\t, \\r, \\" and \\\\. The cursor goes to the first step; 'next' walks on.
+            """,
+        examples: ["prompt The cat sat on the", "prompt \"Line one\\nLine two\""]
+    ) { session, context, rest in
+        let text = try Unescape.promptText(rest)
+        guard !text.isEmpty else { throw StepwiseError.usage("the prompt is empty: type 'prompt' and some text") }
+        guard let tok = session.tokenizer else { throw StepwiseError.usage("nothing loaded: 'load PATH'") }
+        let ids = try tok.encodeForModel(text)
+        guard !ids.isEmpty else { throw StepwiseError.usage("the prompt has no tokens") }
+        guard let model = session.model else {
+            session.promptText = text
+            session.ids = ids
+            session.trace = nil
+            return ["\(ids.count) tokens: " + ids.map { tok.label(for: $0) }.joined(separator: " "),
+                    "only a tokenizer is loaded, so no forward pass ran ('tokens' and 'explain' work)"]
+        }
+        if let ctx = model.info.contextLength, ids.count > ctx {
+            throw StepwiseError(.model, "the prompt is \(ids.count) tokens but the model's context is \(ctx); shorten it (nothing was cut)")
+        }
+        let started = Date()
+        let trace = try model.trace(ids, options: ForwardOptions(interventions: session.interventions))
+        let ms = Date().timeIntervalSince(started) * 1000
+        session.promptText = text
+        session.ids = ids
+        session.trace = trace
+        session.history = []
+        session.future = []
+        session.cursor = 0
+        var lines = ["\(ids.count) tokens → \(trace.steps.count) steps in \(String(format: "%.1f", ms)) ms"
+                     + (session.interventions.isEmpty ? "" : " (with \(session.interventions.count) head(s) ablated)")]
+        if let best = Predictions.top(trace, tokenizer: tok, k: 1).first {
+            lines.append("next token: \(best.label)  p = \(String(format: "%.3f", best.probability))")
+        } else if model.info.family == "bert" {
+            lines.append("an encoder has no next-token prediction: 'steps' lists what it computed")
+        }
+        return lines
+    }
+
+    static let tokens = Command(
+        "tokens", usage: "tokens",
+        summary: "the prompt's tokens: position, id and piece",
+        examples: ["tokens"]
+    ) { session, _, _ in
+        guard let tok = session.tokenizer else { throw StepwiseError.usage("nothing loaded: 'load PATH'") }
+        guard !session.ids.isEmpty else { throw StepwiseError.usage("no prompt yet: type 'prompt The cat sat on the'") }
+        let w = String(session.ids.count - 1).count
+        let idw = session.ids.map { String($0).count }.max() ?? 1
+        var lines = ["pos".padding(toLength: max(3, w), withPad: " ", startingAt: 0) + "  " + "id".leftPadded(idw) + "  piece      text"]
+        for (i, id) in session.ids.enumerated() {
+            let piece = tok.piece(for: id) ?? "?"
+            lines.append(String(i).leftPadded(max(3, w)) + "  " + String(id).leftPadded(idw) + "  "
+                         + piece.padding(toLength: max(10, piece.count), withPad: " ", startingAt: 0) + " " + tok.label(for: id))
+        }
+        lines.append("\(session.ids.count) tokens")
+        return lines
+    }
+
+    static let explain = Command(
+        "explain", usage: "explain [WORD]",
+        summary: "how the tokenizer split WORD (default: the prompt): every BPE merge or WordPiece match, in order",
+        examples: ["explain unbelievable", "explain \" the\""]
+    ) { session, _, rest in
+        guard let tok = session.tokenizer else { throw StepwiseError.usage("nothing loaded: 'load PATH'") }
+        let text = rest.isEmpty ? (session.promptText ?? "") : try Unescape.promptText(rest)
+        guard !text.isEmpty else { throw StepwiseError.usage("usage: explain WORD (or set a prompt first)") }
+        let ex = try tok.explain(text)
+        var lines: [String] = []
+        for p in ex.pretokens {
+            lines.append("\(TokenLabel.display(p.text))" + (p.isSpecial ? "  special token" : ""))
+            if p.isSpecial { lines.append("  → \(p.pieces.first ?? "") = \(p.ids.first.map(String.init) ?? "?")"); continue }
+            lines.append("  start   " + p.initial.joined(separator: " "))
+            for (i, r) in p.rules.enumerated() {
+                let rank = r.rank.map { " (rank \($0))" } ?? ""
+                lines.append("  \(String(i + 1).leftPadded(3)).   \(r.description)\(rank)   →  " + r.symbols.joined(separator: " "))
+            }
+            lines.append("  result  " + zip(p.pieces, p.ids).map { "\($0)=\($1)" }.joined(separator: " "))
+        }
+        lines.append("\(ex.ids.count) tokens from \(ex.pretokens.count) pre-tokens")
+        return lines
+    }
+}
+
+/// Number formatting shared by commands.
+enum Format {
+    /// `124,439,808` → `124.4M`.
+    static func count(_ n: Int) -> String {
+        switch n {
+        case 1_000_000_000...: return String(format: "%.2fB", Double(n) / 1e9)
+        case 1_000_000...: return String(format: "%.1fM", Double(n) / 1e6)
+        case 10_000...: return String(format: "%.1fK", Double(n) / 1e3)
+        default: return "\(n)"
+        }
+    }
+}
+
+extension String {
+    /// Right-aligns in `width` columns (no truncation).
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
+
+/// Next-token predictions read off a trace's logits.
+public enum Predictions {
+    public struct Prediction: Sendable {
+        public var id: Int
+        public var label: String
+        public var probability: Float
+        public var logit: Float
+    }
+
+    /// The `k` most likely next tokens after the last position (softmax of the last logits row).
+    public static func top(_ trace: Trace, tokenizer: any Tokenizer, k: Int, position: Int? = nil) -> [Prediction] {
+        guard let logits = trace.logits else { return [] }
+        let row = logits.row(position ?? (logits.shape[0] - 1))
+        let probs = row.softmax()
+        let order = row.data.indices.sorted { row.data[$0] > row.data[$1] || (row.data[$0] == row.data[$1] && $0 < $1) }
+        return order.prefix(k).map { Prediction(id: $0, label: tokenizer.label(for: $0), probability: probs.data[$0], logit: row.data[$0]) }
+    }
+}

@@ -1,0 +1,128 @@
+/// Walking the trace like a debugger: `step`, `next`, `back`, `goto`, `where`, `steps`.
+enum NavigationCommands {
+    static func show(_ session: Session, _ context: CommandContext) throws -> [String] {
+        let trace = try session.requireTrace()
+        let step = trace.steps[session.cursor]
+        return StepRenderer.render(step, index: session.cursor, of: trace.steps.count, session: session, context: context)
+    }
+
+    static let step = Command(
+        "step", aliases: ["s"], usage: "step",
+        summary: "show the current step: what happened, the formula, the tensor",
+        examples: ["step"]
+    ) { session, context, _ in
+        try show(session, context)
+    }
+
+    static let next = Command(
+        "next", aliases: ["n"], usage: "next [N]",
+        summary: "move forward N steps (default 1) and show the step",
+        examples: ["next", "next 5"]
+    ) { session, context, rest in
+        let trace = try session.requireTrace()
+        let n = rest.isEmpty ? 1 : try Arguments.int(rest, "the number of steps", range: 1...1_000_000)
+        if session.cursor == trace.steps.count - 1, let later = session.future.popLast() {
+            // Walk out of an earlier token's pass into the next one.
+            session.history.append(trace)
+            session.trace = later
+            session.cursor = 0
+            return try show(session, context)
+        }
+        guard session.cursor < trace.steps.count - 1 else {
+            throw StepwiseError.usage("already at the last step (\(trace.steps.last!.name)); 'back' goes back, 'goto NAME' jumps")
+        }
+        session.cursor = min(trace.steps.count - 1, session.cursor + n)
+        return try show(session, context)
+    }
+
+    static let back = Command(
+        "back", aliases: ["b"], usage: "back [N]",
+        summary: "move back N steps (default 1), into the previous token's pass after generation",
+        examples: ["back", "back 3"]
+    ) { session, context, rest in
+        _ = try session.requireTrace()
+        var n = rest.isEmpty ? 1 : try Arguments.int(rest, "the number of steps", range: 1...1_000_000)
+        while n > 0 {
+            if session.cursor > 0 {
+                let d = min(n, session.cursor)
+                session.cursor -= d
+                n -= d
+            } else if let previous = session.history.popLast() {
+                // Walk into the pass of the token before: its last step.
+                session.future.append(session.trace!)
+                session.trace = previous
+                session.cursor = previous.steps.count - 1
+                n -= 1
+            } else {
+                if n > 0 && session.cursor == 0 {
+                    throw StepwiseError.usage("already at the first step (\(session.trace!.steps[0].name))")
+                }
+                break
+            }
+        }
+        return try show(session, context)
+    }
+
+    static let goto = Command(
+        "goto", aliases: ["g"], usage: "goto NAME",
+        summary: "jump to a step by name or short form (goto pattern 0)",
+        examples: ["goto blocks.0.attn.hook_pattern", "goto resid_post 1", "goto logits"],
+        completion: .steps
+    ) { session, context, rest in
+        let trace = try session.requireTrace()
+        if let n = Int(rest), trace.steps.indices.contains(n) {
+            session.cursor = n
+            return try show(session, context)
+        }
+        let q = try StepQuery.parse(rest, in: trace)
+        session.cursor = trace.position(of: q.name)!
+        return try show(session, context)
+    }
+
+    static let whereCmd = Command(
+        "where", usage: "where",
+        summary: "where the cursor is: step number, name and what comes next",
+        examples: ["where"]
+    ) { session, _, _ in
+        let trace = try session.requireTrace()
+        let s = trace.steps[session.cursor]
+        var lines = ["step \(session.cursor + 1) of \(trace.steps.count): \(s.name) — \(s.title)"]
+        if session.cursor + 1 < trace.steps.count { lines.append("next: \(trace.steps[session.cursor + 1].name)") }
+        if !session.history.isEmpty { lines.append("(\(session.history.count) earlier token pass(es) behind: 'back' walks into them)") }
+        return lines
+    }
+
+    static let steps = Command(
+        "steps", usage: "steps [LAYER|all]",
+        summary: "an outline of every step, the cursor marked; layers folded except the current one",
+        examples: ["steps", "steps 1", "steps all"]
+    ) { session, _, rest in
+        let trace = try session.requireTrace()
+        let currentLayer = trace.steps[session.cursor].layer
+        let showLayer: Int?? = rest == "all" ? .some(nil) : (rest.isEmpty ? nil : .some(try Arguments.int(rest, "the layer")))
+        var lines: [String] = []
+        var folded: [Int: Int] = [:]
+        for (i, s) in trace.steps.enumerated() {
+            let expand: Bool
+            if let layer = s.layer {
+                switch showLayer {
+                case .some(.none): expand = true
+                case .some(.some(let l)): expand = l == layer
+                case .none: expand = layer == currentLayer
+                }
+            } else {
+                expand = true
+            }
+            if !expand {
+                if folded[s.layer!] == nil {
+                    folded[s.layer!] = 0
+                    lines.append("    blocks.\(s.layer!).…  (\(trace.steps.filter { $0.layer == s.layer }.count) steps; 'steps \(s.layer!)' expands)")
+                }
+                continue
+            }
+            let mark = i == session.cursor ? "▶" : " "
+            lines.append("\(mark) \(String(i + 1).leftPadded(3))  \(s.name)  \(s.shapeDescription)")
+        }
+        return lines
+    }
+}

@@ -1,0 +1,82 @@
+/// Everything a REPL session holds: the model, the prompt and its trace, the cursor, the settings.
+///
+/// Pure state, no I/O: the REPL loop, the lesson player and batch mode all run commands on one of these.
+public struct Session {
+    /// The loaded model; nil when only a tokenizer is loaded.
+    public var model: (any LanguageModel)?
+    /// The loaded tokenizer (the model's, or a tokenizer-only folder's).
+    public var tokenizer: (any Tokenizer)?
+    /// Where the model or tokenizer came from.
+    public var source: String?
+
+    /// The current prompt's text and ids.
+    public var promptText: String?
+    public var ids: [Int] = []
+    /// The trace of the last forward pass (nil before the first prompt, or with a tokenizer only).
+    public var trace: Trace?
+    /// Index of the current step in `trace.steps`.
+    public var cursor: Int = 0
+    /// Traces of earlier forward passes in this prompt (generation), oldest first: `back` walks into them.
+    public var history: [Trace] = []
+    /// Later passes to return to after `back` walked into ``history``, most recent last.
+    public var future: [Trace] = []
+
+    public var settings = Settings()
+    /// How `sample` and `generate` choose tokens.
+    public var sampling = SamplingSettings.standard
+    /// Heads switched off for every forward pass until `restore`.
+    public var interventions: [Intervention] = []
+    /// Commands run so far and their output, for `record`.
+    public var transcript: [(command: String, output: [String])] = []
+
+    public init() {}
+
+    /// The current step, if there is a trace.
+    public var currentStep: Step? {
+        guard let trace, trace.steps.indices.contains(cursor) else { return nil }
+        return trace.steps[cursor]
+    }
+
+    /// The trace, or an error telling the user what to do first.
+    public func requireTrace() throws -> Trace {
+        if let trace { return trace }
+        if model == nil && tokenizer != nil {
+            throw StepwiseError.usage("no forward pass: only a tokenizer is loaded; 'load' a model folder")
+        }
+        throw StepwiseError.usage("no prompt yet: type 'prompt The cat sat on the'")
+    }
+
+    /// The model, or an error telling the user what to do first.
+    public func requireModel() throws -> any LanguageModel {
+        guard let model else {
+            throw StepwiseError.usage(tokenizer == nil ? "no model loaded: 'load PATH'" : "only a tokenizer is loaded: 'load' a model folder for this")
+        }
+        return model
+    }
+}
+
+/// User-adjustable display and sampling settings (`set NAME VALUE`).
+public struct Settings: Equatable, Sendable {
+    /// Digits after the decimal point in tables.
+    public var precision = 3
+    /// Terminal width in columns; nil = detect (COLUMNS, the terminal, else 80).
+    public var width: Int?
+    /// Maximum rows and columns shown before eliding the middle; 0 = as many as fit.
+    public var maxRows = 0
+    public var maxCols = 0
+    /// How matrices are drawn by default.
+    public var view: ViewKind = .auto
+    /// Colour output.
+    public var color = false
+    /// Unicode box and block characters (false: pure ASCII).
+    public var unicode = true
+
+    public init() {}
+
+    /// How a matrix is drawn.
+    public enum ViewKind: String, CaseIterable, Sendable {
+        /// Heatmaps for attention patterns, tables for everything else.
+        case auto
+        case table, heatmap
+    }
+}

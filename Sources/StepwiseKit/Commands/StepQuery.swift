@@ -1,0 +1,169 @@
+import Foundation
+
+/// A reference to a step, possibly sliced: what `show`, `goto` and `export` take.
+///
+/// Accepted forms:
+/// - full hook names: `blocks.0.attn.hook_q`, with an optional NumPy-style slice `[:, 2, :8]`;
+/// - TransformerLens short forms: `q 0` → `blocks.0.attn.hook_q`, `resid_pre 3`, `embed`, `logits`,
+///   `pattern 0 head 3` (the head's `[query_pos, key_pos]` matrix), `ln1.scale 2`.
+public struct StepQuery: Equatable, Sendable {
+    /// The full step name.
+    public var name: String
+    /// One selection per leading axis (missing ones are whole).
+    public var selections: [AxisSelection]
+
+    public init(name: String, selections: [AxisSelection] = []) {
+        self.name = name
+        self.selections = selections
+    }
+
+    /// Short names and the hook they expand to; `L` is replaced by the layer.
+    static let shortForms: [String: String] = [
+        "embed": "hook_embed", "pos_embed": "hook_pos_embed", "token_type_embed": "hook_token_type_embed",
+        "resid_pre": "blocks.L.hook_resid_pre", "resid_mid": "blocks.L.hook_resid_mid",
+        "resid_post": "blocks.L.hook_resid_post", "attn_out": "blocks.L.hook_attn_out",
+        "mlp_out": "blocks.L.hook_mlp_out",
+        "q": "blocks.L.attn.hook_q", "k": "blocks.L.attn.hook_k", "v": "blocks.L.attn.hook_v",
+        "rot_q": "blocks.L.attn.hook_rot_q", "rot_k": "blocks.L.attn.hook_rot_k",
+        "scores": "blocks.L.attn.hook_attn_scores", "attn_scores": "blocks.L.attn.hook_attn_scores",
+        "scores_unmasked": "blocks.L.attn.hook_attn_scores_unmasked",
+        "pattern": "blocks.L.attn.hook_pattern", "attn": "blocks.L.attn.hook_pattern",
+        "z": "blocks.L.attn.hook_z", "result": "blocks.L.attn.hook_result",
+        "pre": "blocks.L.mlp.hook_pre", "mlp_pre": "blocks.L.mlp.hook_pre",
+        "pre_linear": "blocks.L.mlp.hook_pre_linear",
+        "post": "blocks.L.mlp.hook_post", "mlp_post": "blocks.L.mlp.hook_post",
+        "ln1": "blocks.L.ln1.hook_out", "ln2": "blocks.L.ln2.hook_out",
+        "ln1.scale": "blocks.L.ln1.hook_scale", "ln2.scale": "blocks.L.ln2.hook_scale",
+        "ln1.normalized": "blocks.L.ln1.hook_normalized", "ln2.normalized": "blocks.L.ln2.hook_normalized",
+        "scale": "blocks.L.ln1.hook_scale", "normalized": "blocks.L.ln1.hook_normalized",
+        "ln_final": "ln_final.hook_out", "logits": "logits",
+    ]
+
+    /// Parses a query against the steps of a trace.
+    ///
+    /// - Parameters:
+    ///   - text: what the user typed after the command.
+    ///   - trace: the current trace (for checking names and axis extents).
+    /// - Throws: ``StepwiseError`` with a suggestion when the name is unknown or a slice is out of range.
+    public static func parse(_ text: String, in trace: Trace) throws -> StepQuery {
+        var rest = text.trimmingCharacters(in: .whitespaces)
+        guard !rest.isEmpty else { throw StepwiseError.usage("name a step, e.g. 'blocks.0.attn.hook_pattern' or 'pattern 0'") }
+        var sliceText: String?
+        if let open = rest.firstIndex(of: "[") {
+            guard rest.hasSuffix("]") else { throw StepwiseError.usage("slice '\(rest[open...])' has no closing ']'") }
+            sliceText = String(rest[rest.index(after: open)..<rest.index(before: rest.endIndex)])
+            rest = String(rest[..<open]).trimmingCharacters(in: .whitespaces)
+        }
+        let words = rest.split(separator: " ").map(String.init)
+        var name = words[0]
+        var selections: [AxisSelection] = []
+        var extraHead: Int?
+        if trace[name] == nil, let template = shortForms[name] {
+            if template.contains("L") && template.hasPrefix("blocks.") {
+                guard words.count >= 2, let layer = Int(words[1]) else {
+                    throw StepwiseError.usage("'\(name)' needs a layer: '\(name) 0'")
+                }
+                name = template.replacingOccurrences(of: "blocks.L.", with: "blocks.\(layer).")
+                if words.count >= 4, words[2] == "head" {
+                    guard let h = Int(words[3]) else { throw StepwiseError.usage("'head' needs a number") }
+                    extraHead = h
+                } else if words.count > 2 {
+                    throw StepwiseError.usage("unexpected '\(words[2...].joined(separator: " "))' (try '\(words[0]) \(layer) head 0')")
+                }
+            } else {
+                name = template
+            }
+        } else if words.count > 1 {
+            throw StepwiseError.usage("unexpected '\(words[1...].joined(separator: " "))' after '\(words[0])'")
+        }
+        guard let step = trace[name] else {
+            if let layerOK = name.split(separator: ".").dropFirst().first.flatMap({ Int($0) }),
+               name.hasPrefix("blocks."), trace.names.contains(where: { $0.hasPrefix("blocks.") }) {
+                let layers = Set(trace.names.compactMap { $0.split(separator: ".").dropFirst().first.flatMap { Int($0) } })
+                if !layers.contains(layerOK) {
+                    throw StepwiseError(.model, "layer \(layerOK) does not exist: the model has layers 0–\((layers.max() ?? 0))")
+                }
+            }
+            let hint = Suggest.closest(to: name, among: trace.names).map { " (did you mean '\($0)'?)" } ?? ""
+            throw StepwiseError.usage("no step '\(name)' in this trace\(hint); 'steps' lists them")
+        }
+        if let sliceText {
+            selections = try parseSlices(sliceText, shape: step.tensor.shape, axes: step.axes.map(\.name))
+        }
+        if let h = extraHead {
+            guard let headAxis = step.axes.firstIndex(where: { $0.name == "head" || $0.name == "kv_head" }) else {
+                throw StepwiseError.usage("'\(name)' has no head axis")
+            }
+            let n = step.tensor.shape[headAxis]
+            guard h >= 0 && h < n else { throw StepwiseError(.model, "head \(h) does not exist: layer has heads 0–\(n - 1)") }
+            while selections.count <= headAxis { selections.append(.all) }
+            selections[headAxis] = .index(h)
+        }
+        return StepQuery(name: name, selections: selections)
+    }
+
+    /// Parses `:, 2, :8` / `1:3` / `-1` / `::2` into selections, checked against the shape.
+    public static func parseSlices(_ text: String, shape: [Int], axes: [String]) throws -> [AxisSelection] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count <= shape.count else {
+            throw StepwiseError.usage("slice has \(parts.count) parts but the tensor has \(shape.count) axes \(axes)")
+        }
+        return try parts.enumerated().map { (d, p) -> AxisSelection in
+            let n = shape[d]
+            func index(_ s: Substring, default def: Int, clampTo limit: Int) throws -> Int {
+                if s.isEmpty { return def }
+                guard var i = Int(s) else { throw StepwiseError.usage("'\(s)' in the slice is not a number") }
+                if i < 0 { i += n }
+                return Swift.max(0, Swift.min(limit, i))
+            }
+            if p.isEmpty || p == ":" { return .all }
+            if !p.contains(":") {
+                guard var i = Int(p) else { throw StepwiseError.usage("'\(p)' in the slice is not a number") }
+                if i < 0 { i += n }
+                guard i >= 0 && i < n else {
+                    throw StepwiseError(.model, "index \(p) is out of range for axis '\(axes[d])' of size \(n) (0–\(n - 1))")
+                }
+                return .index(i)
+            }
+            let f = p.split(separator: ":", omittingEmptySubsequences: false)
+            guard f.count <= 3 else { throw StepwiseError.usage("'\(p)' is not a slice (start:stop:step)") }
+            let step = f.count == 3 && !f[2].isEmpty ? Int(f[2]) : 1
+            guard let step, step > 0 else { throw StepwiseError.usage("slice step in '\(p)' must be a positive number") }
+            let lo = try index(f[0], default: 0, clampTo: n)
+            let hi = try index(f[1], default: n, clampTo: n)
+            guard lo < hi else { throw StepwiseError(.model, "slice '\(p)' selects nothing on axis '\(axes[d])' of size \(n)") }
+            return .range(lo, hi, step)
+        }
+    }
+}
+
+/// Suggestions for mistyped names.
+public enum Suggest {
+    /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
+    public static func closest(to word: String, among candidates: [String]) -> String? {
+        let w = Array(word.lowercased())
+        var best: (String, Int)?
+        for c in candidates {
+            let d = distance(w, Array(c.lowercased()))
+            if best == nil || d < best!.1 { best = (c, d) }
+        }
+        guard let (name, d) = best else { return nil }
+        return d <= Swift.max(2, w.count / 3) ? name : nil
+    }
+
+    /// Levenshtein distance.
+    static func distance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var prev = Array(0...b.count)
+        var cur = prev
+        for i in 1...a.count {
+            cur[0] = i
+            for j in 1...b.count {
+                cur[j] = Swift.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&prev, &cur)
+        }
+        return prev[b.count]
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// Chooses and calls the view for a step: header, then a table or a heatmap of the (sliced) tensor.
+enum StepRenderer {
+    /// View options from the session's settings and the terminal.
+    static func options(_ session: Session, _ context: CommandContext) -> ViewOptions {
+        let s = session.settings
+        return ViewOptions(width: s.width ?? context.width, precision: s.precision, maxRows: s.maxRows, maxCols: s.maxCols,
+                           color: s.color && context.color ? .ansi256 : .never, unicode: s.unicode)
+    }
+
+    /// The tensor and axes after applying selections; an `.index` selection drops its axis.
+    static func slice(_ step: Step, _ selections: [AxisSelection]) -> (Tensor, [Axis]) {
+        guard !selections.isEmpty else { return (step.tensor, step.axes) }
+        let t = step.tensor.sliced(selections)
+        var axes: [Axis] = []
+        for (d, axis) in step.axes.enumerated() {
+            let sel = d < selections.count ? selections[d] : .all
+            switch sel {
+            case .index: continue
+            case .all: axes.append(axis)
+            case .range(let lo, let hi, let st):
+                axes.append(Axis(axis.name, labels: axis.labels.map { l in stride(from: lo, to: hi, by: st).map { l[$0] } }))
+            case .indices(let list):
+                axes.append(Axis(axis.name, labels: axis.labels.map { l in list.map { l[$0] } }))
+            }
+        }
+        return (t, axes)
+    }
+
+    /// The header lines of a step.
+    static func header(_ step: Step, index: Int, of total: Int, session: Session, context: CommandContext) -> [String] {
+        StepHeader.render(step: step, index: index, total: total, options: options(session, context))
+    }
+
+    /// The cells of an attention pattern that the mask hid: those whose score was −∞ in the same
+    /// layer's masked scores. (Masked scores themselves are −∞ and show as masked anyway.)
+    static func mask(for step: Step, in trace: Trace?) -> ViewMask {
+        guard step.name.hasSuffix("hook_pattern"),
+              let scores = trace?[step.name.replacingOccurrences(of: "hook_pattern", with: "hook_attn_scores")],
+              scores.tensor.data.contains(-.infinity) else { return .none }
+        return .causal
+    }
+
+    /// Header and tensor of a step.
+    static func render(_ step: Step, index: Int, of total: Int, selections: [AxisSelection] = [],
+                       session: Session, context: CommandContext, compactHeader: Bool = false) -> [String] {
+        let o = options(session, context)
+        var lines: [String]
+        if compactHeader {
+            lines = ["   \(step.formula)    \(step.name)"]
+        } else {
+            lines = StepHeader.render(step: step, index: index, total: total, options: o)
+        }
+        let (t, axes) = slice(step, selections)
+        let isMatrix = step.name.hasSuffix("hook_pattern") || step.name.hasSuffix("hook_attn_scores")
+            || step.name.hasSuffix("hook_attn_scores_unmasked")
+        let mask = mask(for: step, in: session.trace)
+        let useHeatmap: Bool
+        switch session.settings.view {
+        case .heatmap: useHeatmap = t.rank == 2 || (t.rank == 3 && isMatrix)
+        case .table: useHeatmap = false
+        case .auto: useHeatmap = step.name.hasSuffix("hook_pattern") && (t.rank == 2 || t.rank == 3)
+        }
+        if !selections.isEmpty { lines.append("   selected \(t.shape)") }
+        if useHeatmap {
+            let range: ClosedRange<Float>? = step.name.hasSuffix("hook_pattern") ? 0...1 : nil
+            lines += HeatmapView.render(t, axes: axes, options: o, mask: mask, range: range)
+        } else {
+            lines += TableView.render(t, axes: axes, options: o, mask: mask, name: step.name)
+        }
+        return lines
+    }
+
+    /// All heads' patterns of one layer side by side.
+    static func headGrid(_ step: Step, layer: Int, session: Session, context: CommandContext) -> [String] {
+        let heads = step.tensor.shape[0]
+        let panels = (0..<heads).map { h in (title: "head \(layer).\(h)", tensor: step.tensor.sliced([.index(h)])) }
+        let mask = mask(for: step, in: session.trace)
+        var lines = ["Attention patterns, layer \(layer): rows = query position, columns = key position (darker = more attention)"]
+        lines += HeatmapView.renderGrid(matrices: panels, labels: step.axes[1].labels, options: options(session, context),
+                                        mask: mask, range: 0...1)
+        return lines
+    }
+
+    /// Probability bars with a note per row.
+    static func bars(_ items: [(label: String, value: Float, note: String)], session: Session, context: CommandContext) -> [String] {
+        var o = options(session, context)
+        let noteWidth = (items.map(\.note.count).max() ?? 0) + 2
+        o.width = max(30, o.width - noteWidth)
+        let lines = BarView.render(items: items.map { ($0.label, $0.value) }, options: o, maxValue: 1)
+        return zip(lines, items).map { $0 + "  " + $1.note }
+    }
+}

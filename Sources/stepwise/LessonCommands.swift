@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import StepwiseKit
+
+struct LessonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lesson", abstract: "Play a lesson: narration, commands as if typed, a pause after each step.")
+
+    @Argument(help: "The lesson file (Markdown), or its number in lessons/.")
+    var file: String
+
+    @Flag(name: .long, help: "Play straight through without pausing.")
+    var noPause = false
+
+    @Option(name: .long, help: "Colour: auto, always or never.")
+    var color: CommonOptions.ColorChoice = .auto
+
+    func run() throws {
+        var session = Session()
+        session.settings.color = Terminal.useColor(color.rawValue)
+        var repl = REPL(session: session)
+        let interactive = Terminal.isInteractive && !noPause
+        if interactive {
+            var reader = PlainReader()
+            let ok = repl.playLesson(file, reader: &reader, pause: true)
+            if ok { repl.runInteractive() }
+            if !ok { throw ExitCode(1) }
+        } else {
+            throw ExitCode(repl.runBatch(["lesson " + quoted(file)]))
+        }
+    }
+}
+
+/// Wraps a path in double quotes for a command line.
+func quoted(_ s: String) -> String {
+    "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+}
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Replay lessons without pausing and compare every output block; exit 1 on any difference.")
+
+    @Argument(help: "Lesson files (Markdown).")
+    var files: [String]
+
+    func run() throws {
+        var failed = 0
+        for f in files where !f.lowercased().hasSuffix("readme.md") {
+            do {
+                let result = try LessonRunner.check(path: f)
+                result.report.forEach { Console.print($0) }
+                if !result.passed { failed += 1 }
+            } catch let e as StepwiseError {
+                Console.error("error: \(e.message)")
+                failed += 1
+            }
+        }
+        if failed > 0 {
+            Console.error("\(failed) lesson(s) failed")
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension REPL {
+    /// Plays a lesson interactively: Enter next, b back, q quit (the lesson's session stays).
+    /// - Returns: false if the lesson could not be started.
+    mutating func playLesson(_ name: String, reader: inout some LineReader, pause: Bool) -> Bool {
+        let width = context(interactive: true).width
+        let lesson: Lesson
+        let box: SessionBox
+        do {
+            let cmdContext = context(interactive: true)
+            let path = try LessonRunner.find(name, cmdContext)
+            lesson = try LessonParser.load(path: path)
+            box = SessionBox(try LessonRunner.session(for: lesson, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path))
+            box.value.settings = session.settings
+            box.value.settings.width = nil
+        } catch let e as StepwiseError {
+            Console.error("error: \(e.message)")
+            return false
+        } catch {
+            Console.error("error: \(error)")
+            return false
+        }
+        let run = LessonRunner.runner(box, interpreter: interpreter, context: context(interactive: true))
+        var player = LessonPlayer(lesson: lesson, width: width)
+        var events = player.next(run: run)
+        while true {
+            LessonRunner.lines(for: events, width: width).forEach(Console.print)
+            if player.state == .awaitingAnswer {
+                let answer = reader.readLine(prompt: "your answer (Enter to skip)> ")
+                events = player.answer(answer.flatMap { $0.isEmpty ? nil : $0 }, run: run)
+                continue
+            }
+            if player.state == .finished && events.last == .end { break }
+            guard let key = reader.readLine(prompt: "[Enter] next  [b] back  [q] quit to the REPL > ") else { break }
+            switch key.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "b": events = player.back()
+            case "q": player.quit(); session = box.value; return true
+            default:
+                if player.state == .finished { session = box.value; return true }
+                events = player.next(run: run)
+            }
+        }
+        session = box.value
+        return true
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import StepwiseKit
+
+/// The loop: read a line, run it, print the result.
+struct REPL {
+    var session: Session
+    let interpreter = StandardCommands.interpreter()
+
+    init(session: Session) {
+        self.session = session
+    }
+
+    func context(interactive: Bool) -> CommandContext {
+        CommandContext(
+            width: session.settings.width ?? Terminal.width, color: session.settings.color, interactive: interactive,
+            isCancelled: { Terminal.interrupted.load(ordering: .relaxed) },
+            emit: { Console.print($0) },
+            baseDirectory: FileManager.default.currentDirectoryPath)
+    }
+
+    /// Runs lines without a terminal; stops at the first failing command.
+    /// - Returns: the exit status: 0, or 1 after a failure.
+    mutating func runBatch<S: Sequence>(_ lines: S) -> Int32 where S.Element == String {
+        Terminal.catchInterrupts()
+        for line in lines {
+            Terminal.interrupted.store(false, ordering: .relaxed)
+            switch interpreter.execute(line, in: &session, context: context(interactive: false)) {
+            case .output(let out): out.forEach(Console.print)
+            case .failure(let message):
+                Console.error(message)
+                return 1
+            case .quit: return 0
+            }
+        }
+        return 0
+    }
+
+    /// The interactive loop on the line editor.
+    mutating func runInteractive() {
+        Terminal.catchInterrupts()
+        let home = FileManager.default.homeDirectoryForCurrentUser.path
+        let historyPath = ProcessInfo.processInfo.environment["STEPWISE_HISTORY"] ?? home + "/.stepwise_history"
+        let completer = Completer(interpreter: interpreter)
+        let snapshot = SessionBox(session)
+        var reader = EditlineReader(historyPath: historyPath) { before, word in
+            completer.complete(lineBefore: before, word: word, session: snapshot.value)
+        }
+        for line in StandardCommands.banner(session: session, width: context(interactive: true).width) { Console.print(line) }
+        while true {
+            Terminal.interrupted.store(false, ordering: .relaxed)
+            snapshot.value = session
+            guard let line = reader.readLine(prompt: "stepwise> ") else {
+                Console.print("")
+                return
+            }
+            let words = line.split(separator: " ", maxSplits: 1)
+            if words.first == "lesson", words.count == 2 {
+                _ = playLesson(String(words[1]), reader: &reader, pause: true)
+                continue
+            }
+            switch interpreter.execute(line, in: &session, context: context(interactive: true)) {
+            case .output(let out): out.forEach(Console.print)
+            case .failure(let message): Console.error(message)
+            case .quit: return
+            }
+        }
+    }
+}

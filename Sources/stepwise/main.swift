@@ -1,2 +1,0 @@
-import StepwiseKit
-print("stepwise")

@@ -1,0 +1,171 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `stepwise` executable built beside this test bundle.
+enum StepwiseBinary {
+    static var url: URL? {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("stepwise")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        for config in ["release", "debug"] {
+            let u = TestPaths.repoRoot.appendingPathComponent(".build/\(config)/stepwise")
+            if FileManager.default.isExecutableFile(atPath: u.path) { return u }
+        }
+        return nil
+    }
+
+    /// Runs the binary with arguments and stdin text (not a terminal); returns status, stdout, stderr.
+    static func run(_ args: [String], stdin: String = "", environment: [String: String] = [:]) throws -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = url!
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["COLUMNS"] = "80"
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        p.currentDirectoryURL = TestPaths.repoRoot
+        let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
+        p.standardInput = inPipe
+        p.standardOutput = outPipe
+        p.standardError = errPipe
+        try p.run()
+        inPipe.fileHandleForWriting.write(Data(stdin.utf8))
+        try inPipe.fileHandleForWriting.close()
+        let out = outPipe.fileHandleForReading.readDataToEndOfFile()
+        let err = errPipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+}
+
+@Suite("stepwise executable", .enabled(if: StepwiseBinary.url != nil, "the stepwise binary is not built"))
+struct ProcessTests {
+    @Test("plain mode: no prompt, no colour, stops at the first failing command with status 1")
+    func batchStopsAtFailure() throws {
+        let (status, out, err) = try StepwiseBinary.run([], stdin: "prompt The cat sat\nnosuchcommand\ntokens\n")
+        #expect(status == 1)
+        #expect(out.contains("next token:"))
+        #expect(!out.contains("stepwise>"))
+        #expect(!out.contains("\u{1B}["))
+        #expect(err.contains("unknown command 'nosuchcommand'"))
+        #expect(!out.contains("pos  id"), "tokens ran after the failure")
+    }
+
+    @Test("-e runs commands in order and exits 0")
+    func dashE() throws {
+        let (status, out, _) = try StepwiseBinary.run(["-e", "prompt Hello there", "-e", "tokens"])
+        #expect(status == 0)
+        #expect(out.contains("tokens"))
+    }
+
+    @Test("--model with a missing path is one clear error line and status 1")
+    func missingModel() throws {
+        let (status, out, err) = try StepwiseBinary.run(["--model", "/nonexistent/model", "-e", "info"])
+        #expect(status == 1)
+        #expect(out.isEmpty)
+        #expect(err.split(separator: "\n").count == 1)
+        #expect(err.contains("/nonexistent/model"))
+    }
+}
+
+/// Drives the real line editor under a pseudo-terminal.
+@Suite("line editor under a pseudo-terminal", .enabled(if: StepwiseBinary.url != nil, "the stepwise binary is not built"))
+struct PTYTests {
+    final class PTY {
+        let master: Int32
+        let process: Process
+        var buffer = ""
+
+        init(args: [String], environment: [String: String]) throws {
+            var m: Int32 = 0, s: Int32 = 0
+            var ws = winsize(ws_row: 40, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0)
+            guard openpty(&m, &s, nil, nil, &ws) == 0 else { throw StepwiseTestError("openpty failed") }
+            master = m
+            process = Process()
+            process.executableURL = StepwiseBinary.url!
+            process.arguments = args
+            var env = ProcessInfo.processInfo.environment
+            env["TERM"] = "xterm"
+            env.removeValue(forKey: "COLUMNS")
+            for (k, v) in environment { env[k] = v }
+            process.environment = env
+            process.currentDirectoryURL = TestPaths.repoRoot
+            let slave = FileHandle(fileDescriptor: s, closeOnDealloc: true)
+            process.standardInput = slave
+            process.standardOutput = slave
+            process.standardError = slave
+            try process.run()
+            let flags = fcntl(master, F_GETFL)
+            _ = fcntl(master, F_SETFL, flags | O_NONBLOCK)
+        }
+
+        func send(_ text: String) {
+            _ = text.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, $0.count - 1) }
+        }
+
+        /// Reads until `needle` appears (or the timeout passes); returns whether it appeared.
+        @discardableResult
+        func expect(_ needle: String, timeout: Double = 20) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while Date() < deadline {
+                let n = read(master, &buf, buf.count)
+                if n > 0 { buffer += String(decoding: buf[0..<n], as: UTF8.self) }
+                if buffer.contains(needle) { return true }
+                if n <= 0 { usleep(20_000) }
+            }
+            return false
+        }
+
+        func close() {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            Glibc.close(master)
+        }
+    }
+
+    @Test("history is written after every line and read back; tab completes commands; Ctrl-D exits cleanly")
+    func historyAndCompletion() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stepwise-pty-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let history = dir.appendingPathComponent("history").path
+        let env = ["STEPWISE_HISTORY": history, "NO_COLOR": "1"]
+
+        let first = try PTY(args: [], environment: env)
+        #expect(first.expect("stepwise> "), "no prompt: \(first.buffer)")
+        first.send("toke\t")
+        #expect(first.expect("tokens"), "tab did not complete 'toke': \(first.buffer)")
+        first.send("\u{15}")  // Ctrl-U: clear the line
+        first.send("prompt The cat sat\r")
+        #expect(first.expect("next token:"), "prompt did not run: \(first.buffer)")
+        #expect(first.expect("stepwise> "))
+        // Written already, before the process ends.
+        let saved = (try? String(contentsOfFile: history, encoding: .utf8)) ?? ""
+        #expect(saved.contains("prompt The cat sat"), "history file: \(saved)")
+        first.send("\u{04}")  // Ctrl-D
+        first.process.waitUntilExit()
+        #expect(first.process.terminationStatus == 0)
+        first.close()
+
+        let second = try PTY(args: [], environment: env)
+        #expect(second.expect("stepwise> "))
+        second.send("\u{1B}[A")  // Up arrow: the last line of the previous run
+        #expect(second.expect("prompt The cat sat"), "history not recalled: \(second.buffer)")
+        second.send("\u{15}quit\r")
+        second.process.waitUntilExit()
+        #expect(second.process.terminationStatus == 0)
+        second.close()
+    }
+}
+
+struct StepwiseTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
