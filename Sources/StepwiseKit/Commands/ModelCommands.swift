@@ -68,6 +68,11 @@ enum ModelCommands {
     ) { session, context, rest in
         let text = try Unescape.promptText(rest)
         guard !text.isEmpty else { throw StepwiseError.usage("the prompt is empty: type 'prompt' and some text") }
+        return try run(text, &session)
+    }
+
+    /// Tokenizes `text`, runs the traced forward pass and makes it the session's current prompt.
+    static func run(_ text: String, _ session: inout Session) throws -> [String] {
         guard let tok = session.tokenizer else { throw StepwiseError.usage("nothing loaded: 'load PATH'") }
         let ids = try tok.encodeForModel(text)
         guard !ids.isEmpty else { throw StepwiseError.usage("the prompt has no tokens") }
@@ -94,10 +99,40 @@ enum ModelCommands {
                      + (session.interventions.isEmpty ? "" : " (with \(session.interventions.count) head(s) ablated)")]
         if let best = Predictions.top(trace, tokenizer: tok, k: 1).first {
             lines.append("next token: \(best.label)  p = \(String(format: "%.3f", best.probability))")
-        } else if model.info.family == "bert" {
+        } else if !model.info.isCausal {
             lines.append("an encoder has no next-token prediction: 'steps' lists what it computed")
         }
         return lines
+    }
+
+    static let chat = Command(
+        "chat", usage: "chat TEXT",
+        summary: "like prompt, but wrapped in the model's chat template (a user turn, then the assistant's start)",
+        help: "Needs a model whose file carries a chat template in the ChatML form (<|im_start|>role ... <|im_end|>), as SmolLM2's GGUF does. 'tokens' then shows the special tokens the template added.",
+        examples: ["chat What is the capital of France?"]
+    ) { session, _, rest in
+        let text = try Unescape.promptText(rest)
+        guard !text.isEmpty else { throw StepwiseError.usage("usage: chat TEXT") }
+        let model = try session.requireModel()
+        guard let template = model.info.chatTemplate else {
+            throw StepwiseError(.model, "\(model.info.name) has no chat template; use 'prompt'")
+        }
+        return try run(try ChatTemplate.render(template: template, user: text), &session)
+    }
+
+    static let similarity = Command(
+        "similarity", aliases: ["sim"], usage: "similarity \"A\" \"B\"",
+        summary: "cosine similarity of two sentences' mean-pooled embeddings (an encoder such as BERT/MiniLM)",
+        examples: ["similarity \"A cat sat on the mat.\" \"A kitten rested on the rug.\""]
+    ) { session, _, rest in
+        let words = try Arguments.split(rest)
+        guard words.count == 2 else { throw StepwiseError.usage("usage: similarity \"first sentence\" \"second sentence\"") }
+        guard let bert = try session.requireModel() as? BERTModel else {
+            throw StepwiseError(.model, "similarity needs an encoder (a BERT folder such as all-MiniLM-L6-v2); 'load' one")
+        }
+        let s = try bert.similarity(words[0], words[1])
+        return [String(format: "cosine similarity %.4f", s) + "  (1 = same meaning, 0 = unrelated)",
+                "A: \(TokenLabel.display(words[0]))", "B: \(TokenLabel.display(words[1]))"]
     }
 
     static let tokens = Command(

@@ -2,11 +2,12 @@
 public enum StandardCommands {
     /// Every command.
     public static let all: [Command] = [
-        ModelCommands.prompt, ModelCommands.tokens, ModelCommands.explain,
+        ModelCommands.prompt, ModelCommands.chat, ModelCommands.tokens, ModelCommands.explain,
         NavigationCommands.step, NavigationCommands.next, NavigationCommands.back, NavigationCommands.goto,
         NavigationCommands.whereCmd, NavigationCommands.steps,
         InspectCommands.show, InspectCommands.attn, InspectCommands.heads, InspectCommands.embed, InspectCommands.ffn,
         InspectCommands.logits, InspectCommands.top,
+        SamplingCommands.sample, SamplingCommands.generate, SamplingCommands.compare, ModelCommands.similarity,
         ModelCommands.load, ModelCommands.info, SettingsCommands.set, ExportCommand.export,
         LessonCommands.lessons, LessonCommands.lesson, LessonCommands.record,
         HelpCommand.make { StandardCommands.all },

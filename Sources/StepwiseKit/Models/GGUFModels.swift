@@ -33,7 +33,7 @@ public enum GGUFModels {
         var details = file.summary
         details.insert(("file", URL(fileURLWithPath: path).lastPathComponent), at: 0)
         return try LlamaModel(config: config, weights: file, layout: .gguf, tokenizer: tokenizer,
-                              name: name, source: path, details: details)
+                              name: name, source: path, details: details, chatTemplate: chatTemplate(file))
     }
 
     /// The tokenizer a GGUF file describes.

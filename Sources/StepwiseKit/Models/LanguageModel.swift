@@ -67,6 +67,8 @@ public struct ModelInfo: Sendable {
     public var parameterCounts: [(String, Int)]
     /// Further facts for `info`: (label, value).
     public var details: [(String, String)]
+    /// The chat template the file carries (GGUF `tokenizer.chat_template`), if any.
+    public var chatTemplate: String?
 
     public init(family: String, name: String, source: String, layers: Int, heads: Int, kvHeads: Int,
                 dModel: Int, dHead: Int, dMLP: Int, vocabularySize: Int, contextLength: Int?,

@@ -36,9 +36,11 @@ public final class LlamaModel: LanguageModel {
     ///   - name: display name (default: the last path component of `weights.path`).
     ///   - source: the path shown by `info` (default: `weights.path`).
     ///   - details: further (label, value) facts for `info`, e.g. the file's quantisation.
+    ///   - chatTemplate: the file's chat template, for `chat`.
     /// - Throws: ``StepwiseError`` if the config is inconsistent or a tensor is missing or mis-shaped.
     public init(config: LlamaConfig, weights: any WeightSource, layout: LlamaWeightLayout, tokenizer: any Tokenizer,
-                name: String? = nil, source: String? = nil, details: [(String, String)] = []) throws {
+                name: String? = nil, source: String? = nil, details: [(String, String)] = [],
+                chatTemplate: String? = nil) throws {
         let path = source ?? weights.path
         try config.validate(source: path)
         let D = config.hiddenSize, F = config.intermediateSize, V = config.vocabSize
@@ -91,10 +93,12 @@ public final class LlamaModel: LanguageModel {
             ("LM head", tiedEmbeddings ? "tied to the token embedding" : "separate matrix"),
         ]
         facts += details
-        info = ModelInfo(family: "llama", name: name ?? URL(fileURLWithPath: weights.path).lastPathComponent,
+        var info = ModelInfo(family: "llama", name: name ?? URL(fileURLWithPath: weights.path).lastPathComponent,
                          source: path, layers: L, heads: H, kvHeads: KV, dModel: D, dHead: d, dMLP: F,
                          vocabularySize: V, contextLength: config.maxPositionEmbeddings, isCausal: true,
                          parameterCounts: counts, details: facts)
+        info.chatTemplate = chatTemplate
+        self.info = info
     }
 
     /// Loads a Hugging Face Llama folder: `config.json` and a single `model.safetensors`.

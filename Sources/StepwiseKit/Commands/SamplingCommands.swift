@@ -1,0 +1,134 @@
+import Foundation
+
+/// From logits to text: `sample`, `generate`, `compare`.
+enum SamplingCommands {
+    /// The last position's logits of the current trace.
+    static func lastLogits(_ session: Session) throws -> [Float] {
+        let trace = try session.requireTrace()
+        guard let logits = trace.logits else {
+            throw StepwiseError(.model, "this model computes no logits (an encoder): nothing to sample from")
+        }
+        return logits.row(logits.shape[0] - 1).data
+    }
+
+    static let sample = Command(
+        "sample", usage: "sample",
+        summary: "choose the next token step by step: temperature, top-k, top-p, renormalise, random draw",
+        help: """
+            Uses the settings temperature, top-k, top-p and seed ('set' lists them; temperature 0 is greedy). \
+            Each stage is shown as a step over the ten most likely tokens. The same seed always draws the \
+            same token (the generator is SplitMix64, specified to the bit).
+            """,
+        examples: ["sample", "set temperature 0.7", "set top-p 0.9", "set seed 7"]
+    ) { session, context, _ in
+        let logits = try lastLogits(session)
+        let tok = session.tokenizer!
+        var rng = SplitMix64(seed: session.sampling.seed)
+        let result = Sampler.sample(logits: logits, settings: session.sampling, rng: &rng, labels: { tok.label(for: $0) })
+        // The ten most likely tokens by the model's own logits: every vocabulary-sized stage shows these.
+        let top = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }.prefix(10)
+        var lines = ["Sampling the token after \(session.trace!.positionLabels.last ?? "") — \(session.sampling.summary)"]
+        for (i, step) in result.steps.enumerated() {
+            lines.append("")
+            lines.append("\(i + 1). \(step.title)")
+            lines.append("   \(step.explanation)")
+            lines.append("   \(step.formula)")
+            var selections: [AxisSelection] = []
+            if step.axes.first?.name == "vocab" { selections = [.indices(Array(top))] }
+            let (t, axes) = StepRenderer.slice(step, selections)
+            var o = StepRenderer.options(session, context)
+            o.maxRows = 12
+            lines += TableView.render(t, axes: axes, options: o, name: step.name)
+        }
+        lines.append("")
+        lines.append("chosen: \(tok.label(for: result.tokenID))  (id \(result.tokenID), p = \(String(format: "%.4f", result.probability)) after filtering, \(String(format: "%.4f", result.modelProbability)) from the model)")
+        return lines
+    }
+
+    static let generate = Command(
+        "generate", aliases: ["gen"], usage: "generate N",
+        summary: "append N tokens one at a time with a KV cache; each token printed as it comes; stops at end-of-text",
+        help: """
+            Uses the sampling settings (temperature 0 = greedy). Keys and values of earlier positions are kept \
+            (the KV cache), so each new token costs one position's work. Afterwards the last token's forward pass \
+            is the current trace, and 'back' walks into the passes of the tokens before it. Ctrl-C stops cleanly.
+            """,
+        examples: ["generate 20", "set temperature 0", "generate 10"]
+    ) { session, context, rest in
+        let model = try session.requireModel()
+        _ = try session.requireTrace()
+        guard model.info.isCausal else { throw StepwiseError(.model, "an encoder does not generate text; load a decoder (GPT-2, Llama)") }
+        let n = try Arguments.int(rest.isEmpty ? nil : rest, "N (the number of tokens)", range: 1...10_000)
+        if let ctx = model.info.contextLength, session.ids.count >= ctx {
+            throw StepwiseError(.model, "the prompt already fills the context of \(ctx) tokens")
+        }
+        let tok = session.tokenizer!
+        let generator = Generator(model: model, settings: session.sampling, recordEachToken: true)
+        var lines: [String] = []
+        var o = StepRenderer.options(session, context)
+        o.width = min(o.width, 60) - 18
+        let result = try generator.generate(prompt: session.ids, maxTokens: n, shouldStop: context.isCancelled) { t in
+            // A fixed-width label column so the bars line up as tokens stream in.
+            let label = TextWidth.truncate(t.label, to: 16)
+            let bar = BarView.render(items: [(label: "", value: Float(t.probability))], options: o, maxValue: 1).first ?? ""
+            let line = String(format: "%3d  ", t.index + 1) + label + String(repeating: " ", count: max(0, 16 - TextWidth.of(label)))
+                + bar.trimmingCharacters(in: .whitespaces)
+            if context.interactive { context.emit(line) } else { lines.append(line) }
+        }
+        guard let final = result.finalTrace else {
+            throw StepwiseError(.interrupted, "interrupted before the first token; nothing changed")
+        }
+        session.ids = result.prompt + result.generated
+        session.promptText = tok.decode(session.ids)
+        session.history = Array(result.traces.dropLast())
+        session.future = []
+        session.trace = final
+        session.cursor = 0
+        let reason: String
+        switch result.stopReason {
+        case .count: reason = "\(result.generated.count) tokens"
+        case .endOfText: reason = "stopped at end-of-text after \(result.generated.count) tokens"
+        case .contextFull: reason = "stopped: the context is full"
+        case .interrupted: reason = "interrupted after \(result.generated.count) tokens"
+        }
+        lines.append("text: " + TokenLabel.display(session.promptText!))
+        lines.append("(\(reason); the current trace is the pass that chose the last token — 'back' walks into earlier ones)")
+        return lines
+    }
+
+    static let compare = Command(
+        "compare", usage: "compare SETTING A B",
+        summary: "two sampling settings side by side on the same logits (compare temperature 0.5 1.5)",
+        examples: ["compare temperature 0.5 1.5", "compare top-k 3 50", "compare top-p 0.5 0.95"],
+        completion: .settings
+    ) { session, context, rest in
+        let logits = try lastLogits(session)
+        let words = try Arguments.split(rest)
+        guard words.count == 3 else { throw StepwiseError.usage("usage: compare SETTING A B, e.g. compare temperature 0.5 1.5") }
+        var a = session.sampling, b = session.sampling
+        try a.set(words[0], to: words[1])
+        try b.set(words[0], to: words[2])
+        let tok = session.tokenizer!
+        let rows = Sampler.compare(logits: logits, a: a, b: b, top: 12, labels: { tok.label(for: $0) })
+        var o = StepRenderer.options(session, context)
+        let labelW = min(16, rows.map { TextWidth.of($0.label) }.max() ?? 4)
+        let half = max(12, (o.width - labelW - 6) / 2)
+        o.width = half
+        var lines = ["A: \(a.summary)", "B: \(b.summary)", ""]
+        lines.append("  " + "token".padding(toLength: labelW, withPad: " ", startingAt: 0) + "  "
+                     + "A".padding(toLength: half - 2, withPad: " ", startingAt: 0) + "B")
+        for r in rows {
+            let barA = BarView.render(items: [(label: "", value: Float(r.probabilityA))], options: o, maxValue: 1).first ?? ""
+            let barB = BarView.render(items: [(label: "", value: Float(r.probabilityB))], options: o, maxValue: 1).first ?? ""
+            lines.append("  " + TextWidth.truncate(r.label, to: labelW).padding(toLength: labelW, withPad: " ", startingAt: 0)
+                         + barA.trimmingCharacters(in: .whitespaces).padding(toLength: half, withPad: " ", startingAt: 0)
+                         + barB.trimmingCharacters(in: .whitespaces))
+        }
+        let entropy = { (p: [Double]) -> Double in -p.reduce(0) { $1 > 0 ? $0 + $1 * log2($1) : $0 } }
+        let ea = entropy(Sampler.distribution(logits: logits, settings: a))
+        let eb = entropy(Sampler.distribution(logits: logits, settings: b))
+        lines.append("")
+        lines.append(String(format: "entropy: A %.2f bits, B %.2f bits (higher = flatter, more random)", ea, eb))
+        return lines
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+@testable import StepwiseKit
+
+private let smolPath = TestPaths.model("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")?.path
+
+/// REPL commands on SmolLM2, checked against transformers' numbers.
+@Suite("REPL commands on SmolLM2", .serialized,
+       .enabled(if: smolPath != nil, "needs smollm2/SmolLM2-135M-Instruct.Q4_1.gguf under STEPWISE_MODELS"))
+struct SmolLM2CommandTests {
+    nonisolated(unsafe) static var base: Session?
+
+    static func session() throws -> Session {
+        if let base { return base }
+        var s = Session()
+        try s.load(path: smolPath)
+        base = s
+        return s
+    }
+
+    func run(_ s: inout Session, _ line: String) throws -> [String] {
+        switch StandardCommands.interpreter().execute(line, in: &s, context: CommandContext()) {
+        case .output(let out): return out
+        case .failure(let m): throw StepwiseError.usage(m)
+        case .quit: return []
+        }
+    }
+
+    @Test("prompt predicts ' Paris' with transformers' probability; top lists the golden top-5")
+    func promptAndTop() throws {
+        var s = try Self.session()
+        let out = try run(&s, "prompt The capital of France is")
+        #expect(out.last == "next token: ' Paris'  p = 0.773")
+        let top = try run(&s, "top 3")
+        #expect(top.count == 4)
+        #expect(top[1].contains("' Paris'") && top[1].contains("77.3%"))
+        #expect(top[2].contains("' the'") && top[2].contains("6.5%"))
+    }
+
+    @Test("chat wraps the text in the file's ChatML template exactly as transformers' apply_chat_template does")
+    func chat() throws {
+        var s = try Self.session()
+        _ = try run(&s, "chat What is the capital of France?")
+        #expect(s.ids == [1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308, 34519, 28, 7018, 411, 407,
+                          19712, 8182, 2, 198, 1, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198])
+    }
+
+    @Test("generate with temperature 0 reproduces transformers' greedy continuation; back walks into earlier passes")
+    func generateGreedy() throws {
+        var s = try Self.session()
+        _ = try run(&s, "set temperature 0")
+        _ = try run(&s, "prompt The capital of France is")
+        let out = try run(&s, "generate 20")
+        #expect(out.count == 22)
+        #expect(Array(s.ids.suffix(20)) == [7042, 30, 198, 198, 504, 2988, 314, 42, 216, 34, 32, 33, 40, 29, 32, 33, 29, 34, 34, 216])
+        #expect(s.history.count == 19)
+        // The current trace is the pass that chose the last token: one new position.
+        #expect(s.trace!.tokenIDs.count == 1)
+        _ = try run(&s, "back")
+        #expect(s.history.count == 18)
+        #expect(s.cursor == s.trace!.steps.count - 1)
+        _ = try run(&s, "next")
+        #expect(s.history.count == 19)
+        #expect(s.cursor == 0)
+    }
+
+    @Test("sample with a seed is reproducible and shows every stage")
+    func sampleSeeded() throws {
+        var s = try Self.session()
+        _ = try run(&s, "prompt The capital of France is")
+        _ = try run(&s, "set temperature 0.8")
+        _ = try run(&s, "set top-k 5")
+        _ = try run(&s, "set seed 42")
+        let a = try run(&s, "sample")
+        let b = try run(&s, "sample")
+        #expect(a == b)
+        for title in ["Temperature", "Top-k", "Top-p", "Random draw"] {
+            #expect(a.contains { $0.contains(title) }, "no \(title) stage")
+        }
+        #expect(a.last!.hasPrefix("chosen: "))
+        let cmp = try run(&s, "compare temperature 0.5 1.5")
+        #expect(cmp.contains { $0.contains("' Paris'") })
+        #expect(cmp.last!.hasPrefix("entropy: A "))
+    }
+}
+
+private let miniLMPath = TestPaths.model("minilm")?.path
+
+@Suite("similarity on MiniLM", .enabled(if: miniLMPath != nil, "needs minilm/ under STEPWISE_MODELS"))
+struct SimilarityCommandTests {
+    @Test("similarity prints sentence-transformers' cosine")
+    func similarity() throws {
+        var s = Session()
+        try s.load(path: miniLMPath)
+        let out = StandardCommands.interpreter().execute(
+            "similarity \"A man is playing a guitar.\" \"Someone is playing an instrument.\"", in: &s, context: CommandContext())
+        guard case .output(let lines) = out else { Issue.record("similarity failed: \(out)"); return }
+        #expect(lines.first?.hasPrefix("cosine similarity 0.6752") == true)
+        let noPrompt = StandardCommands.interpreter().execute("prompt The cat sat on the mat.", in: &s, context: CommandContext())
+        guard case .output(let p) = noPrompt else { Issue.record("prompt failed"); return }
+        #expect(p.last == "an encoder has no next-token prediction: 'steps' lists what it computed")
+    }
+}
