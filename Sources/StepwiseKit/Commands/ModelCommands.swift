@@ -87,7 +87,7 @@ enum ModelCommands {
             throw StepwiseError(.model, "the prompt is \(ids.count) tokens but the model's context is \(ctx); shorten it (nothing was cut)")
         }
         let started = Date()
-        let trace = try model.trace(ids, options: ForwardOptions(interventions: session.interventions))
+        let trace = try model.trace(ids, options: ForwardOptions(interventions: session.interventions, causal: session.settings.causalMask))
         let ms = Date().timeIntervalSince(started) * 1000
         session.promptText = text
         session.ids = ids
@@ -95,8 +95,11 @@ enum ModelCommands {
         session.history = []
         session.future = []
         session.cursor = 0
+        var notes: [String] = []
+        if !session.interventions.isEmpty { notes.append("\(session.interventions.count) head(s) ablated") }
+        if let c = session.settings.causalMask, c != model.info.isCausal { notes.append(c ? "causal mask forced on" : "causal mask switched off") }
         var lines = ["\(ids.count) tokens → \(trace.steps.count) steps in \(String(format: "%.1f", ms)) ms"
-                     + (session.interventions.isEmpty ? "" : " (with \(session.interventions.count) head(s) ablated)")]
+                     + (notes.isEmpty ? "" : " (" + notes.joined(separator: "; ") + ")")]
         if let best = Predictions.top(trace, tokenizer: tok, k: 1).first {
             lines.append("next token: \(best.label)  p = \(String(format: "%.3f", best.probability))")
         } else if !model.info.isCausal {

@@ -1,12 +1,12 @@
 extension Settings {
     /// The names `set` accepts, in the order `set` lists them.
-    public static let names = ["precision", "width", "rows", "cols", "view", "color", "unicode",
+    public static let names = ["precision", "width", "rows", "cols", "view", "color", "unicode", "mask",
                                "temperature", "top-k", "top-p", "seed"]
 
     /// Completion choices for settings with a fixed set of values.
     public static let choices: [String: [String]] = [
         "view": ViewKind.allCases.map(\.rawValue), "color": ["on", "off"], "unicode": ["on", "off"],
-        "width": ["auto"],
+        "width": ["auto"], "mask": ["auto", "causal", "none"],
     ]
 }
 
@@ -30,6 +30,7 @@ enum SettingsCommands {
             ("view", st.view.rawValue, "auto (heatmaps for patterns), table or heatmap"),
             ("color", st.color ? "on" : "off", "256-colour heatmaps and highlights"),
             ("unicode", st.unicode ? "on" : "off", "block characters and … (off: pure ASCII)"),
+            ("mask", st.causalMask.map { $0 ? "causal" : "none" } ?? "auto", "attention mask: auto (the model's own), causal or none"),
             ("temperature", "\(s.sampling.temperature)", "sampling temperature (0: greedy)"),
             ("top-k", s.sampling.topK == 0 ? "off" : "\(s.sampling.topK)", "keep only the k most likely tokens (0: off)"),
             ("top-p", s.sampling.topP >= 1 ? "off" : "\(s.sampling.topP)", "keep the smallest set with this much probability (1: off)"),
@@ -60,6 +61,17 @@ enum SettingsCommands {
             guard let v = Settings.ViewKind(rawValue: value) else { throw StepwiseError.usage("view is auto, table or heatmap, got '\(value)'") }
             session.settings.view = v
         case "color", "colour": session.settings.color = try bool(value, "color")
+        case "mask":
+            switch value {
+            case "auto": session.settings.causalMask = nil
+            case "causal", "on": session.settings.causalMask = true
+            case "none", "off": session.settings.causalMask = false
+            default: throw StepwiseError.usage("mask is auto, causal or none, got '\(value)'")
+            }
+            // The mask changes the forward pass: run the current prompt again under it.
+            if let text = session.promptText, session.model != nil {
+                return ["mask = \(value)"] + (try ModelCommands.run(text, &session))
+            }
         case "unicode": session.settings.unicode = try bool(value, "unicode")
         case "temperature", "top-k", "topk", "top-p", "topp", "seed":
             try session.sampling.set(name, to: value)
