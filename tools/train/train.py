@@ -27,23 +27,25 @@ def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument("--work", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--steps", type=int, default=2000, help="optimizer steps (the training budget)")
+    p.add_argument("--steps", type=int, default=2500, help="optimizer steps (the training budget)")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--vocab", type=int, default=4096)
     p.add_argument("--d-model", type=int, default=128)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--ctx", type=int, default=256)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--min-lr-frac", type=float, default=0.1)
-    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--weight-decay", type=float, default=0.1)
     p.add_argument("--p-copy", type=float, default=0.25, help="share of sequences with a copied earlier span")
     p.add_argument("--p-tile", type=float, default=0.15, help="share of sequences that are one passage tiled")
-    p.add_argument("--p-random", type=float, default=0.05, help="share of sequences that are random tokens tiled")
-    p.add_argument("--eval-every", type=int, default=250)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--p-random", type=float, default=0.10, help="share of sequences that are random tokens tiled")
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--wpe-init", choices=["normal", "sinusoidal"], default="sinusoidal",
+                   help="initial position embeddings: GPT-2's N(0, 0.02), or sinusoids scaled to the same std")
+    p.add_argument("--threads", type=int, default=1, help="torch threads; part of what makes a run reproducible")
     return p.parse_args()
 
 
@@ -175,11 +177,22 @@ def main():
         bos_token_id=eot, eos_token_id=eot,
     )
     model = GPT2LMHeadModel(config)
+    if a.wpe_init == "sinusoidal":
+        # The original Transformer's sinusoids as a starting point for the learned position embeddings:
+        # "one position back" is then a fixed rotation, which a previous-token head can find quickly.
+        pos = torch.arange(a.ctx, dtype=torch.float32)[:, None]
+        freq = 10000.0 ** (-torch.arange(0, a.d_model, 2, dtype=torch.float32) / a.d_model)
+        pe = torch.zeros(a.ctx, a.d_model)
+        pe[:, 0::2], pe[:, 1::2] = torch.sin(pos * freq), torch.cos(pos * freq)
+        with torch.no_grad():
+            model.transformer.wpe.weight.copy_(pe * (config.initializer_range / pe.std()))
     model.set_attn_implementation("sdpa")
     model.train()
     n_params = sum(p.numel() for p in model.parameters())
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    # Weight decay on the weight matrices only: not on biases, LayerNorm or the embeddings (decaying the
+    # position embeddings slows down the previous-token head, which needs them).
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and ".wte." not in n and ".wpe." not in n]
+    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and ".wte." not in n and ".wpe." not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     batches = Batches(train_ids, a, n_special=eot + 1)
