@@ -43,10 +43,17 @@ struct CheckCommand: ParsableCommand {
     @Argument(help: "Lesson files (Markdown).")
     var files: [String]
 
+    @Flag(name: .long, help: "Rewrite each lesson's output blocks with what Stepwise prints now (and add missing ones); review the diff.")
+    var update = false
+
     func run() throws {
         var failed = 0
         for f in files where !f.lowercased().hasSuffix("readme.md") {
             do {
+                if update {
+                    Console.print("\(f): " + (try LessonRunner.update(path: f) ? "outputs updated" : "unchanged"))
+                    continue
+                }
                 let result = try LessonRunner.check(path: f)
                 result.report.forEach { Console.print($0) }
                 if !result.passed { failed += 1 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes tensors and token lists to `.json`, `.npy` and `.csv`, atomically and never over an
 /// existing file unless asked.
@@ -72,10 +75,15 @@ public enum Exporter {
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
         do {
             try data.write(to: tmp)
-            if fm.fileExists(atPath: path) { _ = try fm.replaceItemAt(url, withItemAt: tmp) } else { try fm.moveItem(at: tmp, to: url) }
         } catch {
             try? fm.removeItem(at: tmp)
             throw StepwiseError.usage("cannot write '\(path)': \(error.localizedDescription)")
+        }
+        // rename(2) replaces the target in one step: a reader sees the old file or the new one, never half.
+        guard rename(tmp.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? fm.removeItem(at: tmp)
+            throw StepwiseError.usage("cannot write '\(path)': \(reason)")
         }
     }
 

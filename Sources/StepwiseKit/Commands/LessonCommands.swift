@@ -64,6 +64,22 @@ public enum LessonRunner {
         return LessonChecker.check(lesson: lesson, run: runner(box, interpreter: StandardCommands.interpreter(), context: context))
     }
 
+    /// Rewrites the lesson's output blocks with what Stepwise prints now; returns whether the file changed.
+    public static func update(path: String) throws -> Bool {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw StepwiseError.file(path, "cannot be read")
+        }
+        let lesson = try LessonParser.parse(text: text, file: path)
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let box = SessionBox(try session(for: lesson, baseDirectory: base))
+        let context = CommandContext(width: 80, color: false, interactive: false, baseDirectory: base)
+        let new = try LessonUpdater.updated(text: text, lesson: lesson,
+                                            run: runner(box, interpreter: StandardCommands.interpreter(), context: context))
+        guard new != text else { return false }
+        try Exporter.write(Data(new.utf8), to: path, force: true)
+        return true
+    }
+
     /// Event lines as plain text (for `--no-pause` and for batch mode).
     public static func lines(for events: [LessonEvent], width: Int) -> [String] {
         var out: [String] = []

@@ -21,7 +21,7 @@ enum ModelCommands {
         let ms = Int(Date().timeIntervalSince(started) * 1000)
         if let m = session.model {
             let i = m.info
-            return ["loaded \(i.name): \(i.family), \(i.layers) layers × \(i.heads) heads, d_model \(i.dModel), vocab \(i.vocabularySize), \(Format.count(i.parameterCount)) parameters (\(ms) ms)"]
+            return ["loaded \(i.name): \(i.family), \(i.layers) layers × \(i.heads) heads, d_model \(i.dModel), vocab \(i.vocabularySize), \(Format.count(i.parameterCount)) parameters" + (context.interactive ? " (\(ms) ms)" : "")]
         }
         return ["loaded a tokenizer only (\(session.tokenizer!.vocabularySize) tokens): 'prompt' tokenizes, no forward pass"]
     }
@@ -68,11 +68,11 @@ enum ModelCommands {
     ) { session, context, rest in
         let text = try Unescape.promptText(rest)
         guard !text.isEmpty else { throw StepwiseError.usage("the prompt is empty: type 'prompt' and some text") }
-        return try run(text, &session)
+        return try run(text, &session, timed: context.interactive)
     }
 
     /// Tokenizes `text`, runs the traced forward pass and makes it the session's current prompt.
-    static func run(_ text: String, _ session: inout Session) throws -> [String] {
+    static func run(_ text: String, _ session: inout Session, timed: Bool = false) throws -> [String] {
         guard let tok = session.tokenizer else { throw StepwiseError.usage("nothing loaded: 'load PATH'") }
         let ids = try tok.encodeForModel(text)
         guard !ids.isEmpty else { throw StepwiseError.usage("the prompt has no tokens") }
@@ -98,7 +98,8 @@ enum ModelCommands {
         var notes: [String] = []
         if !session.interventions.isEmpty { notes.append("\(session.interventions.count) head(s) ablated") }
         if let c = session.settings.causalMask, c != model.info.isCausal { notes.append(c ? "causal mask forced on" : "causal mask switched off") }
-        var lines = ["\(ids.count) tokens → \(trace.steps.count) steps in \(String(format: "%.1f", ms)) ms"
+        // The time only where a person watches: scripts, lessons and snapshots need the same text every run.
+        var lines = ["\(ids.count) tokens → \(trace.steps.count) steps" + (timed ? " in \(String(format: "%.1f", ms)) ms" : "")
                      + (notes.isEmpty ? "" : " (" + notes.joined(separator: "; ") + ")")]
         if let best = Predictions.top(trace, tokenizer: tok, k: 1).first {
             lines.append("next token: \(best.label)  p = \(String(format: "%.3f", best.probability))")
@@ -113,14 +114,14 @@ enum ModelCommands {
         summary: "like prompt, but wrapped in the model's chat template (a user turn, then the assistant's start)",
         help: "Needs a model whose file carries a chat template in the ChatML form (<|im_start|>role ... <|im_end|>), as SmolLM2's GGUF does. 'tokens' then shows the special tokens the template added.",
         examples: ["chat What is the capital of France?"]
-    ) { session, _, rest in
+    ) { session, context, rest in
         let text = try Unescape.promptText(rest)
         guard !text.isEmpty else { throw StepwiseError.usage("usage: chat TEXT") }
         let model = try session.requireModel()
         guard let template = model.info.chatTemplate else {
             throw StepwiseError(.model, "\(model.info.name) has no chat template; use 'prompt'")
         }
-        return try run(try ChatTemplate.render(template: template, user: text), &session)
+        return try run(try ChatTemplate.render(template: template, user: text), &session, timed: context.interactive)
     }
 
     static let similarity = Command(
