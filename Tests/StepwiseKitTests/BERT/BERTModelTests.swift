@@ -168,7 +168,7 @@ struct BERTReferenceTests {
         #expect(model.info.parameterCount == 22_713_216)
     }
 
-    @Test("record: false keeps only the outputs, with the same values",
+    @Test("record: false keeps only the outputs, with the same values to float32 precision",
           .enabled(if: hasMiniLM, "needs minilm/ under STEPWISE_MODELS"))
     func fastPath() throws {
         let model = try #require(sharedModel)
@@ -176,7 +176,9 @@ struct BERTReferenceTests {
         let full = try model.trace(ids)
         let fast = try model.forward(ids, cache: nil, options: ForwardOptions(record: false))
         #expect(fast.names == ["pooler.hook_out", "hook_sentence_embedding"])
-        #expect(fast["hook_sentence_embedding"]!.tensor == full["hook_sentence_embedding"]!.tensor)
+        // The fast path sums the heads inside one matmul instead of per head: the same up to summation order.
+        let (err, bound) = referenceError(fast["hook_sentence_embedding"]!.tensor.data, full["hook_sentence_embedding"]!.tensor.data, tolerance: 1e-6)
+        #expect(err <= bound, "fast and full paths differ by \(err)")
     }
 
     @Test("a causal mask is a teaching switch: no look-ahead, different outputs",

@@ -53,18 +53,7 @@ public struct BERTConfig: Codable, Sendable, Equatable {
     /// Reads and checks `config.json`.
     /// - Throws: ``StepwiseError`` naming the file and the field that is missing, impossible or unsupported.
     public static func load(_ path: String) throws -> BERTConfig {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw StepwiseError.file(path, "cannot be read")
-        }
-        let config: BERTConfig
-        do { config = try JSONDecoder().decode(BERTConfig.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
-            throw StepwiseError.file(path, "has no '\(key.stringValue)' (is this a BERT config?)")
-        } catch let DecodingError.typeMismatch(_, ctx) {
-            throw StepwiseError.file(path, "field '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
-        } catch {
-            throw StepwiseError.file(path, "is not valid JSON")
-        }
+        let config = try ConfigFile.decode(BERTConfig.self, path: path, family: "BERT")
         try config.validate(path)
         return config
     }

@@ -96,41 +96,12 @@ struct GPT2Block {
             v = Tensor(shape: [tk, heads, dHead], data: cache.values[L])
         }
         let causal = options.causal ?? true
-        let raw = AttentionMath.scores(q: q, k: k, scale: scale)
-        let scoresAxes = [head, rec.queryPos, rec.keyPos]
-        rec.record("\(p).attn.hook_attn_scores_unmasked", "Scaled scores, before the mask (layer \(L))",
-                   formula: "scores = q · kᵀ / √d_head  (√\(dHead) = \(String(format: "%.3f", Float(dHead).squareRoot())))",
-                   explanation: "How well each query matches each key: a dot product, scaled down by √d_head so the softmax is not too sharp.",
-                   axes: scoresAxes, inputs: ["\(p).attn.hook_q", "\(p).attn.hook_k"], layer: L, tensor: raw)
-        let masked = AttentionMath.masked(raw, start: start, causal: causal)
-        rec.record("\(p).attn.hook_attn_scores", "Masked scores (layer \(L))",
-                   formula: causal ? "scores[q, k] = −∞ where k > q" : "no mask: every query sees every key",
-                   explanation: causal ? "The causal mask: a position may not look at later positions, so those scores become −∞ (zero after softmax)."
-                       : "The causal mask is switched off: every position may look at every other, as in an encoder.",
-                   axes: scoresAxes, inputs: ["\(p).attn.hook_attn_scores_unmasked"], layer: L, tensor: masked)
-        let pattern = masked.softmax()
-        rec.record("\(p).attn.hook_pattern", "Attention pattern (layer \(L))", formula: "pattern = softmax(scores) over key_pos",
-                   explanation: "Softmax turns each query's row of scores into weights that are positive and sum to 1: where each position looks.",
-                   axes: scoresAxes, inputs: ["\(p).attn.hook_attn_scores"], layer: L, tensor: pattern)
-        var z = AttentionMath.weightedSum(pattern: pattern, v: v)
-        AttentionMath.ablate(&z, layer: L, interventions: options.interventions)
-        let ablated = (0..<heads).compactMap { h in options.interventions.ablation(layer: L, head: h).map { "\(h) (\($0.rawValue))" } }
-        rec.record("\(p).attn.hook_z", "Weighted sum of values (layer \(L))", formula: "z = pattern · v",
-                   explanation: "Each head mixes the value vectors using its pattern's weights" + (ablated.isEmpty ? "." : "; ablated heads: \(ablated.joined(separator: ", ")) ."),
-                   axes: [rec.pos, head, dHeadAxis], inputs: ["\(p).attn.hook_pattern", "\(p).attn.hook_v"], layer: L, tensor: z)
-        let attnOut: Tensor
-        if rec.enabled {
-            let result = AttentionMath.perHeadResult(z: z, outputSlices: wOHeads)
-            rec.record("\(p).attn.hook_result", "Per-head output (layer \(L))", formula: "result[h] = z[h] · W_O[h]",
-                       explanation: "Each head's mix mapped back to the residual stream's \(d) dimensions by its own slice of W_O.",
-                       axes: [rec.pos, head, dModel], inputs: ["\(p).attn.hook_z"], layer: L, tensor: result)
-            attnOut = AttentionMath.sumHeads(result, bias: bO)
-        } else {
-            attnOut = z.reshaped([t, d]).linear(wO, bias: bO)
-        }
-        rec.record("\(p).hook_attn_out", "Attention output (layer \(L))", formula: "attn_out = Σ_h result[h] + b_O",
-                   explanation: "The heads' outputs added together: what attention writes into the residual stream.",
-                   axes: [rec.pos, dModel], inputs: ["\(p).attn.hook_result"], layer: L, tensor: attnOut)
+        let attnOut = rec.recordAttention(
+            p, layer: L, q: q, k: k, v: v, scale: scale, start: start, causal: causal,
+            maskExplanation: causal ? "The causal mask: a position may not look at later positions, so those scores become −∞ (zero after softmax)."
+                : "The causal mask is switched off: every position may look at every other, as in an encoder.",
+            interventions: options.interventions, outputSlices: wOHeads, wO: wO, bO: bO,
+            attnOutExplanation: "The heads' outputs added together: what attention writes into the residual stream.")
         let mid = x + attnOut
         rec.record("\(p).hook_resid_mid", "Residual stream after attention (layer \(L))", formula: "resid_mid = resid_pre + attn_out",
                    explanation: "The residual connection: attention's output is added to the stream, not substituted for it.",

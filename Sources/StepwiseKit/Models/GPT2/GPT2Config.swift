@@ -55,18 +55,7 @@ public struct GPT2Config: Codable, Sendable, Equatable {
     /// Reads and checks `config.json`.
     /// - Throws: ``StepwiseError`` naming the file and the field that is missing or impossible.
     public static func load(_ path: String) throws -> GPT2Config {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw StepwiseError.file(path, "cannot be read")
-        }
-        let config: GPT2Config
-        do { config = try JSONDecoder().decode(GPT2Config.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
-            throw StepwiseError.file(path, "has no '\(key.stringValue)' (is this a GPT-2 config?)")
-        } catch let DecodingError.typeMismatch(_, ctx) {
-            throw StepwiseError.file(path, "field '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
-        } catch {
-            throw StepwiseError.file(path, "is not valid JSON")
-        }
+        let config = try ConfigFile.decode(GPT2Config.self, path: path, family: "GPT-2")
         try config.validate(path)
         return config
     }
