@@ -7,6 +7,7 @@ public enum StandardCommands {
         NavigationCommands.whereCmd, NavigationCommands.steps,
         InspectCommands.show, InspectCommands.attn, InspectCommands.heads, InspectCommands.embed, InspectCommands.ffn,
         InspectCommands.logits, InspectCommands.top,
+        AnalysisCommands.weights, AnalysisCommands.detect, AnalysisCommands.ablate, AnalysisCommands.restore, AnalysisCommands.lens,
         ModelCommands.load, ModelCommands.info, SettingsCommands.set, ExportCommand.export,
         LessonCommands.lessons, LessonCommands.lesson, LessonCommands.record,
         HelpCommand.make { StandardCommands.all },
