@@ -222,7 +222,7 @@ enum AnalysisCommands {
             for h in 0..<info.heads {
                 let best = kinds.indices.max { all[$0][l][h].value < all[$1][l][h].value }!
                 let v = all[best][l][h].value
-                row += (v >= 0.4 ? kinds[best].letter + p(v).dropFirst() : "·").leftPadded(7)
+                row += (v >= 0.4 ? kinds[best].letter + String(format: "%.2f", v) : "·").leftPadded(7)
             }
             lines.append(row)
         }
@@ -256,7 +256,7 @@ enum AnalysisCommands {
         let model = try session.requireModel()
         var words = try Arguments.split(rest)
         var mode = AblationMode.zero
-        if let last = words.last, Double(last) == nil {
+        if let last = words.last, last.contains(where: \.isLetter) {
             guard let m = AblationMode(rawValue: last.lowercased()) else {
                 throw StepwiseError.usage("unknown ablation mode '\(last)': zero or mean")
             }
