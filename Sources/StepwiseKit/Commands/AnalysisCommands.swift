@@ -372,8 +372,14 @@ enum AnalysisCommands {
         if let pos {
             var lines = ["Logit lens at position \(pos) \(labels[pos]): top 5 read from the residual stream (final norm + unembedding)"]
             for r in rows {
-                let cells = r.top[pos].map { "\($0.label) \(p($0.probability))" }.joined(separator: "  ")
-                lines.append(TextWidth.cut(r.label.padding(toLength: headW, withPad: " ", startingAt: 0) + " " + cells, to: width))
+                // As many whole cells as fit the width (the first always).
+                var line = r.label.padding(toLength: headW, withPad: " ", startingAt: 0)
+                for (i, x) in r.top[pos].enumerated() {
+                    let cell = (i == 0 ? " " : "  ") + "\(x.label) \(p(x.probability))"
+                    if i > 0 && TextWidth.of(line + cell) > width { break }
+                    line += cell
+                }
+                lines.append(line)
             }
             return lines
         }
