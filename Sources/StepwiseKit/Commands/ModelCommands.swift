@@ -52,6 +52,7 @@ enum ModelCommands {
             ("attention", i.isCausal ? "causal (each position sees itself and earlier ones)" : "bidirectional (every position sees every other)"),
         ]
         rows += i.details
+        if let note = AnalysisCommands.ablationNote(session) { rows.append(("interventions", note)) }
         rows.append(("parameters", Format.count(i.parameterCount) + " (" + i.parameterCounts.map { "\($0.0) \(Format.count($0.1))" }.joined(separator: ", ") + ")"))
         let w = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + $0.1 }

@@ -88,6 +88,7 @@ enum NavigationCommands {
         let s = trace.steps[session.cursor]
         var lines = ["step \(session.cursor + 1) of \(trace.steps.count): \(s.name) — \(s.title)"]
         if session.cursor + 1 < trace.steps.count { lines.append("next: \(trace.steps[session.cursor + 1].name)") }
+        if let note = AnalysisCommands.ablationNote(session) { lines.append(note) }
         if !session.history.isEmpty { lines.append("(\(session.history.count) earlier token pass(es) behind: 'back' walks into them)") }
         return lines
     }

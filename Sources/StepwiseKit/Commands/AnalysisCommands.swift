@@ -1,0 +1,404 @@
+import Foundation
+
+/// Looking inside heads and intervening: `weights`, `detect`, `ablate`, `restore`, `lens`.
+enum AnalysisCommands {
+    // MARK: - Shared helpers
+
+    /// `L H` or `L.H` pairs, checked against the model.
+    static func heads(_ words: [String], _ info: ModelInfo) throws -> [(Int, Int)] {
+        var numbers: [String] = []
+        for w in words {
+            if w.contains(".") {
+                let parts = w.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+                guard parts.count == 2 else { throw StepwiseError.usage("'\(w)' is not a head: write LAYER.HEAD, e.g. 0.3") }
+                numbers += parts
+            } else {
+                numbers.append(w)
+            }
+        }
+        guard !numbers.isEmpty else { throw StepwiseError.usage("give a layer and a head, e.g. 'ablate 0 3' or 'ablate 0.3'") }
+        guard numbers.count % 2 == 0 else {
+            throw StepwiseError.usage("heads come in pairs LAYER HEAD; '\(numbers.last!)' has no partner")
+        }
+        return try stride(from: 0, to: numbers.count, by: 2).map { i in
+            (try Arguments.int(numbers[i], "layer", range: 0...(info.layers - 1)),
+             try Arguments.int(numbers[i + 1], "head", range: 0...(info.heads - 1)))
+        }
+    }
+
+    /// One line naming the ablated heads, or nil when none are (used by `info` and `where` too).
+    static func ablationNote(_ session: Session) -> String? {
+        guard !session.interventions.isEmpty else { return nil }
+        let names = session.interventions.map { i -> String in
+            switch i { case let .ablateHead(l, h, mode): return "\(l).\(h) (\(mode.rawValue))" }
+        }
+        return "ablated heads: " + names.joined(separator: ", ") + " — 'restore' undoes"
+    }
+
+    static func p(_ x: Float) -> String { String(format: "%.3f", x) }
+
+    // MARK: - weights
+
+    static let weights = Command(
+        "weights", usage: "weights LAYER HEAD [q|k|v|o]",
+        summary: "one head's W_Q, W_K, W_V, W_O (shapes, norms, tables) and its QK and OV circuits on the vocabulary",
+        help: """
+            Shows the head's slices of the attention weights in TransformerLens's orientation (x · W_Q): \
+            W_Q, W_K, W_V [d_model, d_head] and W_O [d_head, d_model], with Frobenius norms and biases. \
+            Then the circuits of 'A Mathematical Framework for Transformer Circuits' through the token embedding \
+            only (no layer norms, positions or earlier layers): the QK circuit W_E W_Q (W_E W_K)ᵀ / √d_head \
+            (which key token a query token prefers) and the OV circuit W_E W_V W_O W_U (which output logit a \
+            source token raises), both on the first 1000 non-special token ids, with the OV copying score \
+            Σλ/Σ|λ| over its eigenvalues. Under grouped-query attention W_K and W_V are the shared key/value \
+            head's; with RoPE the QK circuit shown is the one at distance 0. A fourth word shows one matrix whole.
+            """,
+        examples: ["weights 0 1", "weights 0.1", "weights 3 2 o"],
+        completion: .layers
+    ) { session, context, rest in
+        let model = try session.requireModel()
+        guard let provider = model as? any HeadWeightsProviding else {
+            throw StepwiseError(.unsupported, "\(model.info.family) models do not expose per-head weights")
+        }
+        var words = try Arguments.split(rest)
+        var which: String?
+        if let last = words.last, ["q", "k", "v", "o"].contains(last.lowercased()) {
+            which = last.lowercased()
+            words.removeLast()
+        }
+        let pairs = try heads(words, model.info)
+        guard pairs.count == 1 else { throw StepwiseError.usage("weights shows one head: 'weights 0 1'") }
+        let (L, H) = pairs[0]
+        let w = provider.headWeights(layer: L, head: H)
+        var o = StepRenderer.options(session, context)
+        let dm = Axis("d_model"), dh = Axis("d_head")
+        let mats: [(String, Tensor, [Axis], Tensor?)] = [("W_Q", w.wQ, [dm, dh], w.bQ), ("W_K", w.wK, [dm, dh], w.bK),
+                                                         ("W_V", w.wV, [dm, dh], w.bV), ("W_O", w.wO, [dh, dm], nil)]
+        if let which {
+            let m = mats.first { $0.0.lowercased() == "w_" + which }!
+            return ["\(m.0) of head \(L).\(H)  [\(m.1.shape.map(String.init).joined(separator: ", "))]  ‖\(m.0)‖_F = \(p(Circuits.frobenius(m.1)))"]
+                + TableView.render(m.1, axes: m.2, options: o, name: m.0)
+        }
+        let info = model.info
+        var lines = ["Head \(L).\(H) of \(info.name) (\(info.family)): d_model \(w.dModel), d_head \(w.dHead)"]
+        if info.kvHeads != info.heads {
+            let g = info.heads / info.kvHeads
+            lines.append("grouped-query: W_K and W_V belong to key/value head \(w.kvHead), shared by query heads \(w.kvHead * g)–\(w.kvHead * g + g - 1)")
+        }
+        for (name, t, _, b) in mats {
+            let shape = name == "W_O" ? "[d_head \(w.dHead), d_model \(w.dModel)]" : "[d_model \(w.dModel), d_head \(w.dHead)]"
+            let bias = b.map { "   b_\(name.dropFirst(2)) ‖·‖ = \(p(Circuits.frobenius($0)))" } ?? ""
+            lines.append("  \(name) \(shape)   ‖\(name)‖_F = \(p(Circuits.frobenius(t)))" + bias)
+        }
+        if let bO = w.bO { lines.append("  b_O [d_model \(w.dModel)] (shared by the layer's heads)   ‖b_O‖ = \(p(Circuits.frobenius(bO)))") }
+        o.maxRows = o.maxRows == 0 ? 6 : min(o.maxRows, 6)
+        for (name, t, axes, _) in mats {
+            lines.append("")
+            lines.append("\(name) (first rows; 'weights \(L) \(H) \(name.dropFirst(2).lowercased())' shows it whole)")
+            lines += TableView.render(t, axes: axes, options: o, name: name)
+        }
+        let tok = model.tokenizer
+        let subset = Circuits.tokenSubset(vocabularySize: info.vocabularySize, specials: tok.specialTokens, count: 1000)
+        let range = subset.count == info.vocabularySize ? "all \(subset.count) tokens"
+            : "\(subset.count) of \(info.vocabularySize) tokens (ids \(subset.first!)–\(subset.last!), specials skipped; the full matrix would be \(info.vocabularySize)²)"
+        func pair(_ t: Circuits.TokenPair, _ arrow: String) -> String {
+            "\(tok.label(for: t.from)) \(arrow) \(tok.label(for: t.to))  \(String(format: "%.3f", t.value))"
+        }
+        lines.append("")
+        lines.append("QK circuit W_E W_Q (W_E W_K)ᵀ / √d_head on \(range): the pairs it scores highest (query → key)")
+        if w.rotary {
+            lines.append("  RoPE: q and k are rotated by position, so real scores also depend on the distance; this is the circuit at distance 0")
+        }
+        lines.append("  direct path only: token embeddings, no layer norm, positions or earlier layers")
+        let qk = Circuits.qkSummary(w, embedding: provider.tokenEmbedding, tokens: subset)
+        lines += qk.top.map { "  " + pair($0, "→") }
+        if let u = model as? any Unembedding {
+            let ov = Circuits.ovSummary(w, embedding: provider.tokenEmbedding, unembedding: u.unembeddingMatrix, tokens: subset)
+            lines.append("")
+            lines.append("OV circuit W_E W_V W_O W_U on the same tokens: source token ⇒ the logit it raises most")
+            lines += ov.circuit.top.map { "  " + pair($0, "⇒") }
+            lines.append("  copying score Σλ/Σ|λ| = \(String(format: "%.3f", ov.copyingScore)) (1: copies, −1: suppresses); "
+                         + "\(String(format: "%.0f", ov.positiveFraction * 100))% of its \(ov.eigenvalues.count) eigenvalues have a positive real part; "
+                         + "\(String(format: "%.0f", ov.selfTopFraction * 100))% of source tokens raise their own logit most")
+        } else {
+            lines.append("")
+            lines.append("OV circuit: \(info.family) has no unembedding (an encoder has no logits), so there is no token → logit circuit")
+        }
+        return lines
+    }
+
+    // MARK: - detect
+
+    static let detect = Command(
+        "detect", usage: "detect [previous|duplicate|induction|first] [prompt]",
+        summary: "score every head for previous-token, duplicate-token, induction and first-token (sink) attention",
+        help: """
+            Alone: scores every head of the current prompt for all four behaviours and draws one layer × head \
+            table whose cells name each head's strongest behaviour (P previous, D duplicate, I induction, \
+            S sink) when it scores at least 0.4. With a behaviour: a table of that score for every head, on a \
+            prompt of 40 random tokens repeated twice (seeded; BOS first if the tokenizer adds one), so \
+            induction and duplicate heads have something to find; add 'prompt' to use the current prompt instead. \
+            A score is the fraction of the head's attention that falls where the behaviour says, over the query \
+            positions where it can (TransformerLens's detect_head 'mul' measure; its own number divides by every \
+            position and is given below the table). * marks heads scoring 0.4 or more. 'set view heatmap' draws a heatmap.
+            """,
+        examples: ["detect", "detect induction", "detect previous prompt", "detect first"]
+    ) { session, context, rest in
+        let model = try session.requireModel()
+        let info = model.info
+        let words = try Arguments.split(rest)
+        guard words.count <= 2 else { throw StepwiseError.usage("usage: detect [previous|duplicate|induction|first] [prompt]") }
+        if words.isEmpty {
+            let trace = try currentFullTrace(&session, model)
+            return try summary(trace, info: info, session: session)
+        }
+        guard let kind = HeadDetector.Kind(name: words[0]) else {
+            throw StepwiseError.usage("unknown behaviour '\(words[0])': previous, duplicate, induction or first")
+        }
+        if words.count == 2 && words[1] != "prompt" {
+            throw StepwiseError.usage("unexpected '\(words[1])': 'detect \(kind.rawValue) prompt' scores the current prompt")
+        }
+        let trace: Trace
+        var lines: [String] = []
+        if words.count == 2 {
+            trace = try currentFullTrace(&session, model)
+            lines.append("\(kind.rawValue) score on the current prompt (\(trace.tokenIDs.count) tokens): \(kind.explanation)")
+        } else {
+            let bos = model.tokenizer.specialTokens.addBOS && model.tokenizer.specialTokens.bos != nil ? 1 : 0
+            let length = min(40, ((info.contextLength ?? 81) - bos) / 2)
+            guard length >= 2 else { throw StepwiseError(.model, "the model's context is too short for a repeated prompt") }
+            let ids = HeadDetector.repeatedRandomPrompt(vocabularySize: info.vocabularySize, specials: model.tokenizer.specialTokens,
+                                                        length: length)
+            trace = try model.trace(ids, options: ForwardOptions(interventions: session.interventions))
+            lines.append("\(kind.rawValue) score on \(length) random tokens repeated twice\(bos == 1 ? " after BOS" : "") (\(ids.count) tokens, seed 0): \(kind.explanation)")
+        }
+        if let note = ablationNote(session) { lines.append("(with \(note))") }
+        let scores = try HeadDetector.scores(kind, trace: trace, layers: info.layers)
+        lines += table(scores, session: session, context: context)
+        let flat = scores.enumerated().flatMap { l, row in row.enumerated().map { (l, $0, $1) } }
+        let best = flat.sorted { $0.2.value > $1.2.value }.prefix(5)
+        lines.append("best: " + best.map { "\($0.0).\($0.1) \(p($0.2.value))" }.joined(separator: ", "))
+        if let s = flat.first?.2, s.rows != s.allRows {
+            lines.append("scored over the \(s.rows) of \(s.allRows) query positions where the pattern applies; "
+                         + "TransformerLens's detect_head divides by all \(s.allRows): best head \(p(best.first!.2.transformerLens))")
+        }
+        return lines
+    }
+
+    /// The session's trace if it is a full recorded pass over the prompt, else a fresh one.
+    static func currentFullTrace(_ session: inout Session, _ model: any LanguageModel) throws -> Trace {
+        let trace = try session.requireTrace()
+        if trace.tokenIDs == session.ids, trace["blocks.0.attn.hook_pattern"] != nil { return trace }
+        return try model.trace(session.ids, options: ForwardOptions(interventions: session.interventions))
+    }
+
+    /// A layer × head table of scores, `*` on those ≥ 0.4 (or a heatmap with `set view heatmap`).
+    static func table(_ scores: [[HeadDetector.Score]], session: Session, context: CommandContext) -> [String] {
+        let heads = scores.first?.count ?? 0
+        if session.settings.view == .heatmap {
+            let t = Tensor(shape: [scores.count, heads], data: scores.flatMap { $0.map(\.value) })
+            return HeatmapView.render(t, axes: [Axis("layer"), Axis("head")], options: StepRenderer.options(session, context), range: 0...1)
+        }
+        let lw = max(5, String(scores.count - 1).count)
+        var lines = ["layer".padding(toLength: lw, withPad: " ", startingAt: 0) + (0..<heads).map { "h\($0)".leftPadded(7) }.joined()]
+        for (l, row) in scores.enumerated() {
+            lines.append(String(l).leftPadded(lw) + row.map { s in
+                (p(s.value) + (s.value >= 0.4 ? "*" : " ")).leftPadded(7)
+            }.joined())
+        }
+        return lines
+    }
+
+    /// One table over all behaviours: each cell names the head's strongest behaviour (≥ 0.4).
+    static func summary(_ trace: Trace, info: ModelInfo, session: Session) throws -> [String] {
+        let kinds = HeadDetector.Kind.allCases
+        let all = try kinds.map { try HeadDetector.scores($0, trace: trace, layers: info.layers) }
+        var lines = ["Head behaviours on the current prompt (\(trace.tokenIDs.count) tokens): each cell is the strongest score "
+                     + "≥ 0.4 — P previous token, D duplicate token, I induction, S first token (sink); · none"]
+        if let note = ablationNote(session) { lines.append("(with \(note))") }
+        let lw = 5
+        lines.append("layer" + (0..<info.heads).map { "h\($0)".leftPadded(7) }.joined())
+        for l in 0..<info.layers {
+            var row = String(l).leftPadded(lw)
+            for h in 0..<info.heads {
+                let best = kinds.indices.max { all[$0][l][h].value < all[$1][l][h].value }!
+                let v = all[best][l][h].value
+                row += (v >= 0.4 ? kinds[best].letter + String(format: "%.2f", v) : "·").leftPadded(7)
+            }
+            lines.append(row)
+        }
+        for (i, kind) in kinds.enumerated() {
+            let flat = all[i].enumerated().flatMap { l, row in row.enumerated().map { (l, $0, $1.value) } }
+            let rows = all[i].first?.first?.rows ?? 0
+            guard rows > 0 else {
+                lines.append("\(kind.rawValue): nothing to find in this prompt (no repeated tokens); try 'detect \(kind.rawValue)'")
+                continue
+            }
+            let best = flat.sorted { $0.2 > $1.2 }.prefix(3)
+            lines.append("\(kind.rawValue): " + best.map { "\($0.0).\($0.1) \(p($0.2))" }.joined(separator: ", "))
+        }
+        return lines
+    }
+
+    // MARK: - ablate / restore
+
+    static let ablate = Command(
+        "ablate", usage: "ablate LAYER HEAD [LAYER HEAD ...] [zero|mean]",
+        summary: "switch heads off (output z replaced by 0 or its mean over positions), re-run, show what changed",
+        help: """
+            Heads are LAYER HEAD pairs or LAYER.HEAD. zero (the default) replaces the head's z with zeros, mean \
+            with its mean over the prompt's positions; either way before W_O. The ablation stays for every later \
+            'prompt' until 'restore'. Shows the top predictions before and after, and how the originally most \
+            likely token's logit and probability moved.
+            """,
+        examples: ["ablate 0 1", "ablate 0 1 0 3", "ablate 0.1 0.3 mean"],
+        completion: .layers
+    ) { session, context, rest in
+        let model = try session.requireModel()
+        var words = try Arguments.split(rest)
+        var mode = AblationMode.zero
+        if let last = words.last, last.contains(where: \.isLetter) {
+            guard let m = AblationMode(rawValue: last.lowercased()) else {
+                throw StepwiseError.usage("unknown ablation mode '\(last)': zero or mean")
+            }
+            mode = m
+            words.removeLast()
+        }
+        let pairs = try heads(words, model.info)
+        var new = session.interventions
+        for (l, h) in pairs {
+            new.removeAll { if case let .ablateHead(l2, h2, _) = $0 { return l2 == l && h2 == h }; return false }
+            new.append(.ablateHead(layer: l, head: h, mode: mode))
+        }
+        let what = "ablated " + pairs.map { "\($0.0).\($0.1)" }.joined(separator: ", ") + " (\(mode.rawValue))"
+        return try rerun(&session, model, interventions: new, what: what, context: context)
+    }
+
+    static let restore = Command(
+        "restore", usage: "restore [LAYER HEAD ...]",
+        summary: "undo ablations: all of them, or the heads named; re-runs and shows what changed",
+        examples: ["restore", "restore 0 1", "restore 0.3"],
+        completion: .layers
+    ) { session, context, rest in
+        let model = try session.requireModel()
+        let words = try Arguments.split(rest)
+        guard !session.interventions.isEmpty else { return ["nothing to restore: no head is ablated"] }
+        var new = session.interventions
+        let what: String
+        if words.isEmpty {
+            new = []
+            what = "restored every head"
+        } else {
+            let pairs = try heads(words, model.info)
+            for (l, h) in pairs {
+                guard new.ablation(layer: l, head: h) != nil else {
+                    throw StepwiseError.usage("head \(l).\(h) is not ablated (\(ablationNote(session)!))")
+                }
+                new.removeAll { if case let .ablateHead(l2, h2, _) = $0 { return l2 == l && h2 == h }; return false }
+            }
+            what = "restored " + pairs.map { "\($0.0).\($0.1)" }.joined(separator: ", ")
+        }
+        return try rerun(&session, model, interventions: new, what: what, context: context)
+    }
+
+    /// Sets the interventions, re-runs the prompt (when there is one) and compares the predictions.
+    static func rerun(_ session: inout Session, _ model: any LanguageModel, interventions: [Intervention], what: String,
+                      context: CommandContext) throws -> [String] {
+        guard !session.ids.isEmpty, session.trace != nil else {
+            session.interventions = interventions
+            return [what + "; no prompt yet, so nothing re-ran ('prompt TEXT' will use it)"]
+        }
+        let tok = model.tokenizer
+        let before = try model.trace(session.ids, options: ForwardOptions(record: false, interventions: session.interventions))
+        let after = try model.trace(session.ids, options: ForwardOptions(interventions: interventions))
+        session.interventions = interventions
+        session.trace = after
+        session.history = []
+        session.future = []
+        session.cursor = min(session.cursor, after.steps.count - 1)
+        var lines = [what + "; re-ran the prompt (\(session.ids.count) tokens)"]
+        lines.append(ablationNote(session) ?? "no head is ablated now")
+        guard let lb = before.logits, let la = after.logits else {
+            lines.append("an encoder has no next-token prediction: 'show' the steps to see what changed")
+            return lines
+        }
+        let k = 5
+        let tb = Predictions.top(before, tokenizer: tok, k: k), ta = Predictions.top(after, tokenizer: tok, k: k)
+        let lw = max(8, (tb + ta).map { TextWidth.of($0.label) }.max() ?? 0)
+        func cell(_ x: Predictions.Prediction) -> String { TextWidth.padRight(x.label, lw) + " " + p(x.probability) }
+        lines.append("rank  " + TextWidth.padRight("before", lw + 6) + "   after")
+        for i in 0..<min(tb.count, ta.count) {
+            lines.append(String(i + 1).leftPadded(4) + "  " + cell(tb[i]) + "   " + cell(ta[i]))
+        }
+        let top = tb[0].id, last = lb.shape[0] - 1
+        let vb = lb[last, top], va = la[last, top]
+        let pa = la.row(last).softmax().data[top]
+        lines.append("\(tb[0].label): logit \(p(vb)) → \(p(va)) (Δ \(String(format: "%+.3f", va - vb))), p \(p(tb[0].probability)) → \(p(pa))"
+                     + (ta[0].id == top ? "; still the top prediction" : "; the top prediction is now \(ta[0].label)"))
+        return lines
+    }
+
+    // MARK: - lens
+
+    static let lens = Command(
+        "lens", usage: "lens [POS]",
+        summary: "logit lens: the top next-token guess read from the residual stream after every layer",
+        help: """
+            Applies the model's final norm and unembedding to the residual stream at the embedding \
+            (blocks.0.hook_resid_pre) and after each block (blocks.L.hook_resid_post): what the model would \
+            predict if it stopped there. The last row is the model's own prediction. Without POS: a table of \
+            rows (embed, layer 0 …) by positions (the last ones that fit), each cell the top token and its \
+            probability. With POS (negative counts from the end): the top 5 at every layer for that position.
+            """,
+        examples: ["lens", "lens -1", "lens 3"]
+    ) { session, context, rest in
+        let model = try session.requireModel()
+        guard let u = model as? any Unembedding else {
+            throw StepwiseError(.model, "\(model.info.name) is an encoder (\(model.info.family)) with no unembedding: it has no logits, so there is no logit lens")
+        }
+        let trace = try session.requireTrace()
+        let t = trace.tokenIDs.count
+        let words = try Arguments.split(rest)
+        guard words.count <= 1 else { throw StepwiseError.usage("usage: lens [POS]") }
+        var pos: Int?
+        if let w = words.first {
+            guard let n = Int(w) else { throw StepwiseError.usage("position must be a whole number, got '\(w)'") }
+            guard n >= -t && n < t else { throw StepwiseError(.model, "position \(n) is out of range (0–\(t - 1), or −1 for the last)") }
+            pos = n < 0 ? t + n : n
+        }
+        let rows = try LogitLens.read(trace, model: u, k: pos == nil ? 1 : 5)
+        let labels = trace.positionLabels
+        let width = StepRenderer.options(session, context).width
+        let headW = rows.map { $0.label.count }.max()! + 1
+        if let pos {
+            var lines = ["Logit lens at position \(pos) \(labels[pos]): top 5 read from the residual stream (final norm + unembedding)"]
+            for r in rows {
+                // As many whole cells as fit the width (the first always).
+                var line = r.label.padding(toLength: headW, withPad: " ", startingAt: 0)
+                for (i, x) in r.top[pos].enumerated() {
+                    let cell = (i == 0 ? " " : "  ") + "\(x.label) \(p(x.probability))"
+                    if i > 0 && TextWidth.of(line + cell) > width { break }
+                    line += cell
+                }
+                lines.append(line)
+            }
+            return lines
+        }
+        let cellW = 14
+        let fit = max(1, (width - headW - 2) / (cellW + 1))
+        let shown = Array(max(0, t - fit)..<t)
+        var lines = ["Logit lens: top next-token guess (probability) from the residual stream at each layer; last row = the model's output"]
+        if shown.count < t { lines.append("positions 0–\(shown[0] - 1) left out to fit; 'lens POS' shows one position") }
+        func cell(_ s: String) -> String { TextWidth.padRight(TextWidth.truncate(s, to: cellW, ellipsis: "…"), cellW) }
+        lines.append(String(repeating: " ", count: headW) + " " + shown.map { cell("\($0) \(labels[$0])") }.joined(separator: " "))
+        for r in rows {
+            let cells = shown.map { i -> String in
+                let best = r.top[i][0]
+                let prob = String(format: "%.2f", best.probability)
+                let label = TextWidth.truncate(best.label, to: cellW - prob.count - 1, ellipsis: "…")
+                return cell(label + " " + prob)
+            }
+            lines.append(TextWidth.trimTrailing(r.label.padding(toLength: headW, withPad: " ", startingAt: 0) + " " + cells.joined(separator: " ")))
+        }
+        return lines
+    }
+}

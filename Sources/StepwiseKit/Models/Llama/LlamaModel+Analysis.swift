@@ -1,0 +1,28 @@
+/// Per-head weights and the unembedding of a Llama model, for the analysis commands.
+extension LlamaModel: HeadWeightsProviding, Unembedding {
+    /// The slices of query head `head`; `W_K` and `W_V` are those of the key/value head it reads.
+    /// Rows are in the checkpoint's layout order (GGUF permutes q and k rows the same way, so q·k is unchanged).
+    public func headWeights(layer: Int, head: Int) -> HeadWeights {
+        let H = config.numAttentionHeads, KV = config.numKeyValueHeads, dh = config.headDim
+        precondition(blocks.indices.contains(layer) && (0..<H).contains(head),
+                     "LlamaModel.headWeights: head \(layer).\(head) out of range")
+        let a = blocks[layer].attention
+        let kvh = head / (H / KV)
+        return HeadWeights(layer: layer, head: head, kvHead: kvh,
+                           wQ: HeadWeights.inputSlice(a.query, head: head, dHead: dh),
+                           wK: HeadWeights.inputSlice(a.key, head: kvh, dHead: dh),
+                           wV: HeadWeights.inputSlice(a.value, head: kvh, dHead: dh),
+                           wO: HeadWeights.outputSlice(a.output, head: head, dHead: dh),
+                           rotary: true)
+    }
+
+    public var tokenEmbedding: Tensor { embedding }
+
+    public func unembed(residual: Tensor) -> Tensor {
+        // As the end of `forward`: RMSNorm without weight, then the weight, then the LM head.
+        let (_, normalized) = residual.rmsNorm(weight: nil, eps: config.rmsNormEps)
+        return normalized.affine(weight: finalNorm, bias: nil).linear(lmHead)
+    }
+
+    public var unembeddingMatrix: Tensor { lmHead }
+}
