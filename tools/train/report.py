@@ -94,8 +94,9 @@ def main():
     else:
         w(f"**Targets not met.** The aim was a previous-token head scoring >= 0.9 and an induction head "
           f"scoring >= 0.5. The best heads score {prev[bp]:.3f} (previous-token, {bp}) and {ind[bi]:.3f} "
-          f"(induction, {bi}): in this run the attention stayed close to uniform, so neither circuit "
-          "formed. See the scores and the training curve below.")
+          f"(induction, {bi}). "
+          + ("In this run the attention stayed close to uniform. " if prev[bp] < 0.2 and ind[bi] < 0.2 else "")
+          + "See the scores and the training curve below.")
     w("")
     w("## Files")
     w("")
