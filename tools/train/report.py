@@ -197,7 +197,8 @@ def main():
     w("| head (layer.head) | previous-token | induction | induction, with BOS | previous-token, default prompt |")
     w("| --- | --- | --- | --- | --- |")
     for h in heads:
-        mark = " (previous-token head)" if h == bp else (" (induction head)" if h == bi else "")
+        mark = (" (previous-token head)" if ok_p else " (best previous-token score)") if h == bp else \
+            ((" (induction head)" if ok_i else " (best induction score)") if h == bi else "")
         w(f"| {h}{mark} | {prev[h]:.3f} | {ind[h]:.3f} | {ind_bos[h]:.3f} | {prev_default[h]:.3f} |")
     w("")
     w(f"Targets: a previous-token head scoring >= 0.9 — {'met' if ok_p else 'NOT met'} by {bp} "
