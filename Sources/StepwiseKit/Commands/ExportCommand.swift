@@ -26,7 +26,7 @@ enum ExportCommand {
                 throw StepwiseError.usage("no prompt yet: type 'prompt The cat sat on the'")
             }
             let pieces = session.ids.map { tok.piece(for: $0) ?? "" }
-            try Exporter.write(try Exporter.encodeTokens(ids: session.ids, pieces: pieces, format: format), to: path, force: force)
+            try Exporter.write(try Exporter.encodeTokens(ids: session.ids, pieces: pieces, format: format), to: path, force: force, shownAs: file)
             return ["wrote \(session.ids.count) tokens to \(file)"]
         }
         let trace = try session.requireTrace()
@@ -34,7 +34,7 @@ enum ExportCommand {
         let step = trace[q.name]!
         let (tensor, axes) = StepRenderer.slice(step, q.selections)
         let data = try Exporter.encode(name: q.name, tensor: tensor, axes: axes, format: format)
-        try Exporter.write(data, to: path, force: force)
+        try Exporter.write(data, to: path, force: force, shownAs: file)
         return ["wrote \(q.name) \(tensor.shape) to \(file)"]
     }
 }
@@ -47,20 +47,24 @@ enum HelpCommand {
             summary: "list the commands, or explain one with an example",
             examples: ["help", "help show"],
             completion: .commands
-        ) { _, _, rest in
+        ) { _, context, rest in
             let commands = all()
             if rest.isEmpty {
-                let w = commands.map(\.usage.count).max() ?? 0
-                return ["Commands (help NAME for details):"]
-                    + commands.map { "  " + $0.usage.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + $0.summary }
-                    + ["  quit".padding(toLength: w + 2, withPad: " ", startingAt: 0) + "  leave (Ctrl-D too)"]
+                // Usage on its own line, the summary wrapped and indented under it: fits any width.
+                var lines = ["Commands (help NAME for details):"]
+                for c in commands + [Command("quit", usage: "quit", summary: "leave (Ctrl-D too)") { _, _, _ in [] }] {
+                    lines.append("  " + c.usage)
+                    lines += NarrationWrapper.wrap([c.summary], width: max(20, context.width - 6)).map { "      " + $0 }
+                }
+                return lines
             }
             guard let c = commands.first(where: { $0.name == rest || $0.aliases.contains(rest) }) else {
                 let hint = Suggest.closest(to: rest, among: commands.map(\.name)).map { " — did you mean '\($0)'?" } ?? ""
                 throw StepwiseError.usage("no command '\(rest)'\(hint)")
             }
-            var lines = ["usage: \(c.usage)" + (c.aliases.isEmpty ? "" : "   (also: \(c.aliases.joined(separator: ", ")))"), c.summary]
-            if !c.help.isEmpty { lines.append(""); lines.append(c.help) }
+            var lines = ["usage: \(c.usage)" + (c.aliases.isEmpty ? "" : "   (also: \(c.aliases.joined(separator: ", ")))")]
+            lines += NarrationWrapper.wrap([c.summary], width: max(20, context.width - 2))
+            if !c.help.isEmpty { lines.append(""); lines += NarrationWrapper.wrap([c.help], width: max(20, context.width - 2)) }
             if !c.examples.isEmpty {
                 lines.append("")
                 lines.append(c.examples.count == 1 ? "example:" : "examples:")

@@ -36,14 +36,15 @@ enum ModelCommands {
         "info", usage: "info",
         summary: "model facts: architecture, sizes, parameter counts, where the file came from",
         examples: ["info"]
-    ) { session, _, _ in
+    ) { session, context, _ in
         guard let m = session.model else {
             guard let t = session.tokenizer else { throw StepwiseError.usage("nothing loaded: 'load PATH'") }
             return ["tokenizer only, \(t.vocabularySize) tokens, from \(session.source ?? "?")"]
         }
         let i = m.info
         var rows: [(String, String)] = [
-            ("model", i.name), ("family", i.family), ("source", i.source),
+            ("model", i.name), ("family", i.family),
+            ("source", session.source == "builtin" ? "the built-in model (Sources/StepwiseKit/Resources/builtin)" : i.source),
             ("layers", "\(i.layers)"),
             ("heads", i.kvHeads == i.heads ? "\(i.heads) per layer" : "\(i.heads) query heads sharing \(i.kvHeads) key/value heads (grouped-query)"),
             ("d_model", "\(i.dModel)"), ("d_head", "\(i.dHead)"), ("d_mlp", "\(i.dMLP)"),
@@ -55,7 +56,11 @@ enum ModelCommands {
         if let note = AnalysisCommands.ablationNote(session) { rows.append(("interventions", note)) }
         rows.append(("parameters", Format.count(i.parameterCount) + " (" + i.parameterCounts.map { "\($0.0) \(Format.count($0.1))" }.joined(separator: ", ") + ")"))
         let w = rows.map(\.0.count).max() ?? 0
-        return rows.map { $0.0.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + $0.1 }
+        // Values wrap under themselves so every line fits the terminal.
+        return rows.flatMap { row -> [String] in
+            let value = NarrationWrapper.wrap([row.1], width: max(20, context.width - w - 2))
+            return value.enumerated().map { ($0.offset == 0 ? row.0 : "").padding(toLength: w, withPad: " ", startingAt: 0) + "  " + $0.element }
+        }
     }
 
     static let prompt = Command(

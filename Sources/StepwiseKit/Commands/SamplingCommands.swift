@@ -2,6 +2,11 @@ import Foundation
 
 /// From logits to text: `sample`, `generate`, `compare`.
 enum SamplingCommands {
+    /// A probability bar of fixed width with its percentage, no label (BarView's line without its margin).
+    static func bar(_ p: Double, _ o: ViewOptions) -> String {
+        String((BarView.render(items: [(label: "", value: Float(p))], options: o, maxValue: 1).first ?? "").dropFirst(4))
+    }
+
     /// The last position's logits of the current trace.
     static func lastLogits(_ session: Session) throws -> [Float] {
         let trace = try session.requireTrace()
@@ -69,10 +74,10 @@ enum SamplingCommands {
         o.width = min(o.width, 60) - 18
         let result = try generator.generate(prompt: session.ids, maxTokens: n, shouldStop: context.isCancelled) { t in
             // A fixed-width label column so the bars line up as tokens stream in.
+            // The bar is the model's own probability of the token (before temperature and filters).
             let label = TextWidth.truncate(t.label, to: 16)
-            let bar = BarView.render(items: [(label: "", value: Float(t.probability))], options: o, maxValue: 1).first ?? ""
             let line = String(format: "%3d  ", t.index + 1) + label + String(repeating: " ", count: max(0, 16 - TextWidth.of(label)))
-                + bar.trimmingCharacters(in: .whitespaces)
+                + bar(t.modelProbability, o)
             if context.interactive { context.emit(line) } else { lines.append(line) }
         }
         guard let final = result.finalTrace else {
@@ -118,11 +123,9 @@ enum SamplingCommands {
         lines.append("  " + "token".padding(toLength: labelW, withPad: " ", startingAt: 0) + "  "
                      + "A".padding(toLength: half - 2, withPad: " ", startingAt: 0) + "B")
         for r in rows {
-            let barA = BarView.render(items: [(label: "", value: Float(r.probabilityA))], options: o, maxValue: 1).first ?? ""
-            let barB = BarView.render(items: [(label: "", value: Float(r.probabilityB))], options: o, maxValue: 1).first ?? ""
-            lines.append("  " + TextWidth.truncate(r.label, to: labelW).padding(toLength: labelW, withPad: " ", startingAt: 0)
-                         + barA.trimmingCharacters(in: .whitespaces).padding(toLength: half, withPad: " ", startingAt: 0)
-                         + barB.trimmingCharacters(in: .whitespaces))
+            let label = TextWidth.truncate(r.label, to: labelW)
+            lines.append("  " + label + String(repeating: " ", count: max(0, labelW - TextWidth.of(label)))
+                         + bar(r.probabilityA, o) + "  " + bar(r.probabilityB, o))
         }
         let entropy = { (p: [Double]) -> Double in -p.reduce(0) { $1 > 0 ? $0 + $1 * log2($1) : $0 } }
         let ea = entropy(Sampler.distribution(logits: logits, settings: a))
