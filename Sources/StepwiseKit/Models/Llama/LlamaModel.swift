@@ -117,6 +117,7 @@ public final class LlamaModel: LanguageModel {
         } catch {
             throw StepwiseError.file(configURL.path, "is not a valid Llama config (\(error))")
         }
+        try config.validate(source: configURL.path)
         let weightsPath = dir.appendingPathComponent("model.safetensors").path
         guard FileManager.default.fileExists(atPath: weightsPath) else {
             let sharded = FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors.index.json").path)
@@ -180,7 +181,8 @@ public final class LlamaModel: LanguageModel {
                   tensor: s, axes: [r.pos, dHead], inputs: [])
         }
         let causal = options.causal ?? true
-        for block in blocks {
+        for (l, block) in blocks.enumerated() {
+            try options.checkCancelled(layer: l)
             x = block(x, start: start, cache: cache, rope: rope, causal: causal,
                       interventions: options.interventions, recorder: &r)
         }
