@@ -72,10 +72,15 @@ public enum Exporter {
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
         do {
             try data.write(to: tmp)
-            if fm.fileExists(atPath: path) { _ = try fm.replaceItemAt(url, withItemAt: tmp) } else { try fm.moveItem(at: tmp, to: url) }
         } catch {
             try? fm.removeItem(at: tmp)
             throw StepwiseError.usage("cannot write '\(path)': \(error.localizedDescription)")
+        }
+        // rename(2) replaces an existing file atomically (FileManager.replaceItemAt fails on Linux).
+        guard rename(tmp.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? fm.removeItem(at: tmp)
+            throw StepwiseError.usage("cannot write '\(path)': \(reason)")
         }
     }
 
