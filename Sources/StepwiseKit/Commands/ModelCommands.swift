@@ -82,7 +82,8 @@ enum ModelCommands {
             throw StepwiseError(.model, "the prompt is \(ids.count) tokens but the model's context is \(ctx); shorten it (nothing was cut)")
         }
         let started = Date()
-        let trace = try model.trace(ids, options: ForwardOptions(interventions: session.interventions))
+        let trace = try model.trace(ids, options: ForwardOptions(interventions: session.interventions,
+                                                                 isCancelled: context.isCancelled))
         let ms = Date().timeIntervalSince(started) * 1000
         session.promptText = text
         session.ids = ids
