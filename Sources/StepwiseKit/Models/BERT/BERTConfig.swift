@@ -54,7 +54,7 @@ public struct BERTConfig: Codable, Sendable, Equatable {
     /// - Throws: ``StepwiseError`` naming the file and the field that is missing, impossible or unsupported.
     public static func load(_ path: String) throws -> BERTConfig {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        do { data = try MappedFile.data(path: path) } catch {  // not Data(contentsOf:), which leaks on empty files
             throw StepwiseError.file(path, "cannot be read")
         }
         let config: BERTConfig

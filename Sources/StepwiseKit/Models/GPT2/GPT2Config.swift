@@ -56,7 +56,7 @@ public struct GPT2Config: Codable, Sendable, Equatable {
     /// - Throws: ``StepwiseError`` naming the file and the field that is missing or impossible.
     public static func load(_ path: String) throws -> GPT2Config {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        do { data = try MappedFile.data(path: path) } catch {  // not Data(contentsOf:), which leaks on empty files
             throw StepwiseError.file(path, "cannot be read")
         }
         let config: GPT2Config
