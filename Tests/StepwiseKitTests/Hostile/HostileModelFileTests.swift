@@ -217,6 +217,9 @@ let folderMutations: [FolderMutation] = [
     FolderMutation(name: "tokenizer.json: not JSON (preferred over vocab.json)", names: "tokenizer.json", says: "is not valid JSON") { t in
         try t.write("tokenizer.json", "\u{FEFF}{{")
     },
+    FolderMutation(name: "tokenizer.json: empty file (leaked 4 KB in Foundation, fuzzer find)", names: "tokenizer.json", says: "is not valid JSON") { t in
+        try t.write("tokenizer.json", "")
+    },
     FolderMutation(name: "tokenizer.json: no model", names: "tokenizer.json", says: "has no \"model\" object") { t in try t.write("tokenizer.json", "{}") },
     FolderMutation(name: "tokenizer.json: Unigram model", names: "tokenizer.json", says: "model type Unigram is not byte-level BPE") { t in
         try t.write("tokenizer.json", "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}")

@@ -61,6 +61,7 @@ let badCommands: [BadCommand] = [
     BadCommand(line: "show blocks.0.attn.hook_pattern[0, 0, 0, 0]", says: "slice has 4 parts but the tensor has 3 axes"),
     BadCommand(line: "show blocks.0.attn.hook_pattern[0", says: "]"),
     BadCommand(line: "show logits[a:b]", says: "a"),
+    BadCommand(line: "show [0]", says: "name a step before the slice"),
     BadCommand(line: "set precision abc", says: "precision"),
     BadCommand(line: "set precision -1", says: "precision"),
     BadCommand(line: "set nosuch 1", says: "nosuch"),
