@@ -78,7 +78,7 @@ public enum ModelLoader {
     }
 
     static func modelType(_ configPath: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: configPath) else {
+        guard let data = try? MappedFile.data(path: configPath) else {
             throw StepwiseError.file(configPath, "cannot be read")
         }
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {

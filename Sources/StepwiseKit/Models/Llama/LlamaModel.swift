@@ -102,7 +102,7 @@ public final class LlamaModel: LanguageModel {
     public static func load(folder: String, tokenizer: any Tokenizer) throws -> LlamaModel {
         let dir = URL(fileURLWithPath: folder)
         let configURL = dir.appendingPathComponent("config.json")
-        guard let data = FileManager.default.contents(atPath: configURL.path) else {
+        guard let data = try? MappedFile.data(path: configURL.path) else {
             throw StepwiseError.file(configURL.path, "not found; a Hugging Face Llama folder needs config.json")
         }
         let config: LlamaConfig
