@@ -168,7 +168,7 @@ enum AnalysisCommands {
             guard length >= 2 else { throw StepwiseError(.model, "the model's context is too short for a repeated prompt") }
             let ids = HeadDetector.repeatedRandomPrompt(vocabularySize: info.vocabularySize, specials: model.tokenizer.specialTokens,
                                                         length: length)
-            trace = try model.trace(ids, options: ForwardOptions(interventions: session.interventions))
+            trace = try model.trace(ids, options: session.forwardOptions(context: context))
             lines.append("\(kind.rawValue) score on \(length) random tokens repeated twice\(bos == 1 ? " after BOS" : "") (\(ids.count) tokens, seed 0): \(kind.explanation)")
         }
         if let note = ablationNote(session) { lines.append("(with \(note))") }
@@ -188,7 +188,7 @@ enum AnalysisCommands {
     static func currentFullTrace(_ session: inout Session, _ model: any LanguageModel) throws -> Trace {
         let trace = try session.requireTrace()
         if trace.tokenIDs == session.ids, trace["blocks.0.attn.hook_pattern"] != nil { return trace }
-        return try model.trace(session.ids, options: ForwardOptions(interventions: session.interventions))
+        return try model.trace(session.ids, options: session.forwardOptions())
     }
 
     /// A layer × head table of scores, `*` on those ≥ 0.4 (or a heatmap with `set view heatmap`).
@@ -308,8 +308,8 @@ enum AnalysisCommands {
             return [what + "; no prompt yet, so nothing re-ran ('prompt TEXT' will use it)"]
         }
         let tok = model.tokenizer
-        let before = try model.trace(session.ids, options: ForwardOptions(record: false, interventions: session.interventions))
-        let after = try model.trace(session.ids, options: ForwardOptions(interventions: interventions))
+        let before = try model.trace(session.ids, options: session.forwardOptions(record: false, context: context))
+        let after = try model.trace(session.ids, options: session.forwardOptions(interventions: interventions, context: context))
         session.interventions = interventions
         session.trace = after
         session.history = []

@@ -87,6 +87,12 @@ public enum Exporter {
             try? fm.removeItem(at: tmp)
             throw StepwiseError.usage("cannot write '\(shown)': \(reason)")
         }
+        // rename(2) replaces an existing file atomically (FileManager.replaceItemAt fails on Linux).
+        guard rename(tmp.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? fm.removeItem(at: tmp)
+            throw StepwiseError.usage("cannot write '\(path)': \(reason)")
+        }
     }
 
     // MARK: - Encoders

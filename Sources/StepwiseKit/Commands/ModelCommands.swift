@@ -74,11 +74,11 @@ enum ModelCommands {
     ) { session, context, rest in
         let text = try Unescape.promptText(rest)
         guard !text.isEmpty else { throw StepwiseError.usage("the prompt is empty: type 'prompt' and some text") }
-        return try run(text, &session, timed: context.interactive)
+        return try run(text, &session, context: context)
     }
 
     /// Tokenizes `text`, runs the traced forward pass and makes it the session's current prompt.
-    static func run(_ text: String, _ session: inout Session, timed: Bool = false) throws -> [String] {
+    static func run(_ text: String, _ session: inout Session, context: CommandContext) throws -> [String] {
         guard let tok = session.tokenizer else { throw StepwiseError.usage("nothing loaded: 'load PATH'") }
         let ids = try tok.encodeForModel(text)
         guard !ids.isEmpty else { throw StepwiseError.usage("the prompt has no tokens") }
@@ -93,7 +93,7 @@ enum ModelCommands {
             throw StepwiseError(.model, "the prompt is \(ids.count) tokens but the model's context is \(ctx); shorten it (nothing was cut)")
         }
         let started = Date()
-        let trace = try model.trace(ids, options: ForwardOptions(interventions: session.interventions, causal: session.settings.causalMask))
+        let trace = try model.trace(ids, options: session.forwardOptions(context: context))
         let ms = Date().timeIntervalSince(started) * 1000
         session.promptText = text
         session.ids = ids
@@ -105,7 +105,7 @@ enum ModelCommands {
         if !session.interventions.isEmpty { notes.append("\(session.interventions.count) head(s) ablated") }
         if let c = session.settings.causalMask, c != model.info.isCausal { notes.append(c ? "causal mask forced on" : "causal mask switched off") }
         // The time only where a person watches: scripts, lessons and snapshots need the same text every run.
-        var lines = ["\(ids.count) tokens → \(trace.steps.count) steps" + (timed ? " in \(String(format: "%.1f", ms)) ms" : "")
+        var lines = ["\(ids.count) tokens → \(trace.steps.count) steps" + (context.interactive ? " in \(String(format: "%.1f", ms)) ms" : "")
                      + (notes.isEmpty ? "" : " (" + notes.joined(separator: "; ") + ")")]
         if let best = Predictions.top(trace, tokenizer: tok, k: 1).first {
             lines.append("next token: \(best.label)  p = \(String(format: "%.3f", best.probability))")
@@ -127,7 +127,7 @@ enum ModelCommands {
         guard let template = model.info.chatTemplate else {
             throw StepwiseError(.model, "\(model.info.name) has no chat template; use 'prompt'")
         }
-        return try run(try ChatTemplate.render(template: template, user: text), &session, timed: context.interactive)
+        return try run(try ChatTemplate.render(template: template, user: text), &session, context: context)
     }
 
     static let similarity = Command(

@@ -101,6 +101,12 @@ enum NavigationCommands {
         let trace = try session.requireTrace()
         let currentLayer = trace.steps[session.cursor].layer
         let showLayer: Int?? = rest == "all" ? .some(nil) : (rest.isEmpty ? nil : .some(try Arguments.int(rest, "the layer")))
+        if case .some(.some(let l)) = showLayer {
+            let last = trace.steps.compactMap(\.layer).max() ?? -1
+            guard (0...last).contains(l) else {
+                throw StepwiseError(.model, "layer \(l) does not exist: the model has layers 0–\(last)")
+            }
+        }
         var lines: [String] = []
         var folded: [Int: Int] = [:]
         for (i, s) in trace.steps.enumerated() {

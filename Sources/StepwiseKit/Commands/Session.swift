@@ -31,6 +31,16 @@ public struct Session {
 
     public init() {}
 
+    /// Forward-pass options carrying the session's state: its ablations and mask setting.
+    /// - Parameters:
+    ///   - interventions: instead of the session's own (to compare before and after a change).
+    public func forwardOptions(record: Bool = true, interventions: [Intervention]? = nil,
+                               context: CommandContext? = nil) -> ForwardOptions {
+        var options = ForwardOptions(record: record, interventions: interventions ?? self.interventions, causal: settings.causalMask)
+        if let context { options.isCancelled = context.isCancelled }
+        return options
+    }
+
     /// The current step, if there is a trace.
     public var currentStep: Step? {
         guard let trace, trace.steps.indices.contains(cursor) else { return nil }

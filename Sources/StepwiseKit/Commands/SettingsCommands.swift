@@ -46,7 +46,7 @@ enum SettingsCommands {
         summary: "change a setting (precision, width, rows, cols, view, color, unicode, temperature, top-k, top-p, seed)",
         examples: ["set precision 4", "set view heatmap", "set temperature 0.7", "set"],
         completion: .settings
-    ) { session, _, rest in
+    ) { session, context, rest in
         let words = try Arguments.split(rest)
         if words.isEmpty { return list(session) }
         guard words.count == 2 else { throw StepwiseError.usage("usage: set NAME VALUE ('set' lists the settings)") }
@@ -70,7 +70,7 @@ enum SettingsCommands {
             }
             // The mask changes the forward pass: run the current prompt again under it.
             if let text = session.promptText, session.model != nil {
-                return ["mask = \(value)"] + (try ModelCommands.run(text, &session))
+                return ["mask = \(value)"] + (try ModelCommands.run(text, &session, context: context))
             }
         case "unicode": session.settings.unicode = try bool(value, "unicode")
         case "temperature", "top-k", "topk", "top-p", "topp", "seed":

@@ -55,7 +55,10 @@ public struct StepQuery: Equatable, Sendable {
             rest = String(rest[..<open]).trimmingCharacters(in: .whitespaces)
         }
         let words = rest.split(separator: " ").map(String.init)
-        var name = words[0]
+        guard let first = words.first else {
+            throw StepwiseError.usage("name a step before the slice, e.g. 'logits[-1]'")
+        }
+        var name = first
         var selections: [AxisSelection] = []
         var extraHead: Int?
         if trace[name] == nil, let template = shortForms[name] {

@@ -8,7 +8,7 @@ enum ConfigFile {
     ///   - family: for the message when a required key is missing ("is this a BERT config?").
     static func decode<T: Decodable>(_ type: T.Type, path: String, family: String) throws -> T {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        do { data = try MappedFile.data(path: path) } catch {  // not Data(contentsOf:), which leaks on empty files
             throw StepwiseError.file(path, "cannot be read")
         }
         do {

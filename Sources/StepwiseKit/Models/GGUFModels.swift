@@ -69,6 +69,11 @@ public enum GGUFModels {
         }
         let bos = file["tokenizer.ggml.bos_token_id"]?.int
         let eos = file["tokenizer.ggml.eos_token_id"]?.int
+        for key in ["bos", "eos", "unknown", "padding"] {
+            if let id = file["tokenizer.ggml.\(key)_token_id"]?.int, !tokens.indices.contains(id) {
+                throw StepwiseError.file(path, "tokenizer.ggml.\(key)_token_id \(id) is outside the vocabulary (0..<\(tokens.count))")
+            }
+        }
         let specials = SpecialTokens(
             bos: bos, eos: eos,
             addBOS: file["tokenizer.ggml.add_bos_token"]?.bool ?? false,

@@ -101,11 +101,23 @@ public struct ForwardOptions: Sendable {
     public var interventions: [Intervention]
     /// Overrides the model's mask: `false` lets a decoder attend both ways (a teaching switch).
     public var causal: Bool?
+    /// Checked before each block; when it returns true the pass stops with a ``StepwiseError`` of kind
+    /// `.interrupted` (Ctrl-C in the REPL).
+    public var isCancelled: @Sendable () -> Bool
 
-    public init(record: Bool = true, interventions: [Intervention] = [], causal: Bool? = nil) {
+    public init(record: Bool = true, interventions: [Intervention] = [], causal: Bool? = nil,
+                isCancelled: @escaping @Sendable () -> Bool = { false }) {
         self.record = record
         self.interventions = interventions
         self.causal = causal
+        self.isCancelled = isCancelled
+    }
+
+    /// Throws ``StepwiseError`` `.interrupted` if the pass was cancelled; models call it before each block.
+    public func checkCancelled(layer: Int) throws {
+        if isCancelled() {
+            throw StepwiseError(.interrupted, "interrupted at layer \(layer) of the forward pass; nothing was changed")
+        }
     }
 }
 

@@ -58,20 +58,27 @@ public enum ModelLoader {
         guard let tok = try tokenizer(in: folder, family: type) else {
             throw StepwiseError.file(shownAs, "has weights but no tokenizer files")
         }
+        let model: any LanguageModel
         switch type {
         case "gpt2":
-            return .model(try GPT2Model.load(folder: folder, tokenizer: tok))
+            model = try GPT2Model.load(folder: folder, tokenizer: tok)
         case "bert":
-            return .model(try BERTModel.load(folder: folder))
+            model = try BERTModel.load(folder: folder)
         case "llama", "mistral", "qwen2":
-            return .model(try LlamaModel.load(folder: folder, tokenizer: tok))
+            model = try LlamaModel.load(folder: folder, tokenizer: tok)
         default:
             throw StepwiseError(.unsupported, "\(configPath): model_type '\(type)' is not supported (gpt2, bert, llama)")
         }
+        // A tokenizer with more pieces than the embedding has rows would hand the model ids it cannot
+        // look up; a larger embedding (padded vocabularies) is fine.
+        if model.tokenizer.vocabularySize > model.info.vocabularySize {
+            throw StepwiseError.file(shownAs, "the tokenizer has \(model.tokenizer.vocabularySize) pieces but config.json's vocab_size is \(model.info.vocabularySize); the tokenizer files do not belong to these weights")
+        }
+        return .model(model)
     }
 
     static func modelType(_ configPath: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: configPath) else {
+        guard let data = try? MappedFile.data(path: configPath) else {
             throw StepwiseError.file(configPath, "cannot be read")
         }
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {

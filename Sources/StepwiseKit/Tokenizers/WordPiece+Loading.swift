@@ -5,7 +5,7 @@ extension WordPiece {
     /// defaults (lowercase, strip accents) unless `normalizer` says otherwise.
     /// - Throws: ``StepwiseError`` if the file is missing, not UTF-8, empty, or lacks `[UNK]`.
     public init(vocabFile path: String, normalizer: BertNormalizer = BertNormalizer()) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = try? MappedFile.data(path: path) else {
             throw StepwiseError.file(path, "cannot be read")
         }
         guard let text = String(data: data, encoding: .utf8) else {
@@ -29,7 +29,7 @@ extension WordPiece {
     /// Padding and truncation settings in the file are ignored: Stepwise shows the real tokens.
     /// - Throws: ``StepwiseError`` if the file is missing, malformed, or not a WordPiece tokenizer.
     public init(tokenizerJSON path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = try? MappedFile.data(path: path) else {
             throw StepwiseError.file(path, "cannot be read")
         }
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {

@@ -31,7 +31,9 @@ public struct WeightInfo: Sendable, Equatable {
 }
 
 extension WeightSource {
-    /// The tensor, checked to have `shape`.
+    /// The tensor, checked to have `shape` and only finite values. Every model reads its weights
+    /// through this, so a checkpoint with a NaN or infinity is refused at load, naming the first such
+    /// tensor, instead of filling every later step with NaN.
     public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
         guard let info = tensorInfo(name) else {
             throw StepwiseError.file(path, "has no tensor '\(name)'")
@@ -39,7 +41,11 @@ extension WeightSource {
         guard info.shape == shape else {
             throw StepwiseError.file(path, "tensor '\(name)' has shape \(info.shape), the config implies \(shape)")
         }
-        return try tensor(name)
+        let t = try tensor(name)
+        if let i = t.data.firstIndex(where: { !$0.isFinite }) {
+            throw StepwiseError.file(path, "tensor '\(name)' has a non-finite value (\(t.data[i].isNaN ? "nan" : "\(t.data[i])")) at flat index \(i); refusing to load a corrupt checkpoint")
+        }
+        return t
     }
 
     /// True if the file holds a tensor of that name.

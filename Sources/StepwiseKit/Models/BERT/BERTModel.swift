@@ -119,7 +119,8 @@ public final class BERTModel: LanguageModel, @unchecked Sendable {
                    axes: [rec.pos, dModel], inputs: ["embed.ln.hook_normalized"], tensor: x)
 
         // MARK: Encoder
-        for block in blocks {
+        for (l, block) in blocks.enumerated() {
+            try options.checkCancelled(layer: l)
             x = block(x, options: options, recorder: &rec)
         }
         let last = "blocks.\(config.numHiddenLayers - 1).hook_resid_post"

@@ -88,7 +88,8 @@ public final class GPT2Model: LanguageModel, @unchecked Sendable {
         var x = embed + posEmbed
 
         // MARK: Blocks
-        for block in blocks {
+        for (l, block) in blocks.enumerated() {
+            try options.checkCancelled(layer: l)
             x = block(x, start: start, cache: cache, options: options, recorder: &rec)
         }
 

@@ -142,11 +142,17 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     /// - Throws: ``StepwiseError`` naming `source` and the first inconsistency.
     public func validate(source: String) throws {
         func fail(_ what: String) -> StepwiseError { StepwiseError.file(source, what) }
-        let positive = [("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
-                        ("num_attention_heads", numAttentionHeads), ("num_key_value_heads", numKeyValueHeads),
-                        ("num_hidden_layers", numHiddenLayers), ("vocab_size", vocabSize),
-                        ("max_position_embeddings", maxPositionEmbeddings), ("head_dim", headDim)]
-        for (name, v) in positive where v <= 0 { throw fail("\(name) is \(v); it must be positive") }
+        // Upper bounds keep products such as heads × head_dim from overflowing (a crash, not an error)
+        // and refuse sizes no checkpoint has before anything is allocated.
+        let sizes = [("hidden_size", hiddenSize, 65_536), ("intermediate_size", intermediateSize, 1_000_000),
+                     ("num_attention_heads", numAttentionHeads, 1024), ("num_key_value_heads", numKeyValueHeads, 1024),
+                     ("num_hidden_layers", numHiddenLayers, 1024), ("vocab_size", vocabSize, 10_000_000),
+                     ("max_position_embeddings", maxPositionEmbeddings, 100_000_000)]
+        for (name, v, _) in sizes where v <= 0 { throw fail("\(name) is \(v); it must be positive") }
+        for (name, v, max) in sizes where v > max { throw fail("\(name) is \(v); more than \(max) is impossible") }
+        // Checked after the head count, which it may divide by.
+        guard headDim > 0 else { throw fail("head_dim is \(headDim); it must be positive") }
+        guard headDim <= 65_536 else { throw fail("head_dim is \(headDim); more than 65536 is impossible") }
         guard numAttentionHeads % numKeyValueHeads == 0 else {
             throw fail("\(numAttentionHeads) attention heads are not a multiple of \(numKeyValueHeads) key/value heads")
         }
@@ -154,7 +160,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         if let r = ropeDimensionCount, r != headDim {
             throw StepwiseError(.unsupported, "\(source): RoPE over \(r) of \(headDim) head dimensions (partial rotary) is not supported")
         }
-        guard rmsNormEps > 0, ropeTheta > 0 else {
+        guard rmsNormEps > 0, rmsNormEps.isFinite, ropeTheta > 0, ropeTheta.isFinite else {
             throw fail("rms_norm_eps \(rmsNormEps) and rope_theta \(ropeTheta) must be positive")
         }
     }

@@ -106,7 +106,7 @@ public final class LlamaModel: LanguageModel {
     public static func load(folder: String, tokenizer: any Tokenizer) throws -> LlamaModel {
         let dir = URL(fileURLWithPath: folder)
         let configURL = dir.appendingPathComponent("config.json")
-        guard let data = FileManager.default.contents(atPath: configURL.path) else {
+        guard let data = try? MappedFile.data(path: configURL.path) else {
             throw StepwiseError.file(configURL.path, "not found; a Hugging Face Llama folder needs config.json")
         }
         let config: LlamaConfig
@@ -121,6 +121,7 @@ public final class LlamaModel: LanguageModel {
         } catch {
             throw StepwiseError.file(configURL.path, "is not a valid Llama config (\(error))")
         }
+        try config.validate(source: configURL.path)
         let weightsPath = dir.appendingPathComponent("model.safetensors").path
         guard FileManager.default.fileExists(atPath: weightsPath) else {
             let sharded = FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors.index.json").path)
@@ -184,7 +185,8 @@ public final class LlamaModel: LanguageModel {
                   tensor: s, axes: [r.pos, dHead], inputs: [])
         }
         let causal = options.causal ?? true
-        for block in blocks {
+        for (l, block) in blocks.enumerated() {
+            try options.checkCancelled(layer: l)
             x = block(x, start: start, cache: cache, rope: rope, causal: causal,
                       interventions: options.interventions, recorder: &r)
         }

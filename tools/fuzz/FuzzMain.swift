@@ -1,0 +1,107 @@
+import Foundation
+
+// libFuzzer entry point for every Stepwise parser. One binary, the target chosen by the
+// STEPWISE_FUZZ_TARGET environment variable (safetensors, gguf, tokenizer-json, lesson, repl),
+// so the library is compiled once. See README.md.
+
+/// The target named in the environment, read once.
+nonisolated(unsafe) private var target: String = ""
+/// Scratch folder for file-based targets (one per process).
+nonisolated(unsafe) private var scratch: String = ""
+/// REPL target: the interpreter and a session with a model loaded.
+nonisolated(unsafe) private var replBase: Session?
+nonisolated(unsafe) private var interpreter: Interpreter?
+
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
+    target = ProcessInfo.processInfo.environment["STEPWISE_FUZZ_TARGET"] ?? ""
+    guard ["safetensors", "gguf", "tokenizer-json", "lesson", "repl"].contains(target) else {
+        fatalError("set STEPWISE_FUZZ_TARGET to safetensors, gguf, tokenizer-json, lesson or repl")
+    }
+    scratch = NSTemporaryDirectory() + "stepwise-fuzz-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+    if target == "repl" {
+        guard let model = ProcessInfo.processInfo.environment["STEPWISE_FUZZ_MODEL"] else {
+            fatalError("the repl target needs STEPWISE_FUZZ_MODEL=<folder with config.json, model.safetensors, vocab.json, merges.txt>")
+        }
+        var s = Session()
+        do { try s.load(path: model) } catch { fatalError("cannot load \(model): \(error)") }
+        interpreter = StandardCommands.interpreter()
+        _ = interpreter!.execute("prompt 1 2 3", in: &s, context: CommandContext(width: 80))
+        replBase = s
+    }
+    return 0
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    let bytes = Data(bytes: data, count: size)
+    switch target {
+    case "safetensors": fuzzSafetensors(bytes)
+    case "gguf": fuzzGGUF(bytes)
+    case "tokenizer-json": fuzzTokenizerJSON(bytes)
+    case "lesson": fuzzLesson(bytes)
+    case "repl": fuzzREPL(bytes)
+    default: break
+    }
+    return 0
+}
+
+private func writeScratch(_ name: String, _ bytes: Data) -> String {
+    let path = scratch + "/" + name
+    FileManager.default.createFile(atPath: path, contents: bytes)
+    return path
+}
+
+/// Opens the input as a safetensors file and reads every tensor.
+private func fuzzSafetensors(_ bytes: Data) {
+    let path = writeScratch("input.safetensors", bytes)
+    guard let f = try? SafetensorsFile(path: path) else { return }
+    for name in f.tensorNames {
+        _ = f.tensorInfo(name)
+        _ = try? f.tensor(name)
+    }
+}
+
+/// Opens the input as a GGUF file, reads every tensor, builds the tokenizer from its metadata.
+private func fuzzGGUF(_ bytes: Data) {
+    let path = writeScratch("input.gguf", bytes)
+    guard let f = try? GGUFFile(path: path) else { return }
+    for name in f.tensorNames {
+        _ = f.tensorInfo(name)
+        _ = try? f.tensor(name)
+    }
+    if let tok = try? GGUFModels.tokenizer(f) {
+        if let ids = try? tok.encode("Hello world 123, ok!") { _ = tok.decode(ids) }
+    }
+}
+
+/// Loads a byte-level BPE tokenizer from a folder holding the input as tokenizer.json, encodes a string.
+private func fuzzTokenizerJSON(_ bytes: Data) {
+    _ = writeScratch("tokenizer.json", bytes)
+    guard let tok = try? ByteLevelBPE.load(folder: scratch) else { return }
+    if let ids = try? tok.encode("Hello world 123, <|endoftext|> ok!") { _ = tok.decode(ids) }
+}
+
+/// Parses the input as lesson Markdown.
+private func fuzzLesson(_ bytes: Data) {
+    guard let text = String(data: bytes, encoding: .utf8) else { return }
+    _ = try? LessonParser.parse(text: text, file: "fuzz.md")
+}
+
+/// Runs each line of the input as a REPL command on a fresh copy of a session with a model and a prompt.
+private func fuzzREPL(_ bytes: Data) {
+    guard let text = String(data: bytes, encoding: .utf8), var session = replBase, let interpreter else { return }
+
+    let context = CommandContext(width: 80, baseDirectory: scratch)
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false).prefix(8) {
+        let l = String(line)
+        // Commands that touch the file system outside the scratch folder or block are skipped.
+        let word = l.trimmingCharacters(in: .whitespaces).prefix { !$0.isWhitespace }
+        if ["load", "lesson", "lessons", "record", "quit", "exit", "q"].contains(String(word)) { continue }
+        // `export` writes only inside the scratch folder: no absolute paths, no parent folders.
+        if word == "export", l.contains("/") || l.contains("~") || l.contains("..") { continue }
+        _ = interpreter.execute(l, in: &session, context: context)
+
+    }
+}
