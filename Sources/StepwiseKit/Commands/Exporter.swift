@@ -72,7 +72,8 @@ public enum Exporter {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
         guard fm.fileExists(atPath: dir.path) else {
-            throw StepwiseError.usage("cannot write '\(shown)': its folder does not exist")
+            let folder = (shown as NSString).deletingLastPathComponent
+            throw StepwiseError.usage("cannot write '\(shown)': folder '\(folder.isEmpty ? "." : folder)' does not exist")
         }
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
         do {
@@ -81,17 +82,12 @@ public enum Exporter {
             try? fm.removeItem(at: tmp)
             throw StepwiseError.usage("cannot write '\(shown)': \(error.localizedDescription)")
         }
-        // rename(2) replaces the target in one step: a reader sees the old file or the new one, never half.
+        // rename(2) replaces the target in one step (FileManager.replaceItemAt fails on Linux): a reader
+        // sees the old file or the new one, never half.
         guard rename(tmp.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? fm.removeItem(at: tmp)
             throw StepwiseError.usage("cannot write '\(shown)': \(reason)")
-        }
-        // rename(2) replaces an existing file atomically (FileManager.replaceItemAt fails on Linux).
-        guard rename(tmp.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? fm.removeItem(at: tmp)
-            throw StepwiseError.usage("cannot write '\(path)': \(reason)")
         }
     }
 

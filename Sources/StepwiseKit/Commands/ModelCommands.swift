@@ -106,7 +106,7 @@ enum ModelCommands {
         if let c = session.settings.causalMask, c != model.info.isCausal { notes.append(c ? "causal mask forced on" : "causal mask switched off") }
         // The time only where a person watches: scripts, lessons and snapshots need the same text every run.
         var lines = ["\(ids.count) tokens → \(trace.steps.count) steps" + (context.interactive ? " in \(String(format: "%.1f", ms)) ms" : "")
-                     + (notes.isEmpty ? "" : " (" + notes.joined(separator: "; ") + ")")]
+                     + (notes.isEmpty ? "" : " (with " + notes.joined(separator: "; ") + ")")]
         if let best = Predictions.top(trace, tokenizer: tok, k: 1).first {
             lines.append("next token: \(best.label)  p = \(String(format: "%.3f", best.probability))")
         } else if !model.info.isCausal {
