@@ -123,7 +123,7 @@ def main():
     small = a.small_model
     if small is None:
         builtin = os.path.join(ROOT, "Sources/StepwiseKit/Resources/builtin")
-        has_builtin = os.path.isdir(builtin) and bool(os.listdir(builtin))
+        has_builtin = os.path.isdir(builtin) and any(not n.startswith(".") for n in os.listdir(builtin))
         small = None if has_builtin else "/tmp/gpt2demo"
     latency = {}
     if small is None or os.path.isdir(small):
@@ -137,6 +137,10 @@ def main():
                 ts.append(t)
             return statistics.median(ts)
         ready = wall(["-e", "help"])
+        if ready is None and small is None and os.path.isdir("/tmp/gpt2demo"):
+            small = "/tmp/gpt2demo"
+            base = [stepwise, "--model", small, "--color", "never"]
+            ready = wall(["-e", "help"])
         latency["repl_ready_ms"] = ready * 1000
         prompt = ["-e", "prompt The cat sat on the mat because it was"]
         with_prompt = wall(prompt)
