@@ -20,6 +20,8 @@ let package = Package(
         .target(
             name: "StepwiseKit",
             resources: [.copy("Resources/builtin")],
+            // AVX2 + FMA code for the SIMD kernels in release builds (Haswell and later).
+            swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"], .when(platforms: [.linux], configuration: .release))]
         ),
         .executableTarget(
             name: "stepwise",

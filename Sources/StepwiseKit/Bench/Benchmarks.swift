@@ -8,7 +8,9 @@ import Glibc
 /// release build: debug Swift is 10-100x slower).
 public enum Benchmarks {
     /// One measured quantity.
-    public struct Result: Sendable {
+    public struct Result: Sendable, Codable {
+        /// A stable identifier for scripts, e.g. `matmul.32x576x576`, `forward.32`, `generate`.
+        public var key: String
         public var name: String
         public var value: Double
         public var unit: String
@@ -35,12 +37,15 @@ public enum Benchmarks {
             let b = (0..<(s.n * s.k)).map { _ in rng.nextFloat() - 0.5 }
             let t = median(runs: runs) { _ = MatMul.abT(a: a, b: b, m: s.m, n: s.n, k: s.k) }
             let gflops = 2 * Double(s.m * s.n * s.k) / t / 1e9
-            return Result(name: "matmul \(s.m)x\(s.k) · \(s.k)x\(s.n)", value: gflops, unit: "GFLOP/s",
+            return Result(key: "matmul.\(s.m)x\(s.k)x\(s.n)", name: "matmul \(s.m)x\(s.k) · \(s.k)x\(s.n)", value: gflops, unit: "GFLOP/s",
                           detail: String(format: "%.3f ms", t * 1000))
         }
     }
 
     /// Load time, traced forward passes at several prompt lengths, and generation with the KV cache.
+    ///
+    /// The first measurement is the load itself and the first traced forward pass right after it
+    /// (`load to first prompt`, what a user waits for before the REPL can show a step).
     public static func model(path: String?, promptLengths: [Int] = [8, 32, 128], generate: Int = 32, runs: Int = 5) throws -> [Result] {
         var results: [Result] = []
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -49,15 +54,20 @@ public enum Benchmarks {
         guard case .model(let model) = loaded else {
             throw StepwiseError.usage("bench needs a model, not only a tokenizer")
         }
-        results.append(Result(name: "load \(model.info.name)", value: loadSeconds * 1000, unit: "ms", detail: "cold, includes the tokenizer"))
+        results.append(Result(key: "load", name: "load \(model.info.name)", value: loadSeconds * 1000, unit: "ms", detail: "cold, includes the tokenizer"))
         let ctx = model.info.contextLength ?? Int.max
         var rng = SplitMix64(seed: 7)
         let vocab = model.info.vocabularySize
+        let firstIDs = (0..<min(8, ctx)).map { _ in Int(rng.next() % UInt64(vocab)) }
+        _ = try model.trace(firstIDs)
+        let firstSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        results.append(Result(key: "load_to_first_prompt", name: "load to first traced prompt", value: firstSeconds * 1000, unit: "ms",
+                              detail: "load + one traced \(firstIDs.count)-token forward pass"))
         for n in promptLengths where n <= ctx {
             let ids = (0..<n).map { _ in Int(rng.next() % UInt64(vocab)) }
             var steps = 0
             let t = try median(runs: runs) { steps = try model.trace(ids).steps.count }
-            results.append(Result(name: "traced forward, \(n) tokens", value: Double(n) / t, unit: "tokens/s",
+            results.append(Result(key: "forward.\(n)", name: "traced forward, \(n) tokens", value: Double(n) / t, unit: "tokens/s",
                                   detail: String(format: "%.2f ms, %d steps recorded", t * 1000, steps)))
         }
         if generate > 0, model.info.isCausal {
@@ -72,10 +82,10 @@ public enum Benchmarks {
                     logits = try model.forward([next], cache: cache, options: ForwardOptions(record: false)).logits!
                 }
             }
-            results.append(Result(name: "generation with KV cache", value: Double(n) / t, unit: "tokens/s",
+            results.append(Result(key: "generate", name: "generation with KV cache", value: Double(n) / t, unit: "tokens/s",
                                   detail: "\(n) greedy tokens after an \(prompt.count)-token prompt, untraced"))
         }
-        results.append(Result(name: "peak memory", value: Double(peakResidentBytes()) / 1_048_576, unit: "MiB", detail: "maximum resident set size"))
+        results.append(Result(key: "peak_rss", name: "peak memory", value: Double(peakResidentBytes()) / 1_048_576, unit: "MiB", detail: "maximum resident set size"))
         return results
     }
 
@@ -84,6 +94,15 @@ public enum Benchmarks {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return usage.ru_maxrss * 1024
+    }
+
+    /// Results as one JSON object: `{"results": [{"key", "name", "value", "unit", "detail"}, ...]}`.
+    public static func json(_ results: [Result]) -> String {
+        struct Document: Codable { var results: [Result] }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = (try? encoder.encode(Document(results: results))) ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Results as aligned lines.

@@ -33,100 +33,278 @@ extension Tensor {
     }
 }
 
-/// Single-precision matrix kernels: SIMD, cache-blocked, split over the cores.
+/// Single-precision matrix kernels: packed, register-tiled SIMD8 micro-kernels, cache-blocked over `k`,
+/// split over the cores.
+///
+/// `C = A·Bᵀ` (both row-major, `B` a PyTorch `[out, in]` weight). For several rows of `A`, each chunk of
+/// `B`'s rows is packed `k`-major into panels of 16 columns (one panel is at most 20 KiB and stays in L1 while
+/// every row tile reads it), and a 4x16 micro-kernel keeps 8 SIMD8 accumulators in registers: per `k` step it
+/// loads 2 vectors of the panel, broadcasts 4 values of `A` and issues 8 fused multiply-adds. For one row
+/// (matrix-vector products, generation) there is nothing to reuse: a dot-product kernel streams `B` once.
+/// Release builds target AVX2 + FMA (see Package.swift), where `addProduct` is one `vfmadd` per 8 lanes.
 public enum MatMul {
-    /// Work below this many multiply-adds runs on the calling thread.
-    static let parallelThreshold = 1 << 16
+    /// Work (multiply-adds) below this runs on the calling thread.
+    static let parallelThreshold = 1 << 17
+    /// Largest depth of a `k`-block of the packed kernel (a 16-column panel of 320 is 20 KiB).
+    static let kBlock = 320
+    /// Columns of a packed panel (two SIMD8 vectors).
+    static let panelWidth = 16
 
     /// `C[m, n] = A[m, k] · B[n, k]ᵀ`, all row-major.
     public static func abT(a: [Float], b: [Float], m: Int, n: Int, k: Int) -> [Float] {
-        var c = [Float](repeating: 0, count: m * n)
-        if m == 0 || n == 0 { return c }
-        a.withUnsafeBufferPointer { ap in
-            b.withUnsafeBufferPointer { bp in
-                c.withUnsafeMutableBufferPointer { cp in
+        precondition(a.count >= m * k && b.count >= n * k, "MatMul.abT: \(a.count) and \(b.count) values for m \(m), n \(n), k \(k)")
+        if m == 0 || n == 0 { return [Float](repeating: 0, count: m * n) }
+        return [Float](unsafeUninitializedCapacity: m * n) { cp, initialized in
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
                     abT(a: ap.baseAddress!, b: bp.baseAddress!, c: cp.baseAddress!, m: m, n: n, k: k)
                 }
             }
+            initialized = m * n
         }
-        return c
     }
 
-    /// Pointer form of ``abT(a:b:m:n:k:)``; `c` must hold `m * n` values.
+    /// Pointer form of ``abT(a:b:m:n:k:)``; `c` must hold `m * n` values (overwritten).
     public static func abT(a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
                            m: Int, n: Int, k: Int) {
-        // Split the output columns (rows of B) into chunks; each chunk sweeps all rows of A so a
-        // block of B stays in cache while it is reused m times.
+        if m == 0 || n == 0 { return }
+        if k == 0 { c.initialize(repeating: 0, count: m * n); return }
+        // Chunks: column ranges of B in whole panels, then row ranges of A when there are too few
+        // columns; each chunk packs its own columns once per k-block and sweeps its rows.
         let work = m * n * k
-        let chunks = work < parallelThreshold ? 1 : Swift.min(Swift.max(n / 16, 1), 24)
-        let per = (n + chunks - 1) / chunks
-        let ua = UnsafeSendable(a), ub = UnsafeSendable(b), uc = UnsafeSendable(UnsafePointer(c))
+        let wanted = work < parallelThreshold ? 1 : Swift.min(24, Swift.max(2, work / parallelThreshold))
+        let unit = m < 4 ? 4 : panelWidth
+        let columnChunks = Swift.max(1, Swift.min(wanted, n / unit))
+        let rowChunks = Swift.max(1, Swift.min(wanted / columnChunks, m / 16))
+        let perN = ((n + columnChunks - 1) / columnChunks + unit - 1) / unit * unit
+        let perM = ((m + rowChunks - 1) / rowChunks + 3) / 4 * 4
+        let ua = UnsafeSendable(a), ub = UnsafeSendable(b), uc = UnsafeSendable(c)
         let body: @Sendable (Int) -> Void = { chunk in
-            let j0 = chunk * per
-            let j1 = Swift.min(n, j0 + per)
-            if j0 >= j1 { return }
-            kernel(a: ua.value, b: ub.value, c: UnsafeMutablePointer(mutating: uc.value),
-                   m: m, n: n, k: k, j0: j0, j1: j1)
+            let j0 = (chunk % columnChunks) * perN, i0 = (chunk / columnChunks) * perM
+            let j1 = Swift.min(n, j0 + perN), i1 = Swift.min(m, i0 + perM)
+            if j0 >= j1 || i0 >= i1 { return }
+            if m < 4 {
+                for i in i0..<i1 {
+                    rowTimesColumns(a: ua.value + i * k, b: ub.value, c: uc.value + i * n, k: k, columns: j0..<j1)
+                }
+            } else {
+                packedBlock(a: ua.value, b: ub.value, c: uc.value, n: n, k: k, rows: i0..<i1, columns: j0..<j1)
+            }
         }
+        let chunks = columnChunks * rowChunks
         if chunks == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: body) }
     }
 
-    @inline(__always)
-    static func kernel(a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-                       m: Int, n: Int, k: Int, j0: Int, j1: Int) {
-        // Multiply-adds are written `s += x * y`: `addingProduct` lowers to one libm `fmaf` call per lane
-        // when the target CPU has no FMA enabled (the default x86-64 target), about 10x slower.
-        let k8 = k & ~7
-        let kb = 256  // k-block: 4 rows of B x 1 KiB stay in L1
-        var kk = 0
-        while kk < k {
-            let kEnd = Swift.min(k, kk + kb)
-            var j = j0
-            while j + 4 <= j1 {
-                let b0 = b + j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k
-                for i in 0..<m {
-                    let ai = a + i * k
-                    var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
-                    var p = kk
-                    let pEnd = Swift.min(kEnd, k8)
-                    while p + 8 <= pEnd {
-                        let x = SIMD8<Float>(UnsafeBufferPointer(start: ai + p, count: 8))
-                        s0 += x * SIMD8<Float>(UnsafeBufferPointer(start: b0 + p, count: 8))
-                        s1 += x * SIMD8<Float>(UnsafeBufferPointer(start: b1 + p, count: 8))
-                        s2 += x * SIMD8<Float>(UnsafeBufferPointer(start: b2 + p, count: 8))
-                        s3 += x * SIMD8<Float>(UnsafeBufferPointer(start: b3 + p, count: 8))
-                        p += 8
-                    }
-                    var t0 = s0.sum(), t1 = s1.sum(), t2 = s2.sum(), t3 = s3.sum()
-                    while p < kEnd {
-                        let x = ai[p]
-                        t0 += x * b0[p]; t1 += x * b1[p]; t2 += x * b2[p]; t3 += x * b3[p]
-                        p += 1
-                    }
-                    let ci = c + i * n + j
-                    ci[0] += t0; ci[1] += t1; ci[2] += t2; ci[3] += t3
+    /// `C[m, n] = A[m, k] · Bᵀ` with `B` already in panels (see ``PackedMatrix``); `c` is overwritten.
+    static func abT(a: UnsafePointer<Float>, panels: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+                    m: Int, n: Int, k: Int) {
+        if m == 0 || n == 0 { return }
+        if k == 0 { c.initialize(repeating: 0, count: m * n); return }
+        let w = panelWidth
+        let panelCount = (n + w - 1) / w
+        let work = m * n * k
+        let wanted = work < parallelThreshold ? 1 : Swift.min(24, Swift.max(2, work / parallelThreshold))
+        let columnChunks = Swift.max(1, Swift.min(wanted, panelCount))
+        let rowChunks = Swift.max(1, Swift.min(wanted / columnChunks, m / 16))
+        let perPanels = (panelCount + columnChunks - 1) / columnChunks
+        let perM = ((m + rowChunks - 1) / rowChunks + 3) / 4 * 4
+        let ua = UnsafeSendable(a), up = UnsafeSendable(panels), uc = UnsafeSendable(c)
+        let body: @Sendable (Int) -> Void = { chunk in
+            let q0 = (chunk % columnChunks) * perPanels, i0 = (chunk / columnChunks) * perM
+            let q1 = Swift.min(panelCount, q0 + perPanels), i1 = Swift.min(m, i0 + perM)
+            if q0 >= q1 || i0 >= i1 { return }
+            let kBlocks = (k + kBlock - 1) / kBlock
+            let kb = Swift.min(k, ((k + kBlocks - 1) / kBlocks + 7) / 8 * 8)
+            for q in q0..<q1 {
+                let j = q * w
+                let cols = Swift.min(w, n - j)
+                var kk = 0
+                while kk < k {
+                    let len = Swift.min(kb, k - kk)
+                    tiles(a: ua.value, lda: k, panel: up.value + q * w * k + kk * w, len: len, kk: kk,
+                          c: uc.value + j, ldc: n, rows: i0..<i1, cols: cols, first: kk == 0)
+                    kk += len
                 }
-                j += 4
             }
-            while j < j1 {
-                let bj = b + j * k
-                for i in 0..<m {
-                    let ai = a + i * k
-                    var s = SIMD8<Float>()
-                    var p = kk
-                    let pEnd = Swift.min(kEnd, k8)
-                    while p + 8 <= pEnd {
-                        s += SIMD8<Float>(UnsafeBufferPointer(start: ai + p, count: 8)) * SIMD8<Float>(UnsafeBufferPointer(start: bj + p, count: 8))
-                        p += 8
-                    }
-                    var t = s.sum()
-                    while p < kEnd { t += ai[p] * bj[p]; p += 1 }
-                    c[i * n + j] += t
-                }
-                j += 1
-            }
-            kk = kEnd
         }
+        let chunks = columnChunks * rowChunks
+        if chunks == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: body) }
+    }
+
+    /// Every 4-row tile of `rows` against one panel of `len` `k`-steps starting at `kk`, into the
+    /// `cols` (at most 16) columns of `c`; `first` stores, otherwise adds.
+    @inline(__always)
+    static func tiles(a: UnsafePointer<Float>, lda k: Int, panel: UnsafePointer<Float>, len: Int, kk: Int,
+                      c: UnsafeMutablePointer<Float>, ldc n: Int, rows: Range<Int>, cols: Int, first: Bool) {
+        let w = panelWidth
+        var tile = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var i = rows.lowerBound
+        while i < rows.upperBound {
+            let r = Swift.min(4, rows.upperBound - i)
+            // Missing rows (r < 4) read row i again; only r rows are stored.
+            let a0 = a + i * k + kk
+            let a1 = r > 1 ? a0 + k : a0, a2 = r > 2 ? a0 + 2 * k : a0, a3 = r > 3 ? a0 + 3 * k : a0
+            micro4x16(a0, a1, a2, a3, panel, len, &tile)
+            let out = c + i * n
+            if cols == w {
+                accumulate(out, tile.0, first)
+                if r > 1 { accumulate(out + n, tile.1, first) }
+                if r > 2 { accumulate(out + 2 * n, tile.2, first) }
+                if r > 3 { accumulate(out + 3 * n, tile.3, first) }
+            } else {
+                for rr in 0..<r {
+                    let v = rr == 0 ? tile.0 : rr == 1 ? tile.1 : rr == 2 ? tile.2 : tile.3
+                    for cc in 0..<cols {
+                        let p = out + rr * n + cc
+                        p.pointee = first ? v[cc] : p.pointee + v[cc]
+                    }
+                }
+            }
+            i += 4
+        }
+    }
+
+    /// `c[columns] = a[k] · B[columns, k]ᵀ` for one row of A (no packing: each row of B is read once).
+    static func rowTimesColumns(a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+                                k: Int, columns: Range<Int>) {
+        var j = columns.lowerBound
+        while j + 4 <= columns.upperBound {
+            tile1x4(a, b + j * k, k, c + j, k, true)
+            j += 4
+        }
+        while j < columns.upperBound {
+            c[j] = dot(a, b + j * k, k)
+            j += 1
+        }
+    }
+
+    /// `C[rows, columns]` with `B[columns]` packed into panels, one `k`-block at a time.
+    static func packedBlock(a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+                            n: Int, k: Int, rows: Range<Int>, columns: Range<Int>) {
+        let w = panelWidth
+        let width = columns.count
+        let panels = (width + w - 1) / w
+        // Balanced k-blocks of at most kBlock values (multiples of 8 except the last).
+        let kBlocks = (k + kBlock - 1) / kBlock
+        let kb = Swift.min(k, ((k + kBlocks - 1) / kBlocks + 7) / 8 * 8)
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: w * kb)
+        defer { packed.deallocate() }
+        // Panel outer, k-block inner: B's rows of a panel stream in order and the panel's C tile
+        // (rows x 16) stays in cache between k-blocks.
+        for q in 0..<panels {
+            let j = columns.lowerBound + q * w
+            let cols = Swift.min(w, columns.upperBound - j)
+            var kk = 0
+            while kk < k {
+                let len = Swift.min(kb, k - kk)
+                let first = kk == 0
+                // Pack columns j ..< j + 16 of this k-block, k-major, zero past the last column; the
+                // panel (20 KiB at most) stays in L1 while every row tile reads it.
+                for cIdx in 0..<w {
+                    if cIdx < cols {
+                        let src = b + (j + cIdx) * k + kk
+                        for p in 0..<len { packed[p * w + cIdx] = src[p] }
+                    } else {
+                        for p in 0..<len { packed[p * w + cIdx] = 0 }
+                    }
+                }
+                tiles(a: a, lda: k, panel: packed, len: len, kk: kk, c: c + j, ldc: n, rows: rows, cols: cols, first: first)
+                kk += len
+            }
+        }
+    }
+
+    @inline(__always)
+    static func accumulate(_ p: UnsafeMutablePointer<Float>, _ v: SIMD16<Float>, _ first: Bool) {
+        let raw = UnsafeMutableRawPointer(p)
+        if first {
+            raw.storeBytes(of: v, as: SIMD16<Float>.self)
+        } else {
+            raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + v, as: SIMD16<Float>.self)
+        }
+    }
+
+    /// 4 rows of A against one packed panel `[len][16]`: the 4x16 tile of `Σ_p a[r][p] · panel[p][c]`.
+    @inline(__always)
+    static func micro4x16(_ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+                          _ a3: UnsafePointer<Float>, _ panel: UnsafePointer<Float>, _ len: Int,
+                          _ tile: inout (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)) {
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+        var bp = panel
+        for p in 0..<len {
+            let y0 = load(bp), y1 = load(bp + 8)
+            var x = SIMD8<Float>(repeating: a0[p])
+            c00.addProduct(x, y0); c01.addProduct(x, y1)
+            x = SIMD8<Float>(repeating: a1[p])
+            c10.addProduct(x, y0); c11.addProduct(x, y1)
+            x = SIMD8<Float>(repeating: a2[p])
+            c20.addProduct(x, y0); c21.addProduct(x, y1)
+            x = SIMD8<Float>(repeating: a3[p])
+            c30.addProduct(x, y0); c31.addProduct(x, y1)
+            bp += 16
+        }
+        tile = (SIMD16(lowHalf: c00, highHalf: c01), SIMD16(lowHalf: c10, highHalf: c11),
+                SIMD16(lowHalf: c20, highHalf: c21), SIMD16(lowHalf: c30, highHalf: c31))
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ p: UnsafeMutablePointer<Float>, _ v: Float, _ first: Bool) {
+        p.pointee = first ? v : p.pointee + v
+    }
+
+    /// One row of A against 4 rows of B (stride `ldb`), two `k`-steps per iteration: 8 independent
+    /// accumulators hide the FMA latency in the memory-bound matrix-vector case.
+    @inline(__always)
+    static func tile1x4(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+                        _ c: UnsafeMutablePointer<Float>, _ len: Int, _ first: Bool) {
+        let b0 = b, b1 = b + ldb, b2 = b1 + ldb, b3 = b2 + ldb
+        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
+        var d0 = SIMD8<Float>(), d1 = SIMD8<Float>(), d2 = SIMD8<Float>(), d3 = SIMD8<Float>()
+        let len16 = len & ~15, len8 = len & ~7
+        var p = 0
+        while p < len16 {
+            let x = load(a + p), y = load(a + p + 8)
+            c0.addProduct(x, load(b0 + p)); c1.addProduct(x, load(b1 + p))
+            c2.addProduct(x, load(b2 + p)); c3.addProduct(x, load(b3 + p))
+            d0.addProduct(y, load(b0 + p + 8)); d1.addProduct(y, load(b1 + p + 8))
+            d2.addProduct(y, load(b2 + p + 8)); d3.addProduct(y, load(b3 + p + 8))
+            p += 16
+        }
+        if p < len8 {
+            let x = load(a + p)
+            c0.addProduct(x, load(b0 + p)); c1.addProduct(x, load(b1 + p))
+            c2.addProduct(x, load(b2 + p)); c3.addProduct(x, load(b3 + p))
+            p += 8
+        }
+        var s0 = (c0 + d0).sum(), s1 = (c1 + d1).sum(), s2 = (c2 + d2).sum(), s3 = (c3 + d3).sum()
+        while p < len {
+            let x = a[p]
+            s0 += x * b0[p]; s1 += x * b1[p]; s2 += x * b2[p]; s3 += x * b3[p]
+            p += 1
+        }
+        store(c, s0, first); store(c + 1, s1, first); store(c + 2, s2, first); store(c + 3, s3, first)
+    }
+
+    /// `Σ a[i]·b[i]` over `len` values.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ len: Int) -> Float {
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
+        var p = 0
+        while p + 16 <= len {
+            s0.addProduct(load(a + p), load(b + p))
+            s1.addProduct(load(a + p + 8), load(b + p + 8))
+            p += 16
+        }
+        if p + 8 <= len { s0.addProduct(load(a + p), load(b + p)); p += 8 }
+        var t = (s0 + s1).sum()
+        while p < len { t += a[p] * b[p]; p += 1 }
+        return t
     }
 }
 

@@ -10,26 +10,32 @@ struct LlamaAttention: Sendable {
     let heads: Int
     let kvHeads: Int
     let headDim: Int
-    /// `[heads·d_head, d_model]`, rows in the checkpoint's layout order.
-    let query: Tensor
+    /// `[heads·d_head, d_model]`, rows in the checkpoint's layout order (packed for the matrix kernel).
+    let query: PackedMatrix
     /// `[kvHeads·d_head, d_model]`.
-    let key: Tensor
+    let key: PackedMatrix
     /// `[kvHeads·d_head, d_model]`.
-    let value: Tensor
+    let value: PackedMatrix
     /// `[d_model, heads·d_head]`.
     let output: Tensor
+    /// `output`, packed.
+    let outputPacked: PackedMatrix
     /// `output` split by head: `[d_model, d_head]` each, for `hook_result`.
     let outputPerHead: [Tensor]
+    /// The same four projections in the file's block format, when it has one (GGUF Q4_0/Q4_1/Q8_0):
+    /// used for one or two new tokens, where reading the weights dominates.
+    var quantized: (query: QuantizedMatrix, key: QuantizedMatrix, value: QuantizedMatrix, output: QuantizedMatrix)?
 
     init(layer: Int, heads: Int, kvHeads: Int, headDim: Int, query: Tensor, key: Tensor, value: Tensor, output: Tensor) {
         self.layer = layer
         self.heads = heads
         self.kvHeads = kvHeads
         self.headDim = headDim
-        self.query = query
-        self.key = key
-        self.value = value
+        self.query = PackedMatrix(query)
+        self.key = PackedMatrix(key)
+        self.value = PackedMatrix(value)
         self.output = output
+        outputPacked = PackedMatrix(output)
         let dModel = output.shape[0]
         outputPerHead = (0..<heads).map { h in
             output.sliced([.all, .range(h * headDim, (h + 1) * headDim, 1)]).reshaped([dModel, headDim])
@@ -57,9 +63,9 @@ struct LlamaAttention: Sendable {
         let ln1 = "blocks.\(L).ln1.hook_out"
 
         // MARK: - Projections and RoPE
-        var q = x.linear(query).data
-        var k = x.linear(key).data
-        let v = x.linear(value).data
+        var q = project(x, query, quantized?.query).data
+        var k = project(x, key, quantized?.key).data
+        let v = project(x, value, quantized?.value).data
         r.add(p + "hook_q", "Queries (layer \(L))", formula: "q = ln1 · W_Q",
               explanation: "What each position looks for, per head, before RoPE adds its position.",
               tensor: Tensor(shape: [T, H, d], data: q), axes: [r.pos, headAxis, dHead], inputs: [ln1], layer: L)
@@ -189,7 +195,7 @@ struct LlamaAttention: Sendable {
                   tensor: Tensor(shape: [T, H, dModel], data: result), axes: [r.pos, headAxis, Axis("d_model")],
                   inputs: [p + "hook_z"], layer: L)
         }
-        return flat.linear(output)
+        return project(flat, outputPacked, quantized?.output)
     }
 
     @inline(__always)

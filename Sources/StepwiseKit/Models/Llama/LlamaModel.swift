@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Reads Hugging Face checkpoints and GGUF files through one ``WeightSource`` with a
 /// ``LlamaWeightLayout`` that says how the tensors are named and how q/k rows are ordered. Weights are
-/// converted to float32 once, at init. Mirrors transformers' `LlamaForCausalLM`.
+/// converted to float32 once, at init; GGUF projections stored as Q4_0/Q4_1/Q8_0 are also kept in their
+/// blocks (``QuantizedMatrix``) for token-by-token generation. Mirrors transformers' `LlamaForCausalLM`.
 public final class LlamaModel: LanguageModel {
     public let info: ModelInfo
     public let tokenizer: any Tokenizer
@@ -23,6 +24,10 @@ public final class LlamaModel: LanguageModel {
     let lmHead: Tensor
     /// True when the LM head is the embedding matrix.
     public let tiedEmbeddings: Bool
+    /// `lmHead` packed for the matrix kernel.
+    let lmHeadPacked: PackedMatrix
+    /// The LM head in the file's block format, when it has one (used for one or two new tokens).
+    let quantizedHead: QuantizedMatrix?
 
     // MARK: - Loading
 
@@ -64,15 +69,34 @@ public final class LlamaModel: LanguageModel {
         } else {
             throw StepwiseError.file(weights.path, "has no tensor '\(layout.lmHeadName)' and the config does not tie it to the embeddings")
         }
+        // Block-format copies of the projections (GGUF Q4_0/Q4_1/Q8_0) for matrix-vector products.
+        let gguf = weights as? GGUFFile
+        func blocksOf(_ name: String, _ shape: [Int]) -> QuantizedMatrix? {
+            guard let gguf, let (info, bytes) = try? gguf.rawTensor(name), let format = QuantizedMatrix.Format(info.type),
+                  info.shape == shape, shape[1] % 32 == 0 else { return nil }
+            return QuantizedMatrix(format: format, rows: shape[0], columns: shape[1], bytes: bytes)
+        }
+        lmHeadPacked = PackedMatrix(lmHead)
+        quantizedHead = blocksOf(tiedEmbeddings ? layout.embeddingName : layout.lmHeadName, [V, D])
         var blocks: [LlamaBlock] = []
         for l in 0..<config.numHiddenLayers {
             func w(_ part: LlamaWeightLayout.BlockWeight, _ shape: [Int]) throws -> Tensor {
                 try weights.tensor(layout.name(part, layer: l), shape: shape)
             }
-            let attention = LlamaAttention(layer: l, heads: H, kvHeads: KV, headDim: d,
+            func qw(_ part: LlamaWeightLayout.BlockWeight, _ shape: [Int]) -> QuantizedMatrix? {
+                blocksOf(layout.name(part, layer: l), shape)
+            }
+            var attention = LlamaAttention(layer: l, heads: H, kvHeads: KV, headDim: d,
                                            query: try w(.query, [H * d, D]), key: try w(.key, [KV * d, D]),
                                            value: try w(.value, [KV * d, D]), output: try w(.output, [D, H * d]))
-            let mlp = LlamaMLP(layer: l, gate: try w(.gate, [F, D]), up: try w(.up, [F, D]), down: try w(.down, [D, F]))
+            if let q = qw(.query, [H * d, D]), let k = qw(.key, [KV * d, D]), let v = qw(.value, [KV * d, D]),
+               let o = qw(.output, [D, H * d]) {
+                attention.quantized = (q, k, v, o)
+            }
+            var mlp = LlamaMLP(layer: l, gate: try w(.gate, [F, D]), up: try w(.up, [F, D]), down: try w(.down, [D, F]))
+            if let g = qw(.gate, [F, D]), let u = qw(.up, [F, D]), let dn = qw(.down, [D, F]) {
+                mlp.quantized = (g, u, dn)
+            }
             blocks.append(LlamaBlock(layer: l, attentionNorm: try w(.attentionNorm, [D]), mlpNorm: try w(.mlpNorm, [D]),
                                      eps: config.rmsNormEps, attention: attention, mlp: mlp))
         }
@@ -194,7 +218,7 @@ public final class LlamaModel: LanguageModel {
         let last = "blocks.\(blocks.count - 1).hook_resid_post"
         let normed = LlamaBlock.rmsNorm(x, weight: finalNorm, eps: config.rmsNormEps, name: "ln_final", from: last,
                                         layer: nil, recorder: &r)
-        let logits = normed.linear(lmHead)
+        let logits = project(normed, lmHeadPacked, quantizedHead)
         r.add("logits", "Logits", formula: tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U",
               explanation: "A score for every vocabulary entry as the next token; softmax turns them into probabilities.",
               tensor: logits, axes: [r.pos, Axis("vocab")], inputs: ["ln_final.hook_out"])
