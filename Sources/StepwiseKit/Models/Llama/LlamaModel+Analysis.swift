@@ -9,9 +9,9 @@ extension LlamaModel: HeadWeightsProviding, Unembedding {
         let a = blocks[layer].attention
         let kvh = head / (H / KV)
         return HeadWeights(layer: layer, head: head, kvHead: kvh,
-                           wQ: HeadWeights.inputSlice(a.query, head: head, dHead: dh),
-                           wK: HeadWeights.inputSlice(a.key, head: kvh, dHead: dh),
-                           wV: HeadWeights.inputSlice(a.value, head: kvh, dHead: dh),
+                           wQ: HeadWeights.inputSlice(a.query.unpacked(), head: head, dHead: dh),
+                           wK: HeadWeights.inputSlice(a.key.unpacked(), head: kvh, dHead: dh),
+                           wV: HeadWeights.inputSlice(a.value.unpacked(), head: kvh, dHead: dh),
                            wO: HeadWeights.outputSlice(a.output, head: head, dHead: dh),
                            rotary: true)
     }
