@@ -3,17 +3,6 @@ import Testing
 
 @Suite("Tensor")
 struct TensorTests {
-    /// A plain triple loop, the definition of a matrix product.
-    func naiveABT(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
-        var c = [Float](repeating: 0, count: m * n)
-        for i in 0..<m { for j in 0..<n {
-            var s: Double = 0
-            for p in 0..<k { s += Double(a[i * k + p]) * Double(b[j * k + p]) }
-            c[i * n + j] = Float(s)
-        } }
-        return c
-    }
-
     @Test("linear matches the definition at awkward shapes", arguments: [
         (1, 1, 1), (3, 5, 7), (5, 17, 300), (16, 64, 64), (7, 257, 513), (33, 130, 64),
     ])

@@ -71,3 +71,14 @@ func referenceError(_ got: [Float], _ want: [Float], tolerance: Float = 1e-4, ab
     if got.contains(where: { $0.isNaN }) { err = .infinity }
     return (err, absolute ? tolerance : tolerance * max(1, refMax))
 }
+
+/// `C = A · Bᵀ` by the definition, a triple loop in double precision: what the kernels are checked against.
+func naiveABT(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
+    var c = [Float](repeating: 0, count: m * n)
+    for i in 0..<m { for j in 0..<n {
+        var s: Double = 0
+        for p in 0..<k { s += Double(a[i * k + p]) * Double(b[j * k + p]) }
+        c[i * n + j] = Float(s)
+    } }
+    return c
+}

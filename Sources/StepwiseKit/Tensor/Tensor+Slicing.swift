@@ -70,6 +70,17 @@ extension Tensor {
         return Tensor(shape: outShape, data: out)
     }
 
+    /// The rows of a rank-2 tensor at `indices`, in that order: an embedding lookup.
+    /// - Returns: `[indices.count, dim(1)]`.
+    public func gatherRows(_ indices: [Int]) -> Tensor {
+        precondition(rank == 2, "Tensor.gatherRows needs rank 2, got shape \(shape)")
+        let d = shape[1]
+        var out = [Float]()
+        out.reserveCapacity(indices.count * d)
+        for i in indices { out += data[(i * d)..<((i + 1) * d)] }
+        return Tensor(shape: [indices.count, d], data: out)
+    }
+
     /// Rows `lo..<hi` of axis 0 (a copy).
     public func rows(_ lo: Int, _ hi: Int) -> Tensor {
         let inner = rank > 1 ? shape[1...].reduce(1, *) : 1

@@ -3,17 +3,6 @@ import Testing
 
 @Suite("Tensor matmul kernels")
 struct TensorKernelTests {
-    /// A plain triple loop in double precision.
-    func naiveABT(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
-        var c = [Float](repeating: 0, count: m * n)
-        for i in 0..<m { for j in 0..<n {
-            var s: Double = 0
-            for p in 0..<k { s += Double(a[i * k + p]) * Double(b[j * k + p]) }
-            c[i * n + j] = Float(s)
-        } }
-        return c
-    }
-
     /// Shapes that take every path: one row (matrix-vector), 2-3 rows, packed tiles with partial panels
     /// and partial 4-row tiles, several k-blocks, split into column chunks and into row chunks.
     @Test("packed and matrix-vector kernels match the definition", arguments: [

@@ -90,16 +90,9 @@ public final class BERTModel: LanguageModel, @unchecked Sendable {
         let dModel = TraceRecorder.dModel
 
         // MARK: Embeddings
-        var word = [Float](), pos = [Float](), type = [Float]()
-        word.reserveCapacity(t * d); pos.reserveCapacity(t * d); type.reserveCapacity(t * d)
-        for (i, id) in ids.enumerated() {
-            word += wordEmbeddings.data[(id * d)..<((id + 1) * d)]
-            pos += positionEmbeddings.data[(i * d)..<((i + 1) * d)]
-            type += tokenTypeEmbeddings.data[0..<d]
-        }
-        let embed = Tensor(shape: [t, d], data: word)
-        let posEmbed = Tensor(shape: [t, d], data: pos)
-        let typeEmbed = Tensor(shape: [t, d], data: type)
+        let embed = wordEmbeddings.gatherRows(ids)
+        let posEmbed = positionEmbeddings.gatherRows(Array(0..<t))
+        let typeEmbed = tokenTypeEmbeddings.gatherRows(Array(repeating: 0, count: t))  // every token in segment A
         rec.record("hook_embed", "Token embedding", formula: "embed[p] = W_E[token_id[p]]",
                    explanation: "Each token id picks its row of the word-embedding matrix W_E: one vector of \(d) numbers per token.",
                    axes: [rec.pos, dModel], tensor: embed)

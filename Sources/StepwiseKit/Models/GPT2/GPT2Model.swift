@@ -70,15 +70,8 @@ public final class GPT2Model: LanguageModel, @unchecked Sendable {
         let dModel = TraceRecorder.dModel
 
         // MARK: Embedding
-        var tok = [Float](), pos = [Float]()
-        tok.reserveCapacity(t * d)
-        pos.reserveCapacity(t * d)
-        for (i, id) in ids.enumerated() {
-            tok += wte.data[(id * d)..<((id + 1) * d)]
-            pos += wpe.data[((start + i) * d)..<((start + i + 1) * d)]
-        }
-        let embed = Tensor(shape: [t, d], data: tok)
-        let posEmbed = Tensor(shape: [t, d], data: pos)
+        let embed = wte.gatherRows(ids)
+        let posEmbed = wpe.gatherRows(Array(start..<(start + t)))
         rec.record("hook_embed", "Token embedding", formula: "embed[p] = W_E[token_id[p]]",
                    explanation: "Each token id picks its row of the embedding matrix W_E: one vector of \(d) numbers per token.",
                    axes: [rec.pos, dModel], tensor: embed)
