@@ -50,6 +50,11 @@ struct REPL {
             Terminal.interrupted.store(false, ordering: .relaxed)
             snapshot.value = session
             guard let line = reader.readLine(prompt: "stepwise> ") else {
+                // Ctrl-C at the prompt abandons the line (the editor returns no line); Ctrl-D leaves.
+                if Terminal.interrupted.load(ordering: .relaxed) {
+                    Console.print("^C")
+                    continue
+                }
                 Console.print("")
                 return
             }

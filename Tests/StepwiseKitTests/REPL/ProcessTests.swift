@@ -130,7 +130,7 @@ struct PTYTests {
         }
     }
 
-    @Test("history is written after every line and read back; tab completes commands; Ctrl-D exits cleanly")
+    @Test("history is written after every line and read back; tab completes commands; Ctrl-C keeps the session; Ctrl-D exits cleanly")
     func historyAndCompletion() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stepwise-pty-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -150,6 +150,11 @@ struct PTYTests {
         let saved = (try? String(contentsOfFile: history, encoding: .utf8)) ?? ""
         // libedit stores spaces as \040.
         #expect(saved.replacingOccurrences(of: "\\040", with: " ").contains("prompt The cat sat"), "history file: \(saved)")
+        // Ctrl-C abandons a half-typed line and the REPL stays, with its prompt and trace.
+        first.send("half typed\u{03}")
+        usleep(300_000)
+        first.send("where\r")
+        #expect(first.expect("step 1 of"), "the REPL did not survive Ctrl-C: \(first.buffer)")
         first.send("\u{04}")  // Ctrl-D
         first.process.waitUntilExit()
         #expect(first.process.terminationStatus == 0)
