@@ -68,7 +68,8 @@ enum SamplingCommands {
             throw StepwiseError(.model, "the prompt already fills the context of \(ctx) tokens")
         }
         let tok = session.tokenizer!
-        let generator = Generator(model: model, settings: session.sampling, recordEachToken: true)
+        let generator = Generator(model: model, settings: session.sampling, recordEachToken: true,
+                                  options: session.forwardOptions(context: context))
         var lines: [String] = []
         var o = StepRenderer.options(session, context)
         o.width = min(o.width, 60) - 18

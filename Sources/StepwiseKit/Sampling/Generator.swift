@@ -9,11 +9,22 @@ public struct Generator: Sendable {
     /// Also record and keep the full trace of every pass (one per generated token). The prefill's trace
     /// holds `[head, pos, pos]` attention matrices for the whole prompt, so this costs memory.
     public var recordEachToken: Bool
+    /// Head ablations and the mask setting every pass runs with (its `record` is set per pass).
+    public var options: ForwardOptions
 
-    public init(model: any LanguageModel, settings: SamplingSettings, recordEachToken: Bool = false) {
+    public init(model: any LanguageModel, settings: SamplingSettings, recordEachToken: Bool = false,
+                options: ForwardOptions = ForwardOptions()) {
         self.model = model
         self.settings = settings
         self.recordEachToken = recordEachToken
+        self.options = options
+    }
+
+    /// ``options`` with recording switched on or off.
+    func options(record: Bool) -> ForwardOptions {
+        var o = options
+        o.record = record
+        return o
     }
 
     /// Generates up to `maxTokens` tokens after `prompt`, with a generator seeded from ``settings``'s seed
@@ -59,7 +70,7 @@ public struct Generator: Sendable {
             generated.count + 1 == maxTokens || cache.length + n + 1 >= context
         }
         func run(_ ids: [Int], record: Bool) throws -> Trace {
-            let trace = try model.forward(ids, cache: cache, options: ForwardOptions(record: record))
+            let trace = try model.forward(ids, cache: cache, options: options(record: record))
             if recordEachToken { traces.append(trace) }
             return trace
         }
@@ -104,7 +115,7 @@ public struct Generator: Sendable {
         var finalTrace: Trace? = recorded ? trace : nil
         if !recorded && (stop == .endOfText || fed.count == 1) {
             cache.truncate(to: cache.length - fed.count)
-            finalTrace = try model.forward(fed, cache: cache, options: ForwardOptions(record: true))
+            finalTrace = try model.forward(fed, cache: cache, options: options(record: true))
         }
         let finalSampling = Sampler.sample(logits: lastRow, settings: settings, rng: &rngBefore,
                                            labels: { tokenizer.label(for: $0) })

@@ -101,3 +101,19 @@ struct SimilarityCommandTests {
         #expect(p.last == "an encoder has no next-token prediction: 'steps' lists what it computed")
     }
 }
+
+/// Generation runs under the session's ablations, like every other forward pass.
+@Suite("generate keeps the session's interventions", .enabled(if: ModelLoader.builtinPath != nil, "the built-in model is missing"))
+struct GenerateInterventionTests {
+    @Test("an ablated head stays ablated in every generated token's pass")
+    func ablatedGeneration() throws {
+        var t = try Transcript()
+        _ = t.run("set temperature 0\nprompt It is a truth universally acknowledged\nablate 0 0 0 1 0 2 0 3\ngenerate 3")
+        #expect(t.session.interventions.count == 4)
+        let z = try #require(t.session.trace?["blocks.0.attn.hook_z"]?.tensor)
+        #expect(z.data.allSatisfy { $0 == 0 }, "layer 0's heads were not ablated in the last generated pass")
+        for earlier in t.session.history {
+            #expect(earlier["blocks.0.attn.hook_z"]!.tensor.data.allSatisfy { $0 == 0 })
+        }
+    }
+}
