@@ -5,7 +5,7 @@ public enum StandardCommands {
         ModelCommands.prompt, ModelCommands.chat, ModelCommands.tokens, ModelCommands.explain,
         NavigationCommands.step, NavigationCommands.next, NavigationCommands.back, NavigationCommands.goto,
         NavigationCommands.whereCmd, NavigationCommands.steps,
-        InspectCommands.show, InspectCommands.attn, InspectCommands.heads, InspectCommands.embed, InspectCommands.ffn,
+        InspectCommands.show, InspectCommands.attn, RoPEView.command, InspectCommands.heads, InspectCommands.embed, InspectCommands.ffn,
         InspectCommands.logits, InspectCommands.top,
         SamplingCommands.sample, SamplingCommands.generate, SamplingCommands.compare, ModelCommands.similarity,
         AnalysisCommands.weights, AnalysisCommands.detect, AnalysisCommands.ablate, AnalysisCommands.restore, AnalysisCommands.lens,

@@ -64,6 +64,26 @@ struct SmolLM2CommandTests {
         #expect(s.cursor == 0)
     }
 
+    @Test("rope shows each pair of the traced query turned by exactly pos·θ_i, lengths kept")
+    func rope() throws {
+        var s = try Self.session()
+        _ = try run(&s, "prompt The capital of France is")
+        let model = try #require(s.model as? LlamaModel)
+        for (layer, head, pos) in [(0, 0, 3), (17, 4, 4), (29, 8, 1)] {
+            let pairs = try #require(RoPEView.pairs(trace: s.trace!, rope: model.rope, layer: layer, head: head, position: pos))
+            #expect(pairs.count == 32)
+            for p in pairs {
+                let (c, sn) = (cos(p.angle), sin(p.angle))
+                let x = p.before.0 * c - p.before.1 * sn, y = p.before.0 * sn + p.before.1 * c
+                #expect(abs(x - p.after.0) < 1e-4 && abs(y - p.after.1) < 1e-4, "pair \(p.index) of \(layer).\(head)@\(pos)")
+            }
+            #expect(abs(pairs[0].angle - Float(pos)) < 1e-6)
+        }
+        let out = try run(&s, "rope 0 0 3")
+        #expect(out.first?.hasPrefix("RoPE on query head 0.0 at position 3 ' France'") == true)
+        #expect(out.last?.hasPrefix("length before 5.36") == true)
+    }
+
     @Test("sample with a seed is reproducible and shows every stage")
     func sampleSeeded() throws {
         var s = try Self.session()
