@@ -39,8 +39,8 @@ public enum RoPEView {
         }
         let words = try Arguments.split(rest)
         guard words.count == 2 || words.count == 3 else { throw StepwiseError.usage("usage: rope LAYER HEAD [POS]") }
-        let L = try Arguments.int(words[0], "layer", range: 0...(llama.info.layers - 1))
-        let H = try Arguments.int(words[1], "head", range: 0...(llama.info.heads - 1))
+        let (L, head) = try InspectCommands.layerAndHead(words.prefix(2).joined(separator: " "), session, needHead: true)
+        let H = head!
         let n = trace.tokenIDs.count
         var pos = words.count == 3 ? try Arguments.int(words[2], "position", range: (-n)...(n - 1)) : n - 1
         if pos < 0 { pos += n }
