@@ -17,8 +17,11 @@ let package = Package(
             pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]
         ),
+        // C: the block-format matrix-vector kernels (x86 intrinsics, chosen at run time) and allocator settings.
+        .target(name: "CKernels"),
         .target(
             name: "StepwiseKit",
+            dependencies: ["CKernels"],
             resources: [.copy("Resources/builtin")],
             // AVX2 + FMA code for the SIMD kernels in release builds (Haswell and later).
             swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"], .when(platforms: [.linux], configuration: .release))]
@@ -28,6 +31,7 @@ let package = Package(
             dependencies: [
                 "StepwiseKit",
                 "CEditline",
+                "CKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

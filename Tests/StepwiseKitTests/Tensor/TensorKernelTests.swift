@@ -58,22 +58,53 @@ struct TensorKernelTests {
     }
 
     @Test("block-format products equal dequantize-then-multiply", arguments: [
-        (QuantizedMatrix.Format.q4_0, 1), (.q4_1, 1), (.q8_0, 1), (.q4_1, 2), (.q8_0, 3),
+        (QuantizedMatrix.Format.q4_0, 1, 576), (.q4_1, 1, 576), (.q8_0, 1, 576), (.q4_1, 2, 576), (.q8_0, 3, 576),
+        (.q4_0, 2, 608), (.q4_1, 1, 608), (.q8_0, 2, 608),  // an odd number of blocks per row
     ])
-    func quantizedMatchesDequantized(format: QuantizedMatrix.Format, m: Int) {
-        let rows = 200, columns = 576
+    func quantizedMatchesDequantized(format: QuantizedMatrix.Format, m: Int, columns: Int) {
+        let rows = 200
         let bytes = randomBlocks(format, rows: rows, columns: columns, seed: UInt64(m * 7 + format.blockBytes))
         let q = bytes.withUnsafeBytes { QuantizedMatrix(format: format, rows: rows, columns: columns, bytes: $0) }
         var rng = SplitMix64(seed: 3)
         let x = Tensor(shape: [m, columns], data: (0..<(m * columns)).map { _ in 2 * rng.nextFloat() - 1 })
         let dense = q.dequantized()
         #expect(dense.shape == [rows, columns])
-        let got = q.linear(x), want = x.linear(dense)
-        #expect(got.shape == [m, rows])
-        // Same float32 weights, same products: only the summation order differs.
-        let (err, bound) = referenceError(got.data, want.data, tolerance: 1e-5)
-        #expect(err <= bound, "\(format) m=\(m): \(err) > \(bound)")
+        let want = x.linear(dense)
+        // Both kernels (the intrinsics one runs only where the CPU has AVX2/FMA/F16C): the same float32
+        // weights, with the scale and offset applied per block instead of per weight.
+        for kernel in [QuantizedMatrix.Kernel.best, .portable] {
+            let got = q.linear(x, kernel: kernel)
+            #expect(got.shape == [m, rows])
+            let (err, bound) = referenceError(got.data, want.data, tolerance: 1e-5)
+            #expect(err <= bound, "\(format) m=\(m) \(kernel): \(err) > \(bound)")
+        }
         #expect(want.maxAbs > 0.01, "the test data is not degenerate")
+    }
+
+    @Test("a stack of block matrices gives each part's product side by side; mixed formats do not stack")
+    func stackedBlocks() {
+        let parts: [QuantizedMatrix] = [(40, UInt64(11)), (24, 12), (24, 13)].map { rows, seed in
+            let bytes = randomBlocks(.q4_1, rows: rows, columns: 64, seed: seed)
+            return bytes.withUnsafeBytes { QuantizedMatrix(format: .q4_1, rows: rows, columns: 64, bytes: $0) }
+        }
+        guard let stack = QuantizedMatrix(stacking: parts) else {
+            Issue.record("three Q4_1 matrices of width 64 did not stack")
+            return
+        }
+        #expect(stack.rows == 88)
+        var rng = SplitMix64(seed: 5)
+        let x = Tensor(shape: [2, 64], data: (0..<128).map { _ in 2 * rng.nextFloat() - 1 })
+        let whole = stack.linear(x).data
+        let pieces = parts.map { $0.linear(x).data }
+        for i in 0..<2 {
+            let want = pieces[0][(i * 40)..<(i * 40 + 40)] + pieces[1][(i * 24)..<(i * 24 + 24)] + pieces[2][(i * 24)..<(i * 24 + 24)]
+            #expect(Array(whole[(i * 88)..<(i * 88 + 88)]) == Array(want))
+        }
+        let q8 = randomBlocks(.q8_0, rows: 8, columns: 64, seed: 14).withUnsafeBytes {
+            QuantizedMatrix(format: .q8_0, rows: 8, columns: 64, bytes: $0)
+        }
+        #expect(QuantizedMatrix(stacking: [parts[0], q8]) == nil)
+        #expect(QuantizedMatrix(stacking: []) == nil)
     }
 
     @Test("Q4_1 blocks: low nibbles are values 0-15, high nibbles 16-31, value = d * q + m")
