@@ -29,6 +29,10 @@ public enum AttentionMath {
         let (tk, kvHeads) = (k.shape[0], k.shape[1])
         precondition(heads % kvHeads == 0 && k.shape[2] == dHead, "AttentionMath.scores: q \(q.shape) vs k \(k.shape)")
         let group = heads / kvHeads
+        if tq <= directRows {
+            return Tensor(shape: [heads, tq, tk], data: directScores(q: q.data, k: k.data, tq: tq, tk: tk, heads: heads,
+                                                                     kvHeads: kvHeads, dHead: dHead, scale: scale))
+        }
         var out = [Float](repeating: 0, count: heads * tq * tk)
         let kHeads = (0..<kvHeads).map { head(k.data, positions: tk, heads: kvHeads, dHead: dHead, $0) }
         for h in 0..<heads {
@@ -38,6 +42,78 @@ public enum AttentionMath {
             for i in 0..<(tq * tk) { out[base + i] = s[i] * scale }
         }
         return Tensor(shape: [heads, tq, tk], data: out)
+    }
+
+    /// Up to this many queries (token-by-token generation), scores and weighted sums are computed in
+    /// place from the `[pos, heads, dHead]` layout: copying each head out and calling the matrix kernel
+    /// costs more than the arithmetic for one or two rows.
+    static let directRows = 2
+
+    /// `scores[h, i, j] = q[i, h] · k[j, h / group] · scale`, straight from the interleaved layouts.
+    static func directScores(q: [Float], k: [Float], tq: Int, tk: Int, heads: Int, kvHeads: Int, dHead: Int,
+                             scale: Float) -> [Float] {
+        let group = heads / kvHeads
+        return [Float](unsafeUninitializedCapacity: heads * tq * tk) { out, initialized in
+            q.withUnsafeBufferPointer { qp in
+                k.withUnsafeBufferPointer { kp in
+                    for h in 0..<heads {
+                        for i in 0..<tq {
+                            let qi = qp.baseAddress! + (i * heads + h) * dHead
+                            for j in 0..<tk {
+                                let kj = kp.baseAddress! + (j * kvHeads + h / group) * dHead
+                                out[(h * tq + i) * tk + j] = dot(qi, kj, dHead) * scale
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = heads * tq * tk
+        }
+    }
+
+    /// `z[i, h] = Σ_j pattern[h, i, j] · v[j, h / group]`, straight from the interleaved layout.
+    static func directWeightedSum(pattern: [Float], v: [Float], tq: Int, tk: Int, heads: Int, kvHeads: Int,
+                                  dHead: Int) -> [Float] {
+        let group = heads / kvHeads
+        var z = [Float](repeating: 0, count: tq * heads * dHead)
+        pattern.withUnsafeBufferPointer { pp in
+            v.withUnsafeBufferPointer { vp in
+                z.withUnsafeMutableBufferPointer { zp in
+                    for h in 0..<heads {
+                        for i in 0..<tq {
+                            let zi = zp.baseAddress! + (i * heads + h) * dHead
+                            for j in 0..<tk {
+                                let w = pp[(h * tq + i) * tk + j]
+                                if w == 0 { continue }  // masked keys: nothing to add
+                                let vj = vp.baseAddress! + (j * kvHeads + h / group) * dHead
+                                var e = 0
+                                while e + 8 <= dHead {
+                                    let acc = UnsafeRawPointer(zi + e).loadUnaligned(as: SIMD8<Float>.self)
+                                    let vv = UnsafeRawPointer(vj + e).loadUnaligned(as: SIMD8<Float>.self)
+                                    UnsafeMutableRawPointer(zi + e).storeBytes(of: acc + SIMD8(repeating: w) * vv, as: SIMD8<Float>.self)
+                                    e += 8
+                                }
+                                while e < dHead { zi[e] += w * vj[e]; e += 1 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return z
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            s += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var t = s.sum()
+        while i < n { t += a[i] * b[i]; i += 1 }
+        return t
     }
 
     /// The scores with every key a query may not see set to `-infinity`.
@@ -67,6 +143,10 @@ public enum AttentionMath {
         let (heads, tq, tk) = (pattern.shape[0], pattern.shape[1], pattern.shape[2])
         let (kvHeads, dHead) = (v.shape[1], v.shape[2])
         let group = heads / kvHeads
+        if tq <= directRows {
+            return Tensor(shape: [tq, heads, dHead], data: directWeightedSum(pattern: pattern.data, v: v.data, tq: tq, tk: tk,
+                                                                             heads: heads, kvHeads: kvHeads, dHead: dHead))
+        }
         var z = [Float](repeating: 0, count: tq * heads * dHead)
         // vᵀ per kv head: [dHead, keys], so z_h = pattern_h · v_h = abT(pattern_h, v_hᵀ).
         let vT = (0..<kvHeads).map { g -> [Float] in
@@ -87,15 +167,15 @@ public enum AttentionMath {
     ///
     /// - Parameters:
     ///   - z: `[pos, heads, dHead]`.
-    ///   - outputSlices: per head, `W_O[:, h·dHead ..< (h+1)·dHead]` as `[dModel, dHead]`.
+    ///   - outputSlices: per head, `W_O[:, h·dHead ..< (h+1)·dHead]` (`[dModel, dHead]`), packed.
     /// - Returns: `[pos, heads, dModel]`.
-    public static func perHeadResult(z: Tensor, outputSlices: [Tensor]) -> Tensor {
+    public static func perHeadResult(z: Tensor, outputSlices: [PackedMatrix]) -> Tensor {
         let (t, heads, dHead) = (z.shape[0], z.shape[1], z.shape[2])
-        let dModel = outputSlices[0].shape[0]
+        let dModel = outputSlices[0].rows
         var out = [Float](repeating: 0, count: t * heads * dModel)
         for h in 0..<heads {
             let zh = head(z.data, positions: t, heads: heads, dHead: dHead, h)
-            let r = MatMul.abT(a: zh, b: outputSlices[h].data, m: t, n: dModel, k: dHead)
+            let r = outputSlices[h].linear(Tensor(shape: [t, dHead], data: zh)).data
             for i in 0..<t {
                 for d in 0..<dModel { out[(i * heads + h) * dModel + d] = r[i * dModel + d] }
             }
@@ -103,12 +183,13 @@ public enum AttentionMath {
         return Tensor(shape: [t, heads, dModel], data: out)
     }
 
-    /// Splits `W_O` `[dModel, heads·dHead]` into per-head `[dModel, dHead]` slices.
-    public static func outputSlices(_ wO: Tensor, heads: Int) -> [Tensor] {
+    /// Splits `W_O` `[dModel, heads·dHead]` into per-head `[dModel, dHead]` slices, packed once at load
+    /// for ``perHeadResult(z:outputSlices:)``.
+    public static func outputSlices(_ wO: Tensor, heads: Int) -> [PackedMatrix] {
         let (dModel, inner) = (wO.shape[0], wO.shape[1])
         let dHead = inner / heads
         return (0..<heads).map { h in
-            wO.sliced([.all, .range(h * dHead, (h + 1) * dHead, 1)]).reshaped([dModel, dHead])
+            PackedMatrix(wO.sliced([.all, .range(h * dHead, (h + 1) * dHead, 1)]).reshaped([dModel, dHead]))
         }
     }
 

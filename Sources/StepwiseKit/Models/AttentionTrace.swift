@@ -11,15 +11,18 @@ extension TraceRecorder {
     ///   - start: absolute position of the first query (the cached length).
     ///   - causal: apply the causal mask.
     ///   - maskExplanation: what the masked-scores step says, which differs by family.
-    ///   - outputSlices: per head, `W_O`'s `[dModel, dHead]` slice; `wO` the whole `[dModel, heads·dHead]`.
+    ///   - outputSlices: per head, `W_O`'s `[dModel, dHead]` slice (packed); with recording on, the output is
+    ///     the sum of the heads' results through these, plus `bO`.
+    ///   - project: `z` flattened to `[queries, heads·dHead]` → `z · W_Oᵀ + b_O`, the output when
+    ///     recording is off (one product instead of one per head).
     ///   - qInput, kInput: the step names the scores come from (`hook_rot_q` under RoPE).
     /// - Returns: the attention output `[queries, dModel]`.
     mutating func recordAttention(_ p: String, layer L: Int, q: Tensor, k: Tensor, v: Tensor, scale: Float, start: Int,
                                   causal: Bool, maskExplanation: String, interventions: [Intervention],
-                                  outputSlices: [Tensor], wO: Tensor, bO: Tensor?, attnOutExplanation: String,
-                                  qInput: String? = nil, kInput: String? = nil) -> Tensor {
+                                  outputSlices: [PackedMatrix], bO: Tensor?, project: (Tensor) -> Tensor,
+                                  attnOutExplanation: String, qInput: String? = nil, kInput: String? = nil) -> Tensor {
         let (t, heads, dHead) = (q.shape[0], q.shape[1], q.shape[2])
-        let dModel = wO.shape[0]
+        let dModel = outputSlices[0].rows
         let head = TraceRecorder.head
         let raw = AttentionMath.scores(q: q, k: k, scale: scale)
         let scoresAxes = [head, queryPos, keyPos]
@@ -44,7 +47,7 @@ extension TraceRecorder {
                    + (ablated.isEmpty ? "." : "; ablated heads: \(ablated.joined(separator: ", "))."),
                axes: [pos, head, TraceRecorder.dHead], inputs: ["\(p).attn.hook_pattern", "\(p).attn.hook_v"], layer: L, tensor: z)
         guard enabled else {
-            return z.reshaped([t, heads * dHead]).linear(wO, bias: bO)
+            return project(z.reshaped([t, heads * dHead]))
         }
         let result = AttentionMath.perHeadResult(z: z, outputSlices: outputSlices)
         record("\(p).attn.hook_result", "Per-head output (layer \(L))", formula: "result[h] = z[h] · W_O[h]",

@@ -13,7 +13,7 @@ struct BERTBlock: Sendable {
     let wK: Tensor, bK: Tensor
     let wV: Tensor, bV: Tensor
     let wO: Tensor, bO: Tensor  // attention.output.dense
-    let wOHeads: [Tensor]  // per head [d, dHead]
+    let wOHeads: [PackedMatrix]  // per head [d, dHead]
     let ln1: BERTLayerNorm  // attention.output.LayerNorm
     let wIn: Tensor, bIn: Tensor  // intermediate.dense [dMLP, d]
     let wOut: Tensor, bOut: Tensor  // output.dense [d, dMLP]
@@ -79,7 +79,7 @@ struct BERTBlock: Sendable {
             p, layer: L, q: q, k: k, v: v, scale: 1 / Float(dHead).squareRoot(), start: 0, causal: causal,
             maskExplanation: causal ? "A causal mask switched on for teaching: BERT was trained to look both ways, so its outputs now drift from what it learned."
                 : "An encoder has no causal mask: every position looks at every other, before and after it (same values as the unmasked scores).",
-            interventions: options.interventions, outputSlices: wOHeads, wO: wO, bO: bO,
+            interventions: options.interventions, outputSlices: wOHeads, bO: bO, project: { $0.linear(wO, bias: bO) },
             attnOutExplanation: "The heads' outputs added together: what attention adds to the stream (before the layer norm).")
 
         let mid = ln1(x + attnOut, prefix: "\(p).ln1", inputs: ["\(p).hook_resid_pre", "\(p).hook_attn_out"], what: "after attention, layer \(L)",

@@ -15,7 +15,7 @@ struct GPT2Block {
     let bQKV: Tensor  // [3d]
     let wO: Tensor  // [d, d]
     let bO: Tensor
-    let wOHeads: [Tensor]  // per head [d, dHead]
+    let wOHeads: [PackedMatrix]  // per head [d, dHead]
     let wIn: Tensor  // [dMLP, d]
     let bIn: Tensor
     let wOut: Tensor  // [d, dMLP]
@@ -100,7 +100,7 @@ struct GPT2Block {
             p, layer: L, q: q, k: k, v: v, scale: scale, start: start, causal: causal,
             maskExplanation: causal ? "The causal mask: a position may not look at later positions, so those scores become −∞ (zero after softmax)."
                 : "The causal mask is switched off: every position may look at every other, as in an encoder.",
-            interventions: options.interventions, outputSlices: wOHeads, wO: wO, bO: bO,
+            interventions: options.interventions, outputSlices: wOHeads, bO: bO, project: { $0.linear(wO, bias: bO) },
             attnOutExplanation: "The heads' outputs added together: what attention writes into the residual stream.")
         let mid = x + attnOut
         rec.record("\(p).hook_resid_mid", "Residual stream after attention (layer \(L))", formula: "resid_mid = resid_pre + attn_out",

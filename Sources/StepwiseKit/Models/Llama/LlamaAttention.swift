@@ -20,11 +20,11 @@ struct LlamaAttention: Sendable {
     let output: Tensor
     /// `output`, packed.
     let outputPacked: PackedMatrix
-    /// `output` split by head: `[d_model, d_head]` each, for `hook_result`.
-    let outputPerHead: [Tensor]
-    /// The same four projections in the file's block format, when it has one (GGUF Q4_0/Q4_1/Q8_0):
-    /// used for one or two new tokens, where reading the weights dominates.
-    var quantized: (query: QuantizedMatrix, key: QuantizedMatrix, value: QuantizedMatrix, output: QuantizedMatrix)?
+    /// `output` split by head: `[d_model, d_head]` each (packed), for `hook_result`.
+    let outputPerHead: [PackedMatrix]
+    /// The same projections in the file's block format, when it has one (GGUF Q4_0/Q4_1/Q8_0), with
+    /// q, k and v stacked into one matrix: used for one or two new tokens, where reading the weights dominates.
+    var quantized: (qkv: QuantizedMatrix, output: QuantizedMatrix)?
 
     init(layer: Int, heads: Int, kvHeads: Int, headDim: Int, query: Tensor, key: Tensor, value: Tensor, output: Tensor) {
         self.layer = layer
@@ -36,10 +36,7 @@ struct LlamaAttention: Sendable {
         self.value = PackedMatrix(value)
         self.output = output
         outputPacked = PackedMatrix(output)
-        let dModel = output.shape[0]
-        outputPerHead = (0..<heads).map { h in
-            output.sliced([.all, .range(h * headDim, (h + 1) * headDim, 1)]).reshaped([dModel, headDim])
-        }
+        outputPerHead = AttentionMath.outputSlices(output, heads: heads)
     }
 
     /// Which query heads read each key/value head, e.g. `kv 0 ← q 0–2`.
@@ -54,42 +51,58 @@ struct LlamaAttention: Sendable {
     ///   - x: the ln1 output `[pos, d_model]` of the new tokens.
     ///   - start: position of the first new token (the cache length).
     ///   - cache: earlier keys/values of this layer, extended with the new ones (its `length` is not touched).
-    /// - Returns: the attention output `[pos, d_model]` (o_proj applied), before the residual add.
+    /// - Returns: the attention output `[pos, d_model]` (the heads' results summed when recording, else one
+    ///   o_proj product), before the residual add; `hook_attn_out` is recorded here.
     func callAsFunction(_ x: Tensor, start: Int, cache: KVCache?, rope: RoPE, causal: Bool,
-                        interventions: [Intervention], recorder r: inout LlamaRecorder) -> Tensor {
+                        interventions: [Intervention], recorder r: inout TraceRecorder) -> Tensor {
         let L = layer, p = "blocks.\(L).attn."
         let T = x.dim(0), H = heads, KV = kvHeads, d = headDim, g = H / KV
-        let headAxis = Axis("head"), kvAxis = Axis("kv_head"), dHead = Axis("d_head")
+        let headAxis = TraceRecorder.head, kvAxis = TraceRecorder.kvHead, dHead = TraceRecorder.dHead
         let ln1 = "blocks.\(L).ln1.hook_out"
 
         // MARK: - Projections and RoPE
-        var q = project(x, query, quantized?.query).data
-        var k = project(x, key, quantized?.key).data
-        let v = project(x, value, quantized?.value).data
-        r.add(p + "hook_q", "Queries (layer \(L))", formula: "q = ln1 · W_Q",
-              explanation: "What each position looks for, per head, before RoPE adds its position.",
-              tensor: Tensor(shape: [T, H, d], data: q), axes: [r.pos, headAxis, dHead], inputs: [ln1], layer: L)
-        r.add(p + "hook_k", "Keys (layer \(L))", formula: "k = ln1 · W_K",
-              explanation: "What each position offers, for \(KV) key/value heads shared by \(H) query heads (\(sharingDescription)).",
-              tensor: Tensor(shape: [T, KV, d], data: k), axes: [r.pos, kvAxis, dHead], inputs: [ln1], layer: L)
-        r.add(p + "hook_v", "Values (layer \(L))", formula: "v = ln1 · W_V",
-              explanation: "What each position passes on when attended to; \(KV) key/value heads (\(sharingDescription)).",
-              tensor: Tensor(shape: [T, KV, d], data: v), axes: [r.pos, kvAxis, dHead], inputs: [ln1], layer: L)
+        var q: [Float], k: [Float], v: [Float]
+        if let qkv = quantized?.qkv, usesBlocks(x) {
+            // One product for all three: row i of the result is q_i, then k_i, then v_i.
+            let all = qkv.linear(x).data
+            let nq = H * d, nk = KV * d, width = nq + 2 * nk
+            q = []; k = []; v = []
+            q.reserveCapacity(T * nq); k.reserveCapacity(T * nk); v.reserveCapacity(T * nk)
+            for i in 0..<T {
+                let row = i * width
+                q += all[row..<(row + nq)]
+                k += all[(row + nq)..<(row + nq + nk)]
+                v += all[(row + nq + nk)..<(row + width)]
+            }
+        } else {
+            q = query.linear(x).data
+            k = key.linear(x).data
+            v = value.linear(x).data
+        }
+        r.record(p + "hook_q", "Queries (layer \(L))", formula: "q = ln1 · W_Q",
+                 explanation: "What each position looks for, per head, before RoPE adds its position.",
+                 axes: [r.pos, headAxis, dHead], inputs: [ln1], layer: L, tensor: Tensor(shape: [T, H, d], data: q))
+        r.record(p + "hook_k", "Keys (layer \(L))", formula: "k = ln1 · W_K",
+                 explanation: "What each position offers, for \(KV) key/value heads shared by \(H) query heads (\(sharingDescription)).",
+                 axes: [r.pos, kvAxis, dHead], inputs: [ln1], layer: L, tensor: Tensor(shape: [T, KV, d], data: k))
+        r.record(p + "hook_v", "Values (layer \(L))", formula: "v = ln1 · W_V",
+                 explanation: "What each position passes on when attended to; \(KV) key/value heads (\(sharingDescription)).",
+                 axes: [r.pos, kvAxis, dHead], inputs: [ln1], layer: L, tensor: Tensor(shape: [T, KV, d], data: v))
         rope.apply(&q, rows: T, heads: H, start: start)
         rope.apply(&k, rows: T, heads: KV, start: start)
         let pairText = rope.pairing == .halves ? "(i, i+\(d / 2))" : "(2i, 2i+1)"
-        r.add(p + "hook_rot_q", "Rotated queries (layer \(L))",
-              formula: "q' = RoPE(q): pairs \(pairText) rotated by pos·θ^(−2i/\(d))",
-              explanation: "Each pair of query dimensions turned by an angle that grows with the position; slow pairs change little.",
-              tensor: Tensor(shape: [T, H, d], data: q), axes: [r.pos, headAxis, dHead],
-              inputs: [p + "hook_q", "rope.hook_cos", "rope.hook_sin"], layer: L)
-        r.add(p + "hook_rot_k", "Rotated keys (layer \(L))",
-              formula: "k' = RoPE(k): pairs \(pairText) rotated by pos·θ^(−2i/\(d))",
-              explanation: "Keys turned the same way, so q'·k' depends on how far apart the two positions are.",
-              tensor: Tensor(shape: [T, KV, d], data: k), axes: [r.pos, kvAxis, dHead],
-              inputs: [p + "hook_k", "rope.hook_cos", "rope.hook_sin"], layer: L)
+        r.record(p + "hook_rot_q", "Rotated queries (layer \(L))",
+                 formula: "q' = RoPE(q): pairs \(pairText) rotated by pos·θ^(−2i/\(d))",
+                 explanation: "Each pair of query dimensions turned by an angle that grows with the position; slow pairs change little.",
+                 axes: [r.pos, headAxis, dHead],
+                 inputs: [p + "hook_q", "rope.hook_cos", "rope.hook_sin"], layer: L, tensor: Tensor(shape: [T, H, d], data: q))
+        r.record(p + "hook_rot_k", "Rotated keys (layer \(L))",
+                 formula: "k' = RoPE(k): pairs \(pairText) rotated by pos·θ^(−2i/\(d))",
+                 explanation: "Keys turned the same way, so q'·k' depends on how far apart the two positions are.",
+                 axes: [r.pos, kvAxis, dHead],
+                 inputs: [p + "hook_k", "rope.hook_cos", "rope.hook_sin"], layer: L, tensor: Tensor(shape: [T, KV, d], data: k))
 
-        // MARK: - Scores over cached + new keys
+        // MARK: - Scores over cached + new keys, pattern, weighted values, output
         let keys: [Float], values: [Float]
         if let cache {
             cache.keys[L] += k
@@ -102,113 +115,14 @@ struct LlamaAttention: Sendable {
         }
         let S = keys.count / (KV * d)
         precondition(S == start + T, "LlamaAttention: cache holds \(S - T) positions, expected \(start)")
-        let scale = 1 / Float(d).squareRoot()
-        var scores = [Float](repeating: 0, count: H * T * S)
-        q.withUnsafeBufferPointer { qp in
-            keys.withUnsafeBufferPointer { kp in
-                for h in 0..<H {
-                    let kvh = h / g
-                    for i in 0..<T {
-                        let qi = qp.baseAddress! + (i * H + h) * d
-                        for j in 0..<S {
-                            scores[(h * T + i) * S + j] = Self.dot(qi, kp.baseAddress! + (j * KV + kvh) * d, d) * scale
-                        }
-                    }
-                }
-            }
-        }
-        let qkAxes = [headAxis, r.queryPos, r.keyPos]
-        r.add(p + "hook_attn_scores_unmasked", "Attention scores before the mask (layer \(L))",
-              formula: "scores = q'·k'ᵀ / √\(d)",
-              explanation: "How well each query matches each key; query head h reads key head h/\(g) (\(sharingDescription)).",
-              tensor: Tensor(shape: [H, T, S], data: scores), axes: qkAxes,
-              inputs: [p + "hook_rot_q", p + "hook_rot_k"], layer: L)
-        if causal {
-            for h in 0..<H {
-                for i in 0..<T {
-                    for j in (start + i + 1)..<S { scores[(h * T + i) * S + j] = -.infinity }
-                }
-            }
-        }
-        let masked = Tensor(shape: [H, T, S], data: scores)
-        r.add(p + "hook_attn_scores", "Attention scores (layer \(L))",
-              formula: causal ? "scores[q, k] = −∞ where k > q" : "scores (no mask)",
-              explanation: causal ? "Later positions are hidden: a token may only look at itself and earlier tokens."
-                                  : "The causal mask is switched off: every token sees every other.",
-              tensor: masked, axes: qkAxes, inputs: [p + "hook_attn_scores_unmasked"], layer: L)
-        let pattern = masked.softmax()
-        r.add(p + "hook_pattern", "Attention pattern (layer \(L))", formula: "pattern = softmax(scores)",
-              explanation: "Each row sums to 1: how much each query position takes from each key position.",
-              tensor: pattern, axes: qkAxes, inputs: [p + "hook_attn_scores"], layer: L)
-
-        // MARK: - Weighted values, ablation, output
-        var z = [Float](repeating: 0, count: T * H * d)
-        pattern.data.withUnsafeBufferPointer { pp in
-            values.withUnsafeBufferPointer { vp in
-                z.withUnsafeMutableBufferPointer { zp in
-                    for h in 0..<H {
-                        let kvh = h / g
-                        for i in 0..<T {
-                            let zi = zp.baseAddress! + (i * H + h) * d
-                            for j in 0..<S {
-                                let w = pp[(h * T + i) * S + j]
-                                if w == 0 { continue }
-                                let vj = vp.baseAddress! + (j * KV + kvh) * d
-                                for e in 0..<d { zi[e] += w * vj[e] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        var ablated: [String] = []
-        for h in 0..<H {
-            guard let mode = interventions.ablation(layer: L, head: h) else { continue }
-            ablated.append("\(h) (\(mode.rawValue))")
-            for e in 0..<d {
-                var mean: Float = 0
-                if mode == .mean {
-                    for i in 0..<T { mean += z[(i * H + h) * d + e] }
-                    mean /= Float(T)
-                }
-                for i in 0..<T { z[(i * H + h) * d + e] = mean }
-            }
-        }
-        let zT = Tensor(shape: [T, H, d], data: z)
-        r.add(p + "hook_z", "Attention-weighted values (layer \(L))", formula: "z = pattern · v",
-              explanation: ablated.isEmpty ? "Each head's mix of the values it attended to."
-                                           : "Each head's mix of the values it attended to; ablated heads: \(ablated.joined(separator: ", ")).",
-              tensor: zT, axes: [r.pos, headAxis, dHead], inputs: [p + "hook_pattern", p + "hook_v"], layer: L)
-        let flat = zT.reshaped([T, H * d])
-        if r.enabled {
-            let dModel = output.shape[0]
-            var result = [Float](repeating: 0, count: T * H * dModel)
-            for h in 0..<H {
-                let zh = zT.sliced([.all, .index(h), .all])
-                let rh = zh.linear(outputPerHead[h]).data
-                for i in 0..<T {
-                    for c in 0..<dModel { result[(i * H + h) * dModel + c] = rh[i * dModel + c] }
-                }
-            }
-            r.add(p + "hook_result", "Per-head outputs (layer \(L))", formula: "result[h] = z[h] · W_O[h]",
-                  explanation: "What each head writes into the residual stream; they add up to the attention output.",
-                  tensor: Tensor(shape: [T, H, dModel], data: result), axes: [r.pos, headAxis, Axis("d_model")],
-                  inputs: [p + "hook_z"], layer: L)
-        }
-        return project(flat, outputPacked, quantized?.output)
-    }
-
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s = SIMD8<Float>()
-        var i = 0
-        while i + 8 <= n {
-            // `+= x * y`, not `addingProduct`: without FMA in the target that becomes a libm call per lane.
-            s += SIMD8<Float>(UnsafeBufferPointer(start: a + i, count: 8)) * SIMD8<Float>(UnsafeBufferPointer(start: b + i, count: 8))
-            i += 8
-        }
-        var t = s.sum()
-        while i < n { t += a[i] * b[i]; i += 1 }
-        return t
+        return r.recordAttention(
+            "blocks.\(L)", layer: L, q: Tensor(shape: [T, H, d], data: q), k: Tensor(shape: [S, KV, d], data: keys),
+            v: Tensor(shape: [S, KV, d], data: values), scale: 1 / Float(d).squareRoot(), start: start, causal: causal,
+            maskExplanation: causal ? "Later positions are hidden: a token may only look at itself and earlier tokens."
+                                    : "The causal mask is switched off: every token sees every other.",
+            interventions: interventions, outputSlices: outputPerHead, bO: nil,
+            project: { project($0, outputPacked, quantized?.output) },
+            attnOutExplanation: "What the attention heads together add to the residual stream; query head h read key/value head h/\(g) (\(sharingDescription)).",
+            qInput: p + "hook_rot_q", kInput: p + "hook_rot_k")
     }
 }

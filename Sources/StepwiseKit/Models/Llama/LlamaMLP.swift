@@ -9,8 +9,9 @@ struct LlamaMLP: Sendable {
     let up: PackedMatrix
     /// `[d_model, d_mlp]`.
     let down: PackedMatrix
-    /// The same three projections in the file's block format, when it has one (see ``LlamaAttention``).
-    var quantized: (gate: QuantizedMatrix, up: QuantizedMatrix, down: QuantizedMatrix)?
+    /// The same projections in the file's block format, when it has one (see ``LlamaAttention``), with
+    /// gate and up stacked into one matrix.
+    var quantized: (gateUp: QuantizedMatrix, down: QuantizedMatrix)?
 
     init(layer: Int, gate: Tensor, up: Tensor, down: Tensor) {
         self.layer = layer
@@ -21,17 +22,30 @@ struct LlamaMLP: Sendable {
 
     /// - Parameter x: the ln2 output `[pos, d_model]`.
     /// - Returns: the MLP output `[pos, d_model]`, before the residual add.
-    func callAsFunction(_ x: Tensor, recorder r: inout LlamaRecorder) -> Tensor {
+    func callAsFunction(_ x: Tensor, recorder r: inout TraceRecorder) -> Tensor {
         let L = layer, p = "blocks.\(L).mlp."
         let dMLP = Axis("d_mlp")
-        let g = project(x, gate, quantized?.gate)
-        r.add(p + "hook_pre", "MLP gate projection (layer \(L))", formula: "gate = ln2 · W_gate",
-              explanation: "The gate projection: SiLU of it decides how much of each up-projected feature passes.",
-              tensor: g, axes: [r.pos, dMLP], inputs: ["blocks.\(L).ln2.hook_out"], layer: L)
-        let u = project(x, up, quantized?.up)
-        r.add(p + "hook_pre_linear", "MLP up projection (layer \(L))", formula: "up = ln2 · W_up",
-              explanation: "The up projection: the features the gate scales.",
-              tensor: u, axes: [r.pos, dMLP], inputs: ["blocks.\(L).ln2.hook_out"], layer: L)
+        let g: Tensor, u: Tensor
+        if let gateUp = quantized?.gateUp, usesBlocks(x) {
+            let both = gateUp.linear(x).data, T = x.count / x.dim(-1), F = gateUp.rows / 2
+            var gd: [Float] = [], ud: [Float] = []
+            gd.reserveCapacity(T * F); ud.reserveCapacity(T * F)
+            for i in 0..<T {
+                gd += both[(2 * i * F)..<((2 * i + 1) * F)]
+                ud += both[((2 * i + 1) * F)..<((2 * i + 2) * F)]
+            }
+            g = Tensor(shape: Array(x.shape.dropLast()) + [F], data: gd)
+            u = Tensor(shape: Array(x.shape.dropLast()) + [F], data: ud)
+        } else {
+            g = gate.linear(x)
+            u = up.linear(x)
+        }
+        r.record(p + "hook_pre", "MLP gate projection (layer \(L))", formula: "gate = ln2 · W_gate",
+                 explanation: "The gate projection: SiLU of it decides how much of each up-projected feature passes.",
+                 axes: [r.pos, dMLP], inputs: ["blocks.\(L).ln2.hook_out"], layer: L, tensor: g)
+        r.record(p + "hook_pre_linear", "MLP up projection (layer \(L))", formula: "up = ln2 · W_up",
+                 explanation: "The up projection: the features the gate scales.",
+                 axes: [r.pos, dMLP], inputs: ["blocks.\(L).ln2.hook_out"], layer: L, tensor: u)
         var act = g.data
         act.withUnsafeMutableBufferPointer { a in
             u.data.withUnsafeBufferPointer { uu in
@@ -39,18 +53,24 @@ struct LlamaMLP: Sendable {
             }
         }
         let post = Tensor(shape: g.shape, data: act)
-        r.add(p + "hook_post", "MLP activation (layer \(L))", formula: "post = SiLU(gate) ⊙ up, " + Activation.silu.formula,
-              explanation: "SwiGLU: each up-projected feature times the SiLU of its gate.",
-              tensor: post, axes: [r.pos, dMLP], inputs: [p + "hook_pre", p + "hook_pre_linear"], layer: L)
+        r.record(p + "hook_post", "MLP activation (layer \(L))", formula: "post = SiLU(gate) ⊙ up, " + Activation.silu.formula,
+                 explanation: "SwiGLU: each up-projected feature times the SiLU of its gate.",
+                 axes: [r.pos, dMLP], inputs: [p + "hook_pre", p + "hook_pre_linear"], layer: L, tensor: post)
         return project(post, down, quantized?.down)
     }
 }
 
-/// `x · Wᵀ`: through the block-format copy `q` for one or two rows (a matrix-vector product, bound by
-/// reading the weights), else through the float32 panels. Both give the same values up to the order of
-/// the summation.
+/// True when `x` has one or two rows: a matrix-vector product, bound by reading the weights, which the
+/// block-format copies do with 4-7x fewer bytes than the float32 panels.
+@inline(__always)
+func usesBlocks(_ x: Tensor) -> Bool {
+    x.count <= 2 * x.dim(-1)
+}
+
+/// `x · Wᵀ`: through the block-format copy `q` for one or two rows, else through the float32 panels.
+/// Both give the same values to float32 rounding.
 @inline(__always)
 func project(_ x: Tensor, _ w: PackedMatrix, _ q: QuantizedMatrix?) -> Tensor {
-    if let q, x.count <= 2 * x.dim(-1) { return q.linear(x) }
+    if let q, usesBlocks(x) { return q.linear(x) }
     return w.linear(x)
 }

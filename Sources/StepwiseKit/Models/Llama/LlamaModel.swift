@@ -90,12 +90,13 @@ public final class LlamaModel: LanguageModel {
                                            query: try w(.query, [H * d, D]), key: try w(.key, [KV * d, D]),
                                            value: try w(.value, [KV * d, D]), output: try w(.output, [D, H * d]))
             if let q = qw(.query, [H * d, D]), let k = qw(.key, [KV * d, D]), let v = qw(.value, [KV * d, D]),
-               let o = qw(.output, [D, H * d]) {
-                attention.quantized = (q, k, v, o)
+               let qkv = QuantizedMatrix(stacking: [q, k, v]), let o = qw(.output, [D, H * d]) {
+                attention.quantized = (qkv, o)
             }
             var mlp = LlamaMLP(layer: l, gate: try w(.gate, [F, D]), up: try w(.up, [F, D]), down: try w(.down, [D, F]))
-            if let g = qw(.gate, [F, D]), let u = qw(.up, [F, D]), let dn = qw(.down, [D, F]) {
-                mlp.quantized = (g, u, dn)
+            if let g = qw(.gate, [F, D]), let u = qw(.up, [F, D]), let gateUp = QuantizedMatrix(stacking: [g, u]),
+               let dn = qw(.down, [D, F]) {
+                mlp.quantized = (gateUp, dn)
             }
             blocks.append(LlamaBlock(layer: l, attentionNorm: try w(.attentionNorm, [D]), mlpNorm: try w(.mlpNorm, [D]),
                                      eps: config.rmsNormEps, attention: attention, mlp: mlp))
@@ -183,8 +184,8 @@ public final class LlamaModel: LanguageModel {
         }
         let T = ids.count, D = config.hiddenSize
         let labels = ids.map { tokenizer.label(for: $0) }
-        var r = LlamaRecorder(enabled: options.record, trace: Trace(tokenIDs: ids, positionLabels: labels),
-                              cachedPositions: start)
+        let keyLabels = (cache?.tokenIDs.map { tokenizer.label(for: $0) } ?? []) + labels
+        var r = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record)
         let dModel = Axis("d_model")
 
         var xd = [Float](repeating: 0, count: T * D)
@@ -194,19 +195,19 @@ public final class LlamaModel: LanguageModel {
             }
         }
         var x = Tensor(shape: [T, D], data: xd)
-        r.add("hook_embed", "Token embeddings", formula: "embed = W_E[token]",
-              explanation: "Each token's row of the embedding matrix; Llama adds no position vector (RoPE rotates q and k instead).",
-              tensor: x, axes: [r.pos, dModel], inputs: [])
+        r.record("hook_embed", "Token embeddings", formula: "embed = W_E[token]",
+                 explanation: "Each token's row of the embedding matrix; Llama adds no position vector (RoPE rotates q and k instead).",
+                 axes: [r.pos, dModel], inputs: [], tensor: x)
         if r.enabled {
             let (c, s) = rope.cosSin(positions: start..<(start + T))
             let dHead = Axis("d_head")
             let pairText = rope.pairing == .halves ? "dimensions i and i+\(config.headDim / 2)" : "dimensions 2i and 2i+1"
-            r.add("rope.hook_cos", "RoPE cos", formula: "cos(pos · θ^(−2i/d)), θ = \(config.ropeTheta)",
-                  explanation: "The cosine of each dimension's rotation angle per position; \(pairText) share an angle.",
-                  tensor: c, axes: [r.pos, dHead], inputs: [])
-            r.add("rope.hook_sin", "RoPE sin", formula: "sin(pos · θ^(−2i/d)), θ = \(config.ropeTheta)",
-                  explanation: "The sine of the same angles; position 0 is not rotated at all.",
-                  tensor: s, axes: [r.pos, dHead], inputs: [])
+            r.record("rope.hook_cos", "RoPE cos", formula: "cos(pos · θ^(−2i/d)), θ = \(config.ropeTheta)",
+                     explanation: "The cosine of each dimension's rotation angle per position; \(pairText) share an angle.",
+                     axes: [r.pos, dHead], inputs: [], tensor: c)
+            r.record("rope.hook_sin", "RoPE sin", formula: "sin(pos · θ^(−2i/d)), θ = \(config.ropeTheta)",
+                     explanation: "The sine of the same angles; position 0 is not rotated at all.",
+                     axes: [r.pos, dHead], inputs: [], tensor: s)
         }
         let causal = options.causal ?? true
         for (l, block) in blocks.enumerated() {
@@ -214,14 +215,18 @@ public final class LlamaModel: LanguageModel {
             x = block(x, start: start, cache: cache, rope: rope, causal: causal,
                       interventions: options.interventions, recorder: &r)
         }
-        cache?.length = start + T
+        if let cache {
+            cache.length = start + T
+            cache.tokenIDs += ids
+        }
         let last = "blocks.\(blocks.count - 1).hook_resid_post"
         let normed = LlamaBlock.rmsNorm(x, weight: finalNorm, eps: config.rmsNormEps, name: "ln_final", from: last,
                                         layer: nil, recorder: &r)
         let logits = project(normed, lmHeadPacked, quantizedHead)
-        r.add("logits", "Logits", formula: tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U",
-              explanation: "A score for every vocabulary entry as the next token; softmax turns them into probabilities.",
-              tensor: logits, axes: [r.pos, Axis("vocab")], inputs: ["ln_final.hook_out"])
+        r.recordAlways(Step(
+            name: "logits", title: "Logits", formula: tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U",
+            explanation: "A score for every vocabulary entry as the next token; softmax turns them into probabilities.",
+            tensor: logits, axes: [r.pos, Axis("vocab")], inputs: ["ln_final.hook_out"]))
         return r.trace
     }
 }
