@@ -15,6 +15,11 @@ struct Stepwise: ParsableCommand {
         subcommands: [REPLCommand.self, LessonCommand.self, CheckCommand.self, BenchCommand.self],
         defaultSubcommand: REPLCommand.self
     )
+
+    static func main() {
+        Allocator.keepFreedMemory()
+        main(nil)
+    }
 }
 
 /// Options every mode shares.
