@@ -90,17 +90,22 @@ public struct StepQuery: Equatable, Sendable {
             let hint = Suggest.closest(to: name, among: trace.names).map { " (did you mean '\($0)'?)" } ?? ""
             throw StepwiseError.usage("no step '\(name)' in this trace\(hint); 'steps' lists them")
         }
-        if let sliceText {
-            selections = try parseSlices(sliceText, shape: step.tensor.shape, axes: step.axes.map(\.name))
-        }
         if let h = extraHead {
+            // `pattern 0 head 3[2, :4]`: the slice applies to the head's own axes (query_pos, key_pos).
             guard let headAxis = step.axes.firstIndex(where: { $0.name == "head" || $0.name == "kv_head" }) else {
                 throw StepwiseError.usage("'\(name)' has no head axis")
             }
             let n = step.tensor.shape[headAxis]
             guard h >= 0 && h < n else { throw StepwiseError(.model, "head \(h) does not exist: layer has heads 0–\(n - 1)") }
-            while selections.count <= headAxis { selections.append(.all) }
-            selections[headAxis] = .index(h)
+            var shape = step.tensor.shape, axes = step.axes.map(\.name)
+            shape.remove(at: headAxis)
+            axes.remove(at: headAxis)
+            var rest = try sliceText.map { try parseSlices($0, shape: shape, axes: axes) } ?? []
+            while rest.count < headAxis { rest.append(.all) }
+            rest.insert(.index(h), at: headAxis)
+            selections = rest
+        } else if let sliceText {
+            selections = try parseSlices(sliceText, shape: step.tensor.shape, axes: step.axes.map(\.name))
         }
         return StepQuery(name: name, selections: selections)
     }

@@ -20,8 +20,10 @@ enum StepRenderer {
             case .index: continue
             case .all: axes.append(axis)
             case .range(let lo, let hi, let st):
-                axes.append(Axis(axis.name, labels: axis.labels.map { l in stride(from: lo, to: hi, by: st).map { l[$0] } }))
+                let kept = Array(stride(from: lo, to: hi, by: st))
+                axes.append(Axis(axis.name, labels: axis.labels.map { l in kept.map { l[$0] } }, positions: kept.map(axis.position)))
             case .indices(let list):
+                // An explicit list is usually an order (the top tokens by score): rows are numbered by it.
                 axes.append(Axis(axis.name, labels: axis.labels.map { l in list.map { l[$0] } }))
             }
         }
@@ -53,9 +55,18 @@ enum StepRenderer {
             lines = StepHeader.render(step: step, index: index, total: total, options: o)
         }
         let (t, axes) = slice(step, selections)
+        var mask = mask(for: step, in: session.trace)
+        if mask == .causal, let q = axes.firstIndex(where: { $0.name == "query_pos" }),
+           let k = axes.firstIndex(where: { $0.name == "key_pos" }), axes[q].positions != nil || axes[k].positions != nil {
+            // A slice of a pattern: mask by the cells' positions on the full axes, not their places in the slice.
+            let full = step.axes
+            let offset = (full.firstIndex { $0.name == "key_pos" }.map { step.tensor.shape[$0] } ?? 0)
+                - (full.firstIndex { $0.name == "query_pos" }.map { step.tensor.shape[$0] } ?? 0)
+            mask = .causalPositions(queries: (0..<t.shape[q]).map(axes[q].position),
+                                    keys: (0..<t.shape[k]).map(axes[k].position), offset: offset)
+        }
         let isMatrix = step.name.hasSuffix("hook_pattern") || step.name.hasSuffix("hook_attn_scores")
             || step.name.hasSuffix("hook_attn_scores_unmasked")
-        let mask = mask(for: step, in: session.trace)
         let useHeatmap: Bool
         switch session.settings.view {
         case .heatmap: useHeatmap = t.rank == 2 || (t.rank == 3 && isMatrix)

@@ -3,10 +3,19 @@
 public struct Axis: Sendable, Equatable {
     public var name: String
     public var labels: [String]?
+    /// For an axis cut out of a longer one by a range (`show resid_pre 0[13:]`): the index each entry
+    /// had on the full axis, so views number rows 13, 14, … rather than 0, 1, …. Nil means 0, 1, 2, ….
+    public var positions: [Int]?
 
-    public init(_ name: String, labels: [String]? = nil) {
+    public init(_ name: String, labels: [String]? = nil, positions: [Int]? = nil) {
         self.name = name
         self.labels = labels
+        self.positions = positions
+    }
+
+    /// The index entry `i` had on the full axis.
+    public func position(_ i: Int) -> Int {
+        positions?[i] ?? i
     }
 }
 

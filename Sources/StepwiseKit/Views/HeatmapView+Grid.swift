@@ -11,18 +11,19 @@ extension HeatmapView {
     /// - Parameters:
     ///   - matrices: `(title, tensor)` pairs, each tensor `[rows, cols]` of the same shape.
     ///   - labels: one label per row (token pieces for query positions), or nil for indices only.
+    ///   - positions: the rows' numbers on the full axis when they are a slice of it (nil: 0, 1, …).
     ///   - options: width, row/column limits, colour, ASCII fallback.
     ///   - mask: cells to draw as masked besides `-inf` ones, the same for every panel.
     ///   - range: the values of the lightest and darkest shade; default the unmasked finite range of
     ///     all panels together, so panels compare directly.
     /// - Returns: the lines, every one at most `options.width` columns wide.
-    public static func renderGrid(matrices: [(title: String, tensor: Tensor)], labels: [String]?,
+    public static func renderGrid(matrices: [(title: String, tensor: Tensor)], labels: [String]?, positions: [Int]? = nil,
                                   options: ViewOptions = ViewOptions(), mask: ViewMask = .none,
                                   range: ClosedRange<Float>? = nil) -> [String] {
-        gridLayout(matrices: matrices, labels: labels, options: options, mask: mask, range: range).lines
+        gridLayout(matrices: matrices, labels: labels, positions: positions, options: options, mask: mask, range: range).lines
     }
 
-    static func gridLayout(matrices: [(title: String, tensor: Tensor)], labels: [String]?,
+    static func gridLayout(matrices: [(title: String, tensor: Tensor)], labels: [String]?, positions: [Int]? = nil,
                            options o: ViewOptions, mask: ViewMask, range: ClosedRange<Float>?) -> Rendering {
         guard let first = matrices.first?.tensor else {
             return Rendering(lines: [], elidedRows: false, elidedCols: false)
@@ -31,7 +32,7 @@ extension HeatmapView {
         precondition(matrices.allSatisfy { $0.tensor.shape == first.shape },
                      "HeatmapView.renderGrid: matrices differ in shape")
         let (R, C) = (first.dim(0), first.dim(1))
-        let heads = RowHeads(count: R, labels: labels?.count == R ? labels : nil, options: o)
+        let heads = RowHeads(count: R, labels: labels?.count == R ? labels : nil, positions: positions, options: o)
         let scale = makeScale(matrices.map(\.tensor), mask: mask, range: range, options: o)
         let avail = o.width - TableView.margin.count
         let gap = 2

@@ -31,9 +31,10 @@ public enum HeatmapView {
         precondition(axes.count == matrix.rank, "HeatmapView: \(axes.count) axes for shape \(matrix.shape)")
         if matrix.rank == 3 {
             let panels = (0..<matrix.dim(0)).map { i in
-                (title: "\(axes[0].name) \(i)", tensor: matrix.sliced([.index(i)]))
+                (title: "\(axes[0].name) \(axes[0].position(i))", tensor: matrix.sliced([.index(i)]))
             }
-            return renderGrid(matrices: panels, labels: axes[1].labels, options: options, mask: mask, range: range)
+            return renderGrid(matrices: panels, labels: axes[1].labels, positions: axes[1].positions, options: options,
+                              mask: mask, range: range)
         }
         precondition(matrix.rank == 2, "HeatmapView.render needs rank 2 or 3, got shape \(matrix.shape)")
         return layout(matrix, axes: axes, options: options, mask: mask, range: range).lines
@@ -51,7 +52,7 @@ public enum HeatmapView {
         let rowLabels = axes[0].labels?.count == R ? axes[0].labels : nil
         let colLabels = axes[1].labels?.count == C ? axes[1].labels : nil
         let scale = makeScale([m], mask: mask, range: range, options: o)
-        let heads = RowHeads(count: R, labels: rowLabels, name: axes[0].name, options: o)
+        let heads = RowHeads(count: R, labels: rowLabels, positions: axes[0].positions, name: axes[0].name, options: o)
         let avail = o.width - TableView.margin.count
 
         // Cell width 2 when the whole matrix fits that way, else 1; then elide columns if needed.
@@ -59,7 +60,7 @@ public enum HeatmapView {
         let cellW = C * 2 <= room ? 2 : 1
         let cols = pickColumns(C, cellWidth: cellW, room: room, options: o)
         let rows = Elision.pick(count: R, limit: o.rowLimit)
-        let frame = Frame(cols: cols, cellWidth: cellW, options: o)
+        let frame = Frame(cols: cols, cellWidth: cellW, options: o, positions: axes[1].positions)
         let pad = String(repeating: " ", count: heads.width + 1)
         func g(_ s: String) -> String { ANSI.style(s, ANSI.fg(ANSI.dimGrey), o.colored) }
 
@@ -84,7 +85,8 @@ public enum HeatmapView {
         }
         out.append(g(pad + frame.bottom))
         if let colLabels, colLabels != rowLabels {
-            out += keyLines(name: axes[1].name, labels: colLabels, shown: cols.compactMap { $0 }, options: o)
+            out += keyLines(name: axes[1].name, labels: colLabels, shown: cols.compactMap { $0 }, positions: axes[1].positions,
+                            options: o)
         }
         let masked = maskNote(mask, values: m.data)
         out += scale.legend(cellWidth: cellW, maskNote: masked)
@@ -119,14 +121,15 @@ public enum HeatmapView {
     /// The legend's note about masked cells, or nil when nothing is masked.
     static func maskNote(_ mask: ViewMask, values: [Float]) -> String? {
         switch mask {
-        case .causal: return "masked (causal: key after query)"
+        case .causal, .causalPositions: return "masked (causal: key after query)"
         case .none: return values.contains(-.infinity) ? "masked (-inf)" : nil
         }
     }
 
     /// `key_pos: 0 'The'  1 ' cat'  …` wrapped to the width, for columns whose tokens are not the rows'.
-    static func keyLines(name: String, labels: [String], shown: [Int], options o: ViewOptions) -> [String] {
-        let items = shown.map { "\($0) " + TextWidth.truncate(labels[$0], to: 14, ellipsis: o.truncationMark) }
+    static func keyLines(name: String, labels: [String], shown: [Int], positions: [Int]? = nil,
+                         options o: ViewOptions) -> [String] {
+        let items = shown.map { "\(positions?[$0] ?? $0) " + TextWidth.truncate(labels[$0], to: 14, ellipsis: o.truncationMark) }
         var lines: [String] = []
         var line = (name.isEmpty ? "columns" : name) + ":"
         for item in items {
@@ -145,15 +148,18 @@ public enum HeatmapView {
     struct RowHeads {
         var count: Int
         var labels: [String]?
+        /// Row numbers on the full axis when the rows are a slice of it.
+        var positions: [Int]?
         var options: ViewOptions
         var idxW: Int
         var width: Int
 
-        init(count: Int, labels: [String]?, name: String = "", options: ViewOptions) {
+        init(count: Int, labels: [String]?, positions: [Int]? = nil, name: String = "", options: ViewOptions) {
             self.count = count
             self.labels = labels
+            self.positions = positions
             self.options = options
-            idxW = String(max(count - 1, 0)).count
+            idxW = String(max(positions?.max() ?? (count - 1), 0)).count
             width = 0
             var w = idxW
             for i in 0..<count { w = max(w, TextWidth.of(full(i))) }
@@ -162,7 +168,7 @@ public enum HeatmapView {
         }
 
         private func full(_ i: Int) -> String {
-            let idx = TextWidth.padLeft(String(i), idxW)
+            let idx = TextWidth.padLeft(String(positions?[i] ?? i), idxW)
             guard let labels else { return idx }
             return idx + " " + TextWidth.truncate(labels[i], to: 14, ellipsis: options.truncationMark)
         }
@@ -176,6 +182,8 @@ public enum HeatmapView {
         var cols: [Int?]
         var cellWidth: Int
         var options: ViewOptions
+        /// Column numbers on the full axis when the columns are a slice of it.
+        var positions: [Int]? = nil
 
         var markWidth: Int { max(cellWidth, TextWidth.of(options.elisionMark)) }
         var innerWidth: Int { cols.reduce(0) { $0 + ($1 == nil ? markWidth : cellWidth) } }
@@ -202,10 +210,11 @@ public enum HeatmapView {
             var needTens = false
             for c in cols {
                 let start = units.count
-                guard let c else {
+                guard let col = c else {
                     units += Array(String(repeating: " ", count: markWidth))
                     continue
                 }
+                let c = positions?[col] ?? col
                 units += Array(TextWidth.padRight(String(c % 10), cellWidth))
                 if c >= 10 && c % 10 == 0 {
                     needTens = true

@@ -85,10 +85,10 @@ public enum TableView {
         let avail = o.width - margin.count
 
         // Row heads: index, then the label when the axis has one per row.
-        let idxW = String(max(R - 1, 0)).count
+        let idxW = String(max(rowAxis.positions?.max() ?? (R - 1), 0)).count
         let rowLabels = rowAxis.labels?.count == R ? rowAxis.labels : nil
         func rowHead(_ i: Int) -> String {
-            let idx = TextWidth.padLeft(String(i), idxW)
+            let idx = TextWidth.padLeft(String(rowAxis.position(i)), idxW)
             guard let l = rowLabels else { return idx }
             return idx + " " + TextWidth.truncate(l[i], to: 14, ellipsis: o.truncationMark)
         }
@@ -99,7 +99,7 @@ public enum TableView {
         // Column width: the widest value, index or (capped) label, the same for every column.
         let colLabels = colAxis?.labels?.count == C ? colAxis?.labels : nil
         var colW = summary.cellWidth(o.precision, style)
-        if colAxis != nil { colW = max(colW, String(max(C - 1, 0)).count) }
+        if let colAxis { colW = max(colW, String(max(colAxis.positions?.max() ?? (C - 1), 0)).count) }
         if let ls = colLabels { colW = max(colW, min(ls.map(TextWidth.of).max() ?? 0, 10)) }
         let markW = TextWidth.of(mark)
 
@@ -125,7 +125,7 @@ public enum TableView {
                 out.append(String(repeating: " ", count: headW) + sep + g(colAxis.name + (o.unicode ? " →" : " ->")))
             }
             let corner = g(TextWidth.truncate(rowAxis.name, to: headW, ellipsis: o.truncationMark))
-            out.append(line(corner, cols.map { g($0.map(String.init) ?? mark) }))
+            out.append(line(corner, cols.map { g($0.map { String(colAxis.position($0)) } ?? mark) }))
             if let ls = colLabels {
                 out.append(line("", cols.map { c in
                     g(c.map { TextWidth.truncate(ls[$0], to: colW, ellipsis: o.truncationMark) } ?? "")
@@ -160,7 +160,7 @@ public enum TableView {
         let n = t.count
         let style = NumberFormat.style(maxAbs: summary.maxAbs, precision: o.precision)
         let valueW = max(summary.cellWidth(o.precision, style), 2 + String(max(n - 1, 0)).count)
-        let idxW = String(max(n - 1, 0)).count
+        let idxW = String(max(axis.positions?.max() ?? (n - 1), 0)).count
         let bar = o.unicode ? "│" : "|"
         let headW = idxW + 2
         let fitCount = max(1, (o.width - margin.count - headW) / (2 + valueW))
@@ -181,7 +181,7 @@ public enum TableView {
                 out.append(g(TextWidth.padLeft(o.elisionMark, idxW)))
                 continue
             }
-            var s = g(TextWidth.padLeft(String(l * perLine), idxW) + " " + bar)
+            var s = g(TextWidth.padLeft(String(axis.position(l * perLine)), idxW) + " " + bar)
             for i in (l * perLine)..<min(n, (l + 1) * perLine) {
                 s += "  " + TextWidth.padLeft(NumberFormat.format(t.data[i], o.precision, style), valueW)
             }

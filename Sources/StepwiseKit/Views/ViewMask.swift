@@ -10,12 +10,19 @@ public enum ViewMask: Sendable, Equatable {
     /// queries are the last `rows` positions (a KV-cached pass), so cell `(q, k)` is masked when
     /// `k > q + cols - rows`.
     case causal
+    /// A causal mask on a slice of a pattern: row `r` is query position `queries[r]` and column `c` key
+    /// position `keys[c]` of the full matrix, whose `offset` first keys are cached positions; masked
+    /// when `keys[c] > queries[r] + offset`.
+    case causalPositions(queries: [Int], keys: [Int], offset: Int)
 
     /// Whether cell `(row, col)` of a `[rows, cols]` matrix is masked (before looking at its value).
     public func isMasked(row: Int, col: Int, rows: Int, cols: Int) -> Bool {
         switch self {
         case .none: return false
         case .causal: return col > row + (cols - rows)
+        case let .causalPositions(queries, keys, offset):
+            guard row < queries.count, col < keys.count else { return false }
+            return keys[col] > queries[row] + offset
         }
     }
 }
