@@ -60,7 +60,7 @@ public struct Completer: Sendable {
         let shownDir = prefix.hasPrefix("~") ? String(prefix[...(prefix.lastIndex(of: "/") ?? prefix.startIndex)]) : dir
         return entries.filter { $0.hasPrefix(base) && (base.hasPrefix(".") || !$0.hasPrefix(".")) }.sorted().map { e in
             var isDir: ObjCBool = false
-            fm.fileExists(atPath: (dir.isEmpty ? "" : dir) + e, isDirectory: &isDir)
+            _ = fm.fileExists(atPath: (dir.isEmpty ? "" : dir) + e, isDirectory: &isDir)
             let head = prefix.hasPrefix("~") && !prefix.contains("/") ? "" : shownDir
             return head + e + (isDir.boolValue ? "/" : "")
         }

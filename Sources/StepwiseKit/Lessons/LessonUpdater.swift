@@ -66,7 +66,7 @@ public enum LessonUpdater {
         var i = line
         while i < lines.count {
             let t = lines[i].trimmingCharacters(in: .whitespaces)
-            if t.hasPrefix(marker) && t.drop { $0 == marker.first }.isEmpty { return i + 1 }
+            if t.hasPrefix(marker) && t.drop(while: { $0 == marker.first }).isEmpty { return i + 1 }
             i += 1
         }
         return lines.count
