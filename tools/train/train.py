@@ -27,14 +27,14 @@ def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument("--work", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--steps", type=int, default=2500, help="optimizer steps (the training budget)")
+    p.add_argument("--steps", type=int, default=7000, help="optimizer steps (the training budget)")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--vocab", type=int, default=4096)
     p.add_argument("--d-model", type=int, default=128)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--ctx", type=int, default=256)
-    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--min-lr-frac", type=float, default=0.1)
     p.add_argument("--warmup", type=int, default=100)
@@ -45,7 +45,7 @@ def parse_args():
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--wpe-init", choices=["normal", "sinusoidal"], default="sinusoidal",
                    help="initial position embeddings: GPT-2's N(0, 0.02), or sinusoids scaled to the same std")
-    p.add_argument("--threads", type=int, default=1, help="torch threads; part of what makes a run reproducible")
+    p.add_argument("--threads", type=int, default=2, help="torch threads; part of what makes a run reproducible")
     return p.parse_args()
 
 
