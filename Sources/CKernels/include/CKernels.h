@@ -38,4 +38,15 @@ void stepwise_block_matvec(int format, const uint8_t *weights, size_t row_bytes,
 /// pages. A no-op on other C libraries.
 void stepwise_keep_freed_memory(void);
 
+/// A task of a parallel loop: `index` runs from 0 to count − 1.
+typedef void (*stepwise_task_fn)(void *context, size_t index);
+
+/// Runs fn(context, 0) … fn(context, count − 1) on the calling thread and a pool of (cores − 1)
+/// workers, returning when all are done. Workers spin briefly between jobs, then sleep. A call made
+/// while another is running (from another thread, or from inside a task) runs inline.
+void stepwise_parallel_for(size_t count, stepwise_task_fn fn, void *context);
+
+/// The number of pool workers besides the calling thread (starting them on first use).
+int stepwise_parallel_workers(void);
+
 #endif

@@ -168,7 +168,7 @@ public struct QuantizedMatrix: Sendable {
         if m * rows * columns < 1 << 16 || chunks == 1 {
             for c in 0..<chunks { body(c) }
         } else {
-            DispatchQueue.concurrentPerform(iterations: chunks, execute: body)
+            Parallel.forEach(chunks, body)
         }
     }
 

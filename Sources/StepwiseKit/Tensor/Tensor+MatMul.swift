@@ -92,7 +92,7 @@ public enum MatMul {
             }
         }
         let chunks = columnChunks * rowChunks
-        if chunks == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: body) }
+        Parallel.forEach(chunks, body)
     }
 
     /// `C[m, n] = A[m, k] · Bᵀ` with `B` already in panels (see ``PackedMatrix``); `c` is overwritten.
@@ -128,7 +128,7 @@ public enum MatMul {
             }
         }
         let chunks = columnChunks * rowChunks
-        if chunks == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: body) }
+        Parallel.forEach(chunks, body)
     }
 
     /// Every 4-row tile of `rows` against one panel of `len` `k`-steps starting at `kk`, into the
