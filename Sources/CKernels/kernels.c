@@ -22,16 +22,9 @@ STEPWISE_TARGET static inline float horizontal_sum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/// Σ_j q_j x_j over one block of 16 nibble bytes, as 8 partial sums.
-STEPWISE_TARGET static inline __m256 nibble_dot(const uint8_t *codes, const float *x) {
-    const __m128i low_mask = _mm_set1_epi8(0x0F);
-    __m128i q = _mm_loadu_si128((const __m128i *)codes);
-    __m128i lo = _mm_and_si128(q, low_mask);                     // values 0-15
-    __m128i hi = _mm_and_si128(_mm_srli_epi16(q, 4), low_mask);  // values 16-31
-    __m256 f0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
-    __m256 f1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
-    __m256 f2 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
-    __m256 f3 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
+/// Σ_j f_j x_j for the 32 codes of a block already widened to floats (values 0-7, 8-15, 16-23,
+/// 24-31), as 8 partial sums.
+STEPWISE_TARGET static inline __m256 block_dot(__m256 f0, __m256 f1, __m256 f2, __m256 f3, const float *x) {
     __m256 s0 = _mm256_mul_ps(f0, _mm256_loadu_ps(x));
     __m256 s1 = _mm256_mul_ps(f1, _mm256_loadu_ps(x + 8));
     s0 = _mm256_fmadd_ps(f2, _mm256_loadu_ps(x + 16), s0);
@@ -39,19 +32,26 @@ STEPWISE_TARGET static inline __m256 nibble_dot(const uint8_t *codes, const floa
     return _mm256_add_ps(s0, s1);
 }
 
-/// Σ_j q_j x_j over one block of 32 signed bytes, as 8 partial sums.
+/// Σ_j q_j x_j over one block of 16 nibble bytes.
+STEPWISE_TARGET static inline __m256 nibble_dot(const uint8_t *codes, const float *x) {
+    const __m128i low_mask = _mm_set1_epi8(0x0F);
+    __m128i q = _mm_loadu_si128((const __m128i *)codes);
+    __m128i lo = _mm_and_si128(q, low_mask);                     // values 0-15
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(q, 4), low_mask);  // values 16-31
+    return block_dot(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)),
+                     _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))),
+                     _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)),
+                     _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8))), x);
+}
+
+/// Σ_j q_j x_j over one block of 32 signed bytes.
 STEPWISE_TARGET static inline __m256 byte_dot(const uint8_t *codes, const float *x) {
     __m128i a = _mm_loadu_si128((const __m128i *)codes);
     __m128i b = _mm_loadu_si128((const __m128i *)(codes + 16));
-    __m256 f0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(a));
-    __m256 f1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(a, 8)));
-    __m256 f2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b));
-    __m256 f3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8)));
-    __m256 s0 = _mm256_mul_ps(f0, _mm256_loadu_ps(x));
-    __m256 s1 = _mm256_mul_ps(f1, _mm256_loadu_ps(x + 8));
-    s0 = _mm256_fmadd_ps(f2, _mm256_loadu_ps(x + 16), s0);
-    s1 = _mm256_fmadd_ps(f3, _mm256_loadu_ps(x + 24), s1);
-    return _mm256_add_ps(s0, s1);
+    return block_dot(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(a)),
+                     _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(a, 8))),
+                     _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)),
+                     _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8))), x);
 }
 
 /// One Q4_0 / Q4_1 row against one input: d·Σq·x per block into vector accumulators, the offset
