@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 
 /// A weight matrix `[rows, columns]` kept in one of ggml's 32-value block formats (Q4_0, Q4_1, Q8_0), as
 /// a GGUF file stores it, for matrix-vector products that read 4-7x fewer bytes than float32.
@@ -131,8 +130,8 @@ public struct QuantizedMatrix: Sendable {
     /// Rows split over the cores; every output value is one row of W against one row of x.
     func multiply(x: UnsafePointer<Float>, sums: UnsafePointer<Float>, m: Int, weights: UnsafeRawPointer,
                   out: UnsafeMutablePointer<Float>, intrinsics: Bool) {
-        // A few chunks per core: waking workers costs tens of microseconds, and a token of generation
-        // makes ~120 of these calls.
+        // A few chunks per core, so a core that starts late still finds work; a token of generation
+        // makes ~120 of these calls (see Parallel).
         let chunks = Swift.max(1, Swift.min(8, rows / 32))
         let perChunk = (rows + chunks - 1) / chunks
         let ux = UnsafeSendable(x), us = UnsafeSendable(sums), uw = UnsafeSendable(weights), uo = UnsafeSendable(out)

@@ -1,5 +1,3 @@
-import Dispatch
-
 // MARK: - Matrix products
 
 extension Tensor {
