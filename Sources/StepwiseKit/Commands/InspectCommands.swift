@@ -9,9 +9,11 @@ enum InspectCommands {
             NAME is a hook name (see 'steps') or a short form with a layer: embed, pos_embed, resid_pre L, \
             q L, k L, v L, scores L, pattern L, z L, result L, attn_out L, resid_mid L, pre L, post L, \
             mlp_out L, resid_post L, ln1 L, ln_final, logits. Slices are NumPy-style, one per axis: \
-            [:, 2, :8], [-1], [1:4]. 'head H' after a layer picks one head.
+            [:, 2, :8], [-1], [1:4]. 'head H' after a layer picks one head; a slice after it picks that \
+            head's query and key positions. Sliced rows keep their position numbers.
             """,
-        examples: ["show blocks.0.attn.hook_q[:, 2, :8]", "show pattern 0 head 3", "show resid_post 1[-1]", "show logits[-1, :10]"],
+        examples: ["show blocks.0.attn.hook_q[:, 2, :8]", "show pattern 0 head 3", "show pattern 1 head 2[-4:, :8]",
+                   "show resid_post 1[-1]", "show logits[-1, :10]"],
         completion: .steps
     ) { session, context, rest in
         let trace = try session.requireTrace()
