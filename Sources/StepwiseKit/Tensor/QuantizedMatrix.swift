@@ -51,6 +51,8 @@ public struct QuantizedMatrix: Sendable {
     public let columns: Int
     /// `rows` rows of `columns / 32` blocks each.
     let storage: [UInt8]
+    /// The row counts of the matrices stacked here, in order (one entry for a matrix that is not a stack).
+    public let parts: [Int]
 
     /// Bytes of one row.
     public var rowBytes: Int { columns / 32 * format.blockBytes }
@@ -66,6 +68,7 @@ public struct QuantizedMatrix: Sendable {
         self.rows = rows
         self.columns = columns
         storage = Array(UnsafeRawBufferPointer(rebasing: bytes[0..<n]))
+        parts = [rows]
     }
 
     /// The matrix in float32, `[rows, columns]`, converted by ``GGUFQuantization``.
@@ -85,6 +88,21 @@ public struct QuantizedMatrix: Sendable {
         columns = first.columns
         rows = parts.reduce(0) { $0 + $1.rows }
         storage = parts.flatMap(\.storage)
+        self.parts = parts.flatMap(\.parts)
+    }
+
+    /// The product with a stack, split back into one tensor per stacked matrix: `[..., parts[i]]` each.
+    public func linearParts(_ x: Tensor) -> [Tensor] {
+        let all = linear(x).data
+        let m = all.count / Swift.max(rows, 1)
+        var offset = 0
+        return parts.map { width in
+            var data: [Float] = []
+            data.reserveCapacity(m * width)
+            for i in 0..<m { data += all[(i * rows + offset)..<(i * rows + offset + width)] }
+            offset += width
+            return Tensor(shape: Array(x.shape.dropLast()) + [width], data: data)
+        }
     }
 
     /// Which code computes the products.

@@ -103,6 +103,12 @@ struct TensorKernelTests {
         let q8 = randomBlocks(.q8_0, rows: 8, columns: 64, seed: 14).withUnsafeBytes {
             QuantizedMatrix(format: .q8_0, rows: 8, columns: 64, bytes: $0)
         }
+        #expect(stack.parts == [40, 24, 24])
+        let split = stack.linearParts(x)
+        for (piece, part) in zip(split, parts) {
+            #expect(piece.shape == [2, part.rows])
+            #expect(piece.data == part.linear(x).data)
+        }
         #expect(QuantizedMatrix(stacking: [parts[0], q8]) == nil)
         #expect(QuantizedMatrix(stacking: []) == nil)
     }

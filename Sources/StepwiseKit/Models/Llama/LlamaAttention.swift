@@ -63,17 +63,9 @@ struct LlamaAttention: Sendable {
         // MARK: - Projections and RoPE
         var q: [Float], k: [Float], v: [Float]
         if let qkv = quantized?.qkv, usesBlocks(x) {
-            // One product for all three: row i of the result is q_i, then k_i, then v_i.
-            let all = qkv.linear(x).data
-            let nq = H * d, nk = KV * d, width = nq + 2 * nk
-            q = []; k = []; v = []
-            q.reserveCapacity(T * nq); k.reserveCapacity(T * nk); v.reserveCapacity(T * nk)
-            for i in 0..<T {
-                let row = i * width
-                q += all[row..<(row + nq)]
-                k += all[(row + nq)..<(row + nq + nk)]
-                v += all[(row + nq + nk)..<(row + width)]
-            }
+            // One product for all three.
+            let parts = qkv.linearParts(x)
+            (q, k, v) = (parts[0].data, parts[1].data, parts[2].data)
         } else {
             q = query.linear(x).data
             k = key.linear(x).data

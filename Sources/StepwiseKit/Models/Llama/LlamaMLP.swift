@@ -27,15 +27,8 @@ struct LlamaMLP: Sendable {
         let dMLP = Axis("d_mlp")
         let g: Tensor, u: Tensor
         if let gateUp = quantized?.gateUp, usesBlocks(x) {
-            let both = gateUp.linear(x).data, T = x.count / x.dim(-1), F = gateUp.rows / 2
-            var gd: [Float] = [], ud: [Float] = []
-            gd.reserveCapacity(T * F); ud.reserveCapacity(T * F)
-            for i in 0..<T {
-                gd += both[(2 * i * F)..<((2 * i + 1) * F)]
-                ud += both[((2 * i + 1) * F)..<((2 * i + 2) * F)]
-            }
-            g = Tensor(shape: Array(x.shape.dropLast()) + [F], data: gd)
-            u = Tensor(shape: Array(x.shape.dropLast()) + [F], data: ud)
+            let parts = gateUp.linearParts(x)
+            (g, u) = (parts[0], parts[1])
         } else {
             g = gate.linear(x)
             u = up.linear(x)
