@@ -69,13 +69,9 @@ public enum MatMul {
         if k == 0 { c.initialize(repeating: 0, count: m * n); return }
         // Chunks: column ranges of B in whole panels, then row ranges of A when there are too few
         // columns; each chunk packs its own columns once per k-block and sweeps its rows.
-        let work = m * n * k
-        let wanted = work < parallelThreshold ? 1 : Swift.min(24, Swift.max(2, work / parallelThreshold))
         let unit = m < 4 ? 4 : panelWidth
-        let columnChunks = Swift.max(1, Swift.min(wanted, n / unit))
-        let rowChunks = Swift.max(1, Swift.min(wanted / columnChunks, m / 16))
+        let (columnChunks, rowChunks, perM) = split(m: m, n: n, k: k, columnUnits: n / unit)
         let perN = ((n + columnChunks - 1) / columnChunks + unit - 1) / unit * unit
-        let perM = ((m + rowChunks - 1) / rowChunks + 3) / 4 * 4
         let ua = UnsafeSendable(a), ub = UnsafeSendable(b), uc = UnsafeSendable(c)
         let body: @Sendable (Int) -> Void = { chunk in
             let j0 = (chunk % columnChunks) * perN, i0 = (chunk / columnChunks) * perM
@@ -93,6 +89,18 @@ public enum MatMul {
         Parallel.forEach(chunks, body)
     }
 
+    /// How a product is cut into chunks for the cores: about one chunk per `parallelThreshold`
+    /// multiply-adds (at most 24), first as ranges of `columnUnits` whole column groups, then, when
+    /// there are too few of those, also as row ranges of at least 16 rows; `rowsPerChunk` is a
+    /// multiple of the 4-row tile.
+    static func split(m: Int, n: Int, k: Int, columnUnits: Int) -> (columns: Int, rows: Int, rowsPerChunk: Int) {
+        let work = m * n * k
+        let wanted = work < parallelThreshold ? 1 : Swift.min(24, Swift.max(2, work / parallelThreshold))
+        let columns = Swift.max(1, Swift.min(wanted, columnUnits))
+        let rows = Swift.max(1, Swift.min(wanted / columns, m / 16))
+        return (columns, rows, ((m + rows - 1) / rows + 3) / 4 * 4)
+    }
+
     /// `C[m, n] = A[m, k] · Bᵀ` with `B` already in panels (see ``PackedMatrix``); `c` is overwritten.
     static func abT(a: UnsafePointer<Float>, panels: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
                     m: Int, n: Int, k: Int) {
@@ -100,12 +108,8 @@ public enum MatMul {
         if k == 0 { c.initialize(repeating: 0, count: m * n); return }
         let w = panelWidth
         let panelCount = (n + w - 1) / w
-        let work = m * n * k
-        let wanted = work < parallelThreshold ? 1 : Swift.min(24, Swift.max(2, work / parallelThreshold))
-        let columnChunks = Swift.max(1, Swift.min(wanted, panelCount))
-        let rowChunks = Swift.max(1, Swift.min(wanted / columnChunks, m / 16))
+        let (columnChunks, rowChunks, perM) = split(m: m, n: n, k: k, columnUnits: panelCount)
         let perPanels = (panelCount + columnChunks - 1) / columnChunks
-        let perM = ((m + rowChunks - 1) / rowChunks + 3) / 4 * 4
         let ua = UnsafeSendable(a), up = UnsafeSendable(panels), uc = UnsafeSendable(c)
         let body: @Sendable (Int) -> Void = { chunk in
             let q0 = (chunk % columnChunks) * perPanels, i0 = (chunk / columnChunks) * perM
