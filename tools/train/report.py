@@ -94,8 +94,8 @@ def main():
     w("")
     if ok_p and ok_i:
         w(f"Two classic circuits show up clearly: a **previous-token head, {bp}** (layer {bp.split('.')[0]} "
-          f"head {bp.split('.')[1]}, score {prev[bp]:.2f}) and an **induction head, {bi}** (layer "
-          f"{bi.split('.')[0]} head {bi.split('.')[1]}, score {ind[bi]:.2f}).")
+          f"head {bp.split('.')[1]}, score {prev[bp]:.3f}) and an **induction head, {bi}** (layer "
+          f"{bi.split('.')[0]} head {bi.split('.')[1]}, score {ind[bi]:.3f}).")
     elif ok_i:
         w(f"An **induction head, {bi}** (layer {bi.split('.')[0]} head {bi.split('.')[1]}, score {ind[bi]:.2f}) "
           f"shows up clearly. **One target not met:** the aim was also a previous-token head scoring >= 0.9; "
@@ -176,6 +176,10 @@ def main():
           "learned position embeddings start from the original Transformer's sinusoids scaled to std 0.02. "
           "They are trained like any other weight; the start only makes \"the previous position\" easy to "
           "find (with GPT-2's random start, runs of this length showed no previous-token head at all).")
+    elif a_.get("wpe_init") == "sinusoidal-linear":
+        w("- Initialisation: GPT-2's (normal, std 0.02; residual projections scaled down), except that the "
+          "learned position embeddings start from sinusoids scaled to std 0.02 whose frequencies are spaced "
+          "evenly up to pi (so neighbouring positions start orthogonal). They are trained like any other weight.")
     w("- Each training sequence is a random window of the training text, except that, to make copying pay "
       "off early (so that an induction head forms in a short run):")
     w(f"  - {a_['p_copy']:.0%} carry a copied span: 8-64 tokens of the window are pasted again later in the "
@@ -183,6 +187,12 @@ def main():
     w(f"  - {a_['p_tile']:.0%} are one natural passage of 16-128 tokens tiled to fill the context;")
     w(f"  - {a_['p_random']:.0%} are 10-64 uniformly random tokens tiled to fill the context (no loss on the "
       "first copy, which cannot be predicted).")
+    if a_.get("p_pairs", 0) > 0:
+        w(f"  - {a_['p_pairs']:.0%} are 4-32 random token pairs (a, b) drawn again and again in random order; "
+          "the loss is only on predicting b after an a whose pair appeared before. To find that b, a later layer "
+          "looks for an earlier position whose previous token is this a; if that \"previous token\" is a blur of "
+          "the last few tokens, the b's of other pairs match too. These sequences reward a head that looks "
+          "exactly one position back, and are what made the previous-token head sharp.")
     w("  The validation loss below is measured on untouched held-out text only.")
     w(f"- Training time: {m['train_seconds'] / 60:.1f} minutes for the {a_['steps']} steps "
       f"({m['train_seconds'] / a_['steps']:.2f} s/step) on 2 CPU cores shared with other jobs; the whole "

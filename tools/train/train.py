@@ -42,9 +42,12 @@ def parse_args():
     p.add_argument("--p-copy", type=float, default=0.25, help="share of sequences with a copied earlier span")
     p.add_argument("--p-tile", type=float, default=0.15, help="share of sequences that are one passage tiled")
     p.add_argument("--p-random", type=float, default=0.10, help="share of sequences that are random tokens tiled")
+    p.add_argument("--p-pairs", type=float, default=0.20,
+                   help="share of sequences that are random token pairs (a, b) repeated in shuffled order")
     p.add_argument("--eval-every", type=int, default=500)
-    p.add_argument("--wpe-init", choices=["normal", "sinusoidal"], default="sinusoidal",
-                   help="initial position embeddings: GPT-2's N(0, 0.02), or sinusoids scaled to the same std")
+    p.add_argument("--wpe-init", choices=["normal", "sinusoidal", "sinusoidal-linear"], default="sinusoidal",
+                   help="initial position embeddings: GPT-2's N(0, 0.02), or sinusoids scaled to the same std "
+                        "(frequencies spaced geometrically as in the original Transformer, or evenly up to pi)")
     p.add_argument("--threads", type=int, default=2, help="torch threads; part of what makes a run reproducible")
     return p.parse_args()
 
@@ -82,6 +85,7 @@ class Batches:
     copy:   a natural window in which a span of 8-64 tokens is pasted again further on;
     tile:   one natural passage of 16-128 tokens repeated to fill the window;
     random: 10-64 uniformly random tokens repeated to fill the window (loss only on the repeats);
+    pairs:  random token pairs (a, b) drawn in random order (loss only on b after an already-seen a);
     the rest are untouched natural windows.
     """
 
@@ -111,10 +115,32 @@ class Batches:
             P = int(rng.integers(10, 65))
             w = np.resize(rng.integers(self.n_special, a.vocab, size=P), W)
             mask_upto = P - 1  # the first copy cannot be predicted: no loss on it
+        elif r < a.p_copy + a.p_tile + a.p_random + a.p_pairs:
+            return self.pairs(W)
         else:
             w = self.window(W)
         x, y = w[:-1].copy(), w[1:].copy()
         y[:mask_upto] = -100
+        return x, y
+
+    def pairs(self, W):
+        """K random pairs (a, b), drawn one at a time in random order: the token after an a is its b, which only
+        a head that looks exactly one position back can find (a blurred look also matches the pair before)."""
+        rng, a = self.rng, self.a
+        K = int(rng.integers(4, 33))
+        pairs = rng.integers(self.n_special, a.vocab, size=(K, 2))
+        order = rng.integers(0, K, size=W // 2 + 1)
+        shift = int(rng.integers(0, 2))  # half the sequences start mid-pair, so the a's are not all at even positions
+        w = pairs[order].reshape(-1)[shift:shift + W]
+        x, y = w[:-1].copy(), w[1:].copy()
+        seen = np.zeros(K, dtype=bool)
+        keep = np.zeros(W - 1, dtype=bool)
+        for i, k in enumerate(order):
+            pos = 2 * i - shift  # position of this pair's a in w
+            if 0 <= pos < W - 1:
+                keep[pos] = seen[k]  # predict b from a, once the pair has been seen
+            seen[k] = True
+        y[~keep] = -100
         return x, y
 
     def next(self):
@@ -177,11 +203,14 @@ def main():
         bos_token_id=eot, eos_token_id=eot,
     )
     model = GPT2LMHeadModel(config)
-    if a.wpe_init == "sinusoidal":
+    if a.wpe_init.startswith("sinusoidal"):
         # The original Transformer's sinusoids as a starting point for the learned position embeddings:
         # "one position back" is then a fixed rotation, which a previous-token head can find quickly.
         pos = torch.arange(a.ctx, dtype=torch.float32)[:, None]
-        freq = 10000.0 ** (-torch.arange(0, a.d_model, 2, dtype=torch.float32) / a.d_model)
+        if a.wpe_init == "sinusoidal":
+            freq = 10000.0 ** (-torch.arange(0, a.d_model, 2, dtype=torch.float32) / a.d_model)
+        else:
+            freq = math.pi * (torch.arange(a.d_model // 2, dtype=torch.float32) + 0.5) / (a.d_model // 2)
         pe = torch.zeros(a.ctx, a.d_model)
         pe[:, 0::2], pe[:, 1::2] = torch.sin(pos * freq), torch.cos(pos * freq)
         with torch.no_grad():
