@@ -32,4 +32,28 @@ struct BuiltinModelTests {
             #expect(got.generated == want, "greedy continuation of \(prompt.debugDescription)")
         }
     }
+
+    /// The structure the card promises and lesson 5 teaches, measured by Stepwise's own detector: a
+    /// previous-token head on real text (the card's default prompt, the opening of Pride and Prejudice) and
+    /// an induction head on 40 random tokens repeated twice.
+    @Test("the card's heads: previous-token head 0.2 scores >= 0.9, an induction head in layer 1 >= 0.5")
+    func heads() throws {
+        guard case .model(let model) = try ModelLoader.load(nil) else {
+            Issue.record("the built-in model loaded as a tokenizer only")
+            return
+        }
+        let text = "It is a truth universally acknowledged, that a single man in possession of a good fortune, "
+            + "must be in want of a wife."
+        let prev = try HeadDetector.scores(.previous, trace: model.trace(model.tokenizer.encodeForModel(text)),
+                                           layers: model.info.layers)
+        #expect(prev[0][2].value >= 0.9, "previous-token score of 0.2: \(prev[0][2].value)")
+        let others = prev.enumerated().flatMap { l, row in row.enumerated().filter { !(l == 0 && $0.offset == 2) }.map(\.element.value) }
+        #expect(others.allSatisfy { $0 < 0.5 }, "only 0.2 is a previous-token head: \(prev)")
+
+        let ids = HeadDetector.repeatedRandomPrompt(vocabularySize: model.info.vocabularySize,
+                                                    specials: model.tokenizer.specialTokens)
+        let ind = try HeadDetector.scores(.induction, trace: model.trace(ids), layers: model.info.layers)
+        #expect(ind[1].map(\.value).max()! >= 0.5, "best induction score in layer 1: \(ind[1])")
+        #expect(ind[0].allSatisfy { $0.value < 0.1 }, "layer 0 cannot do induction alone: \(ind[0])")
+    }
 }
