@@ -171,22 +171,23 @@ def main():
     w(f"- Seed {a_['seed']} for the initialisation and for the batch sampler; {a_['threads']} torch "
       f"thread(s) (torch {m['torch']}). The run is fixed by its step count, not by the clock, so rerunning "
       "it gives the same model with the same software and thread count.")
-    if a_.get("wpe_init") == "sinusoidal":
-        w("- Initialisation: GPT-2's (normal, std 0.02; residual projections scaled down), except that the "
-          "learned position embeddings start from the original Transformer's sinusoids scaled to std 0.02. "
-          "They are trained like any other weight; the start only makes \"the previous position\" easy to "
-          "find (with GPT-2's random start, runs of this length showed no previous-token head at all).")
-    elif a_.get("wpe_init") == "sinusoidal-linear":
-        w("- Initialisation: GPT-2's (normal, std 0.02; residual projections scaled down), except that the "
-          "learned position embeddings start from sinusoids scaled to std 0.02 whose frequencies are spaced "
-          "evenly up to pi (so neighbouring positions start orthogonal). They are trained like any other weight.")
+    wpe_start = {
+        "sinusoidal": "the original Transformer's sinusoids scaled to std 0.02. They are trained like any other "
+                      "weight; the start only makes \"the previous position\" easy to find (with GPT-2's random "
+                      "start, runs of this length showed no previous-token head at all).",
+        "sinusoidal-linear": "sinusoids scaled to std 0.02 whose frequencies are spaced evenly up to pi (so "
+                             "neighbouring positions start orthogonal). They are trained like any other weight.",
+    }.get(a_.get("wpe_init"))
+    w("- Initialisation: GPT-2's (normal, std 0.02; residual projections scaled down)"
+      + (f", except that the learned position embeddings start from {wpe_start}" if wpe_start else
+         ", position embeddings included."))
     w("- Each training sequence is a random window of the training text, except that, to make copying pay "
       "off early (so that an induction head forms in a short run):")
     w(f"  - {a_['p_copy']:.0%} carry a copied span: 8-64 tokens of the window are pasted again later in the "
       "same window;")
     w(f"  - {a_['p_tile']:.0%} are one natural passage of 16-128 tokens tiled to fill the context;")
     w(f"  - {a_['p_random']:.0%} are 10-64 uniformly random tokens tiled to fill the context (no loss on the "
-      "first copy, which cannot be predicted).")
+      "first copy, which cannot be predicted)" + (";" if a_.get("p_pairs", 0) > 0 else "."))
     if a_.get("p_pairs", 0) > 0:
         w(f"  - {a_['p_pairs']:.0%} are 4-32 random token pairs (a, b) drawn again and again in random order; "
           "the loss is only on predicting b after an a whose pair appeared before. To find that b, a later layer "
