@@ -55,16 +55,33 @@ public struct CommandContext: Sendable {
     public var emit: @Sendable (String) -> Void
     /// The folder relative paths are resolved against (a lesson's folder, or the working directory).
     public var baseDirectory: String?
+    /// Set while a lesson runs: what its commands may read and write (``LessonSandbox``).
+    public var sandbox: LessonSandbox?
 
     public init(width: Int = 80, color: Bool = false, interactive: Bool = false,
                 isCancelled: @escaping @Sendable () -> Bool = { false },
-                emit: @escaping @Sendable (String) -> Void = { _ in }, baseDirectory: String? = nil) {
+                emit: @escaping @Sendable (String) -> Void = { _ in }, baseDirectory: String? = nil,
+                sandbox: LessonSandbox? = nil) {
         self.width = width
         self.color = color
         self.interactive = interactive
         self.isCancelled = isCancelled
         self.emit = emit
         self.baseDirectory = baseDirectory
+        self.sandbox = sandbox
+    }
+
+    /// A path as typed, made absolute against ``baseDirectory`` (`~` expanded once).
+    public func resolve(_ typed: String) -> String {
+        Files.resolve(typed, base: baseDirectory)
+    }
+
+    /// The path a command may write FILE (as typed) to: resolved, and inside a lesson checked against
+    /// its sandbox (a new file inside the lesson's folder, no `--force`, nothing while checking).
+    public func writablePath(_ typed: String, command: String, force: Bool) throws -> String {
+        let path = resolve(typed)
+        guard let sandbox else { return path }
+        return try sandbox.checkWrite(path, shownAs: typed, command: command, force: force)
     }
 }
 

@@ -18,8 +18,8 @@ enum ExportCommand {
         words.removeAll { $0 == "--force" }
         guard words.count >= 2 else { throw StepwiseError.usage("usage: export NAME FILE [--force]") }
         let file = words.removeLast()
-        let path = ModelCommands.resolve(file, context)
         let format = try Exporter.format(for: file)
+        let path = try context.writablePath(file, command: "export", force: force)
         let what = words.joined(separator: " ")
         if what == "tokens" {
             guard let tok = session.tokenizer, !session.ids.isEmpty else {

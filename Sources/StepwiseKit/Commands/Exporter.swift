@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Writes tensors and token lists to `.json`, `.npy` and `.csv`, atomically and never over an
 /// existing file unless asked.
@@ -58,37 +55,11 @@ public enum Exporter {
         }
     }
 
-    /// Writes `data` to `path` through a temporary file and a rename, so a reader never sees half a file.
-    /// - Throws: ``StepwiseError`` if the file exists and `force` is false, or the write fails.
+    /// Writes `data` to `path` whole (``AtomicFile``): never over an existing file unless `force`, never
+    /// through a symbolic link or into a special file.
     /// - Parameter shownAs: the path as the user typed it, for messages (default `path`).
     public static func write(_ data: Data, to path: String, force: Bool, shownAs: String? = nil) throws {
-        let shown = shownAs ?? path
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        if fm.fileExists(atPath: path, isDirectory: &isDir) {
-            if isDir.boolValue { throw StepwiseError.usage("'\(shown)' is a directory; give a file name") }
-            if !force { throw StepwiseError.usage("'\(shown)' exists; add --force to overwrite it") }
-        }
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        guard fm.fileExists(atPath: dir.path) else {
-            let folder = (shown as NSString).deletingLastPathComponent
-            throw StepwiseError.usage("cannot write '\(shown)': folder '\(folder.isEmpty ? "." : folder)' does not exist")
-        }
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-        do {
-            try data.write(to: tmp)
-        } catch {
-            try? fm.removeItem(at: tmp)
-            throw StepwiseError.usage("cannot write '\(shown)': \(error.localizedDescription)")
-        }
-        // rename(2) replaces the target in one step (FileManager.replaceItemAt fails on Linux): a reader
-        // sees the old file or the new one, never half.
-        guard rename(tmp.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? fm.removeItem(at: tmp)
-            throw StepwiseError.usage("cannot write '\(shown)': \(reason)")
-        }
+        try AtomicFile.write(data, to: path, replace: force, shownAs: shownAs)
     }
 
     // MARK: - Encoders
