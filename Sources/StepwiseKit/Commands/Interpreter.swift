@@ -46,18 +46,23 @@ public struct Interpreter: Sendable {
         if word == "quit" || word == "exit" || word == "q" { return .quit }
         guard let cmd = command(named: word) else {
             let hint = Suggest.closest(to: word, among: allNames).map { " — did you mean '\($0)'?" } ?? ""
-            return .failure("error: unknown command '\(word)'\(hint) ('help' lists the commands)")
+            return .failure("error: unknown command '\(TerminalText.visible(word))'\(hint) ('help' lists the commands)")
         }
         var attempt = session
+        // Every line a command prints, streams or fails with passes through TerminalText here, so text
+        // from a file or from the user never reaches the terminal as raw control characters.
+        var safeContext = context
+        let emit = context.emit, color = context.color
+        safeContext.emit = { emit(TerminalText.safe($0, color: color)) }
         do {
-            let out = try cmd.run(&attempt, context, rest)
+            let out = try cmd.run(&attempt, safeContext, rest).map { TerminalText.safe($0, color: color) }
             attempt.transcript.append((trimmed, out))
             session = attempt
             return .output(out)
         } catch let e as StepwiseError {
-            return .failure("error: \(e.message)")
+            return .failure("error: " + TerminalText.visible(e.message))
         } catch {
-            return .failure("error: \(error)")
+            return .failure("error: " + TerminalText.visible("\(error)"))
         }
     }
 }

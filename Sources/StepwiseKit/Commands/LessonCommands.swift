@@ -11,21 +11,57 @@ public enum LessonRunner {
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("lessons").path
     }
 
-    /// The lesson files of a folder (every `.md` but the README), sorted, with their titles.
+    /// The lesson files of a folder (every regular `.md` file but the README), sorted, with their titles.
     public static func list(_ folder: String = lessonsFolder) -> [(file: String, title: String)] {
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
-            .filter { $0.hasSuffix(".md") && $0.lowercased() != "readme.md" }.sorted()
+            .filter { $0.hasSuffix(".md") && $0.lowercased() != "readme.md" && FileKind.at(folder + "/" + $0) == .regular }.sorted()
         return files.map { f in
             let title = (try? LessonParser.load(path: folder + "/" + f))?.title ?? "(cannot be read)"
-            return (f, title)
+            return (TerminalText.visible(f), TerminalText.visible(title))
         }
     }
 
+    /// A lesson ready to play: parsed, in its sandbox, with a session holding its model.
+    public struct Prepared {
+        public let path: String
+        public let lesson: Lesson
+        public let box: SessionBox
+        /// The context its commands run in: its folder, its sandbox.
+        public let context: CommandContext
+    }
+
+    /// Finds, parses and sandboxes a lesson, and loads the model it names.
+    /// - Parameters:
+    ///   - name: the lesson as typed (a path, or a number in the lessons folder).
+    ///   - context: where it was asked from; inside a lesson (``CommandContext/sandbox`` set) the new
+    ///     lesson must lie in that lesson's folder and must not already be playing.
+    ///   - mayWrite: false for `stepwise check`, whose lessons write nothing.
+    public static func prepare(_ name: String, context: CommandContext, mayWrite: Bool) throws -> Prepared {
+        let sandbox: LessonSandbox
+        let path: String
+        if let outer = context.sandbox {
+            path = try find(name, context)
+            sandbox = try outer.entering(lesson: path, shownAs: name)
+        } else {
+            path = try find(name, context)
+            sandbox = try LessonSandbox.start(lesson: path, shownAs: name, mayWrite: mayWrite)
+        }
+        let lesson = try LessonParser.load(path: path)
+        var inner = context
+        inner.baseDirectory = sandbox.folder
+        inner.sandbox = sandbox
+        let box = SessionBox(try session(for: lesson, baseDirectory: sandbox.folder, context: inner))
+        return Prepared(path: path, lesson: lesson, box: box, context: inner)
+    }
+
     /// A session with the lesson's model loaded, at the plain-mode settings lessons are written for.
-    public static func session(for lesson: Lesson, baseDirectory: String) throws -> Session {
+    /// The model may lie outside the lesson's folder: it is only loaded (special files are refused).
+    public static func session(for lesson: Lesson, baseDirectory: String, context: CommandContext = CommandContext()) throws -> Session {
         var s = Session()
-        let model = lesson.model.map { $0 == "builtin" ? nil : ($0.hasPrefix("/") ? $0 : baseDirectory + "/" + $0) } ?? nil
-        do { try s.load(path: model) } catch let e as StepwiseError {
+        let model = lesson.model.flatMap { $0 == "builtin" ? nil : Files.resolve($0, base: baseDirectory) }
+        do {
+            try ModelLoader.cancellable(context.isCancelled) { try s.load(path: model) }
+        } catch let e as StepwiseError {
             throw StepwiseError(e.kind, "\(lesson.file): the lesson needs model '\(lesson.model ?? "builtin")': \(e.message)")
         }
         s.settings.width = 80
@@ -44,60 +80,64 @@ public enum LessonRunner {
         }
     }
 
-    /// Finds a lesson by path or by name in the lessons folder (`04` → `lessons/04-….md`).
+    /// Finds a lesson by path or by name in the lessons folder (`04` → `lessons/04-….md`); inside a
+    /// lesson, by path or name in that lesson's folder only.
     public static func find(_ name: String, _ context: CommandContext) throws -> String {
-        let direct = ModelCommands.resolve(name, context)
-        if FileManager.default.fileExists(atPath: direct) { return direct }
-        let folder = lessonsFolder
+        let direct = context.resolve(name)
+        if FileKind.at(direct) != .missing { return direct }
+        let folder = context.sandbox?.folder ?? lessonsFolder
         if let f = list(folder).first(where: { $0.file == name || $0.file.hasPrefix(name) }) {
             return folder + "/" + f.file
         }
         throw StepwiseError.file(name, "no such lesson ('lessons' lists them)")
     }
 
-    /// Replays a lesson file without pausing and compares every output block.
+    /// The context `stepwise check` replays in: 80 columns, no colour, not interactive.
+    static var checkContext: CommandContext {
+        CommandContext(width: 80, color: false, interactive: false, baseDirectory: FileManager.default.currentDirectoryPath)
+    }
+
+    /// Replays a lesson file without pausing and compares every output block. Writes nothing.
     public static func check(path: String) throws -> LessonCheckResult {
-        let lesson = try LessonParser.load(path: path)
-        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let box = SessionBox(try session(for: lesson, baseDirectory: base))
-        let context = CommandContext(width: 80, color: false, interactive: false, baseDirectory: base)
-        return LessonChecker.check(lesson: lesson, run: runner(box, interpreter: StandardCommands.interpreter(), context: context))
+        let p = try prepare(path, context: checkContext, mayWrite: false)
+        return LessonChecker.check(lesson: p.lesson, run: runner(p.box, interpreter: StandardCommands.interpreter(), context: p.context))
     }
 
     /// Rewrites the lesson's output blocks with what Stepwise prints now; returns whether the file changed.
+    /// The lesson's own commands write nothing; only the lesson file is replaced, whole.
     public static func update(path: String) throws -> Bool {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw StepwiseError.file(path, "cannot be read")
+        let p = try prepare(path, context: checkContext, mayWrite: false)
+        guard let text = String(data: try MappedFile.data(path: p.path), encoding: .utf8) else {
+            throw StepwiseError.file(path, "the lesson file is not UTF-8 text")
         }
         let lesson = try LessonParser.parse(text: text, file: path)
-        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let box = SessionBox(try session(for: lesson, baseDirectory: base))
-        let context = CommandContext(width: 80, color: false, interactive: false, baseDirectory: base)
         let new = try LessonUpdater.updated(text: text, lesson: lesson,
-                                            run: runner(box, interpreter: StandardCommands.interpreter(), context: context))
+                                            run: runner(p.box, interpreter: StandardCommands.interpreter(), context: p.context))
         guard new != text else { return false }
-        try Exporter.write(Data(new.utf8), to: path, force: true)
+        try AtomicFile.write(Data(new.utf8), to: p.path, replace: true, shownAs: path)
         return true
     }
 
     /// Event lines as plain text (for `--no-pause` and for batch mode).
     public static func lines(for events: [LessonEvent], width: Int) -> [String] {
         var out: [String] = []
+        // Lesson text is a stranger's: every control character in it prints visibly (TerminalText).
+        let visible = TerminalText.visible
         for e in events {
             switch e {
-            case .title(let t): out += [t, String(repeating: "=", count: min(width, max(3, t.count))), ""]
-            case .narration(let n): out += n + [""]
-            case .command(let c): out.append("stepwise> " + c)
+            case .title(let t): out += [visible(t), String(repeating: "=", count: min(width, max(3, t.count))), ""]
+            case .narration(let n): out += n.map(visible) + [""]
+            case .command(let c): out.append("stepwise> " + visible(c))
             case .output(let o): out += o + [""]
-            case .error(let m): out += ["error: " + m, ""]
-            case .quiz(let q): out += ["Quiz: " + q]
+            case .error(let m): out += ["error: " + visible(m), ""]
+            case .quiz(let q): out += ["Quiz: " + visible(q)]
             case .verdict(let v):
                 switch v {
                 case .correct: out.append("Correct.")
-                case .wrong(let expected): out.append("Not quite: the answer is \(expected).")
-                case .unreadable(let why): out.append(why)
+                case .wrong(let expected): out.append("Not quite: the answer is \(visible(expected)).")
+                case .unreadable(let why): out.append(visible(why))
                 }
-            case .answer(let a): out += ["Answer: " + a, ""]
+            case .answer(let a): out += ["Answer: " + visible(a), ""]
             case .pause: break
             case .end: out.append("— end of lesson —")
             }
@@ -118,9 +158,10 @@ enum LessonCommands {
         "lessons", usage: "lessons",
         summary: "list the lessons with their titles",
         examples: ["lessons"]
-    ) { _, _, _ in
-        let all = LessonRunner.list()
-        guard !all.isEmpty else { return ["no lessons in \(LessonRunner.lessonsFolder)"] }
+    ) { _, context, _ in
+        let folder = context.sandbox?.folder ?? LessonRunner.lessonsFolder
+        let all = LessonRunner.list(folder)
+        guard !all.isEmpty else { return ["no lessons in \(folder)"] }
         let w = all.map(\.file.count).max()!
         return all.map { $0.file.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + $0.title }
             + ["play one with 'lesson FILE' (Enter: next, b: back, q: quit to the REPL)"]
@@ -133,13 +174,11 @@ enum LessonCommands {
         examples: ["lesson 01", "lesson lessons/04-one-attention-head.md"],
         completion: .files
     ) { session, context, rest in
-        let path = try LessonRunner.find(try Unescape.promptText(rest), context)
-        let lesson = try LessonParser.load(path: path)
-        let box = SessionBox(try LessonRunner.session(for: lesson, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path))
-        box.value.settings = session.settings
-        var player = LessonPlayer(lesson: lesson, width: context.width)
-        let events = player.playAll(run: LessonRunner.runner(box, interpreter: StandardCommands.interpreter(), context: context))
-        session = box.value
+        let p = try LessonRunner.prepare(try Unescape.promptText(rest), context: context, mayWrite: context.sandbox?.mayWrite ?? true)
+        p.box.value.settings = session.settings
+        var player = LessonPlayer(lesson: p.lesson, width: context.width)
+        let events = player.playAll(run: LessonRunner.runner(p.box, interpreter: StandardCommands.interpreter(), context: p.context))
+        session = p.box.value
         return LessonRunner.lines(for: events, width: context.width)
     }
 
@@ -157,7 +196,8 @@ enum LessonCommands {
         guard !entries.isEmpty else { throw StepwiseError.usage("nothing to record yet: run some commands first") }
         let model = session.source == "builtin" ? nil : session.source
         let text = LessonRecorder.markdown(title: "Untitled lesson", model: model, session: entries)
-        try Exporter.write(Data(text.utf8), to: ModelCommands.resolve(words[0], context), force: force)
+        try Exporter.write(Data(text.utf8), to: try context.writablePath(words[0], command: "record", force: force),
+                           force: force, shownAs: words[0])
         return ["wrote \(entries.count) commands to \(words[0]): add narration between the blocks"]
     }
 }

@@ -15,21 +15,18 @@ enum ModelCommands {
     ) { session, context, rest in
         let words = try Arguments.split(rest)
         guard words.count == 1 else { throw StepwiseError.usage("usage: load PATH (quote a path with spaces)") }
-        let path = resolve(words[0], context)
+        let path = context.resolve(words[0])
         let started = Date()
-        try session.load(path: words[0] == "builtin" ? nil : path)
+        // Ctrl-C stops a long load between tensors; the old model stays.
+        try ModelLoader.cancellable(context.isCancelled) {
+            try session.load(path: words[0] == "builtin" ? nil : path)
+        }
         let ms = Int(Date().timeIntervalSince(started) * 1000)
         if let m = session.model {
             let i = m.info
             return ["loaded \(i.name): \(i.family), \(i.layers) layers × \(i.heads) heads, d_model \(i.dModel), vocab \(i.vocabularySize), \(Format.count(i.parameterCount)) parameters" + (context.interactive ? " (\(ms) ms)" : "")]
         }
         return ["loaded a tokenizer only (\(session.tokenizer!.vocabularySize) tokens): 'prompt' tokenizes, no forward pass"]
-    }
-
-    static func resolve(_ path: String, _ context: CommandContext) -> String {
-        if path.hasPrefix("/") || path.hasPrefix("~") || path == "builtin" { return path }
-        guard let base = context.baseDirectory else { return path }
-        return base + "/" + path
     }
 
     static let info = Command(

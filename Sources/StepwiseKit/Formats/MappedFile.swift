@@ -16,7 +16,9 @@ public final class MappedFile: @unchecked Sendable {
     /// - Throws: ``StepwiseError`` if the file is missing, unreadable or a directory.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: a named pipe put where a file was expected must not block the open (it is then
+        // refused below as not a regular file).
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             throw StepwiseError.file(path, "cannot open (\(String(cString: strerror(errno))))")
         }

@@ -21,6 +21,7 @@ public enum LessonParser {
     /// Reads and parses the lesson at `path` (the path is used as given in messages).
     /// - Throws: ``StepwiseError`` when the file cannot be read or the lesson is malformed.
     public static func load(path: String) throws -> Lesson {
+        try Files.requireRegularFile(path, what: "lesson file (Markdown)")
         guard let data = try? MappedFile.data(path: path) else {
             throw StepwiseError.file(path, "cannot read the lesson file")
         }

@@ -17,6 +17,29 @@ public enum ModelLoader {
             .flatMap { FileManager.default.fileExists(atPath: $0 + "/config.json") ? $0 : nil }
     }
 
+    /// Runs `body` (a load) so that ``WeightSource/tensor(_:shape:)`` checks `isCancelled` between
+    /// tensors: Ctrl-C stops a long load with an error, and the session keeps the model it had.
+    public static func cancellable<T>(_ isCancelled: @escaping @Sendable () -> Bool, _ body: () throws -> T) rethrows -> T {
+        let previous = cancellation.swap(isCancelled)
+        defer { _ = cancellation.swap(previous) }
+        return try body()
+    }
+
+    /// The cancellation check of the load under way (loads run one at a time, on the REPL's thread).
+    static let cancellation = CancellationSlot()
+
+    /// Throws ``StepwiseError/Kind/interrupted`` once the user pressed Ctrl-C during a load.
+    static func checkCancelled() throws {
+        if cancellation.isCancelled() {
+            throw StepwiseError(.interrupted, "loading was interrupted (Ctrl-C); the model loaded before stays")
+        }
+    }
+
+    /// The files a model or tokenizer folder may hold; each must be a regular file if present, so a
+    /// named pipe or device in a downloaded folder is refused before anything opens it.
+    static let folderFiles = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                              "special_tokens_map.json", "vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "vocab.txt"]
+
     /// Loads `path`; `nil` or `builtin` loads the built-in model.
     /// - Throws: ``StepwiseError`` saying what was found and what could not be loaded.
     public static func load(_ path: String?) throws -> LoadedModel {
@@ -26,12 +49,15 @@ public enum ModelLoader {
             }
             return try load(b)
         }
-        let expanded = NSString(string: path).expandingTildeInPath
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: expanded, isDirectory: &isDir) else {
-            throw StepwiseError.file(path, "no such file or folder")
+        let expanded = Files.resolve(path, base: nil)
+        // stat, never open, before knowing what is there: opening a FIFO or a device blocks or streams.
+        let kind = FileKind.at(expanded)
+        switch kind {
+        case .regular, .directory: break
+        case .missing: throw StepwiseError.file(path, "no such file or folder")
+        default: throw StepwiseError.file(path, "is \(kind.phrase), not a model file or folder")
         }
-        if !isDir.boolValue {
+        if kind == .regular {
             if expanded.lowercased().hasSuffix(".gguf") { return .model(try GGUFModels.load(path: expanded)) }
             if URL(fileURLWithPath: expanded).lastPathComponent == "config.json" {
                 return try load(URL(fileURLWithPath: expanded).deletingLastPathComponent().path)
@@ -43,11 +69,20 @@ public enum ModelLoader {
 
     static func loadFolder(_ folder: String, shownAs: String) throws -> LoadedModel {
         let fm = FileManager.default
+        for f in folderFiles {
+            let kind = FileKind.at(folder + "/" + f)
+            guard kind == .regular || kind == .missing else {
+                throw StepwiseError.file(shownAs + "/" + f, "is \(kind.phrase), not a regular file")
+            }
+        }
         let configPath = folder + "/config.json"
         guard fm.fileExists(atPath: configPath) else {
             if let tok = try tokenizer(in: folder, family: nil) { return .tokenizer(tok) }
             let ggufs = ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.lowercased().hasSuffix(".gguf") }.sorted()
-            if let g = ggufs.first { return .model(try GGUFModels.load(path: folder + "/" + g)) }
+            if let g = ggufs.first {
+                try Files.requireRegularFile(folder + "/" + g, shownAs: shownAs + "/" + g, what: "GGUF file")
+                return .model(try GGUFModels.load(path: folder + "/" + g))
+            }
             throw StepwiseError.file(shownAs, "has no config.json, no tokenizer files (tokenizer.json, vocab.json + merges.txt, encoder.json + vocab.bpe, vocab.txt) and no .gguf file")
         }
         let type = try modelType(configPath)
@@ -127,4 +162,40 @@ extension Session {
         cursor = 0
         interventions = []
     }
+}
+
+/// The cancellation check of the load running on this thread (a task-local would do, but loads run
+/// outside any task). Per thread, so loads on other threads (tests run in parallel) are not affected.
+final class CancellationSlot: @unchecked Sendable {
+    private final class Box {
+        let check: @Sendable () -> Bool
+        init(_ check: @escaping @Sendable () -> Bool) { self.check = check }
+    }
+
+    private var key = pthread_key_t()
+
+    init() {
+        pthread_key_create(&key, { p in
+            #if canImport(Glibc)
+            if let p { Unmanaged<AnyObject>.fromOpaque(p).release() }
+            #else
+            Unmanaged<AnyObject>.fromOpaque(p).release()
+            #endif
+        })
+    }
+
+    /// Sets this thread's check; returns the one it replaces.
+    func swap(_ new: @escaping @Sendable () -> Bool) -> @Sendable () -> Bool {
+        let old = current()
+        if let p = pthread_getspecific(key) { Unmanaged<AnyObject>.fromOpaque(p).release() }
+        pthread_setspecific(key, Unmanaged<AnyObject>.passRetained(Box(new)).toOpaque())
+        return old
+    }
+
+    private func current() -> @Sendable () -> Bool {
+        guard let p = pthread_getspecific(key) else { return { false } }
+        return (Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as! Box).check
+    }
+
+    func isCancelled() -> Bool { current()() }
 }

@@ -137,6 +137,7 @@ public enum TokenLabel {
                 }
             }
         }
-        return "'" + s + "'"
+        // C1 controls and bidirectional overrides become visible too (``TerminalText``).
+        return "'" + TerminalText.visible(s) + "'"
     }
 }

@@ -35,6 +35,7 @@ extension WeightSource {
     /// through this, so a checkpoint with a NaN or infinity is refused at load, naming the first such
     /// tensor, instead of filling every later step with NaN.
     public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+        try ModelLoader.checkCancelled()
         guard let info = tensorInfo(name) else {
             throw StepwiseError.file(path, "has no tensor '\(name)'")
         }

@@ -168,7 +168,7 @@ struct LessonParserTests {
         try "# Hello\n\n```stepwise\nhelp\n```\n".write(to: url, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: url) }
         #expect(try LessonParser.load(path: url.path).title == "Hello")
-        #expect(throws: StepwiseError(.file, "/nonexistent/x.md: cannot read the lesson file")) {
+        #expect(throws: StepwiseError(.file, "/nonexistent/x.md: no such file")) {
             try LessonParser.load(path: "/nonexistent/x.md")
         }
     }
