@@ -58,7 +58,7 @@ struct CheckCommand: ParsableCommand {
                 result.report.forEach { Console.print($0) }
                 if !result.passed { failed += 1 }
             } catch let e as StepwiseError {
-                Console.error("error: \(e.message)")
+                Console.error("error: " + TerminalText.visible(e.message))
                 failed += 1
             }
         }
@@ -74,24 +74,21 @@ extension REPL {
     /// - Returns: false if the lesson could not be started.
     mutating func playLesson(_ name: String, reader: inout some LineReader, pause: Bool) -> Bool {
         let width = context(interactive: true).width
-        let lesson: Lesson
-        let box: SessionBox
+        let prepared: LessonRunner.Prepared
         do {
-            let cmdContext = context(interactive: true)
-            let path = try LessonRunner.find(name, cmdContext)
-            lesson = try LessonParser.load(path: path)
-            box = SessionBox(try LessonRunner.session(for: lesson, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path))
-            box.value.settings = session.settings
-            box.value.settings.width = nil
+            prepared = try LessonRunner.prepare(try Unescape.promptText(name), context: context(interactive: true), mayWrite: true)
+            prepared.box.value.settings = session.settings
+            prepared.box.value.settings.width = nil
         } catch let e as StepwiseError {
-            Console.error("error: \(e.message)")
+            Console.error("error: " + TerminalText.visible(e.message))
             return false
         } catch {
-            Console.error("error: \(error)")
+            Console.error("error: " + TerminalText.visible("\(error)"))
             return false
         }
-        let run = LessonRunner.runner(box, interpreter: interpreter, context: context(interactive: true))
-        var player = LessonPlayer(lesson: lesson, width: width)
+        let box = prepared.box
+        let run = LessonRunner.runner(box, interpreter: interpreter, context: prepared.context)
+        var player = LessonPlayer(lesson: prepared.lesson, width: width)
         var events = player.next(run: run)
         while true {
             LessonRunner.lines(for: events, width: width).forEach(Console.print)

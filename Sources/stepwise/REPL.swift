@@ -11,7 +11,8 @@ struct REPL {
     }
 
     func context(interactive: Bool) -> CommandContext {
-        CommandContext(
+        Console.color.store(session.settings.color, ordering: .relaxed)
+        return CommandContext(
             width: session.settings.width ?? Terminal.width, color: session.settings.color, interactive: interactive,
             isCancelled: { Terminal.interrupted.load(ordering: .relaxed) },
             emit: { Console.print($0) },
@@ -25,7 +26,9 @@ struct REPL {
         for line in lines {
             Terminal.interrupted.store(false, ordering: .relaxed)
             switch interpreter.execute(line, in: &session, context: context(interactive: false)) {
-            case .output(let out): out.forEach(Console.print)
+            case .output(let out):
+                Console.color.store(session.settings.color, ordering: .relaxed)
+                out.forEach(Console.print)
             case .failure(let message):
                 Console.error(message)
                 return 1
@@ -64,7 +67,9 @@ struct REPL {
                 continue
             }
             switch interpreter.execute(line, in: &session, context: context(interactive: true)) {
-            case .output(let out): out.forEach(Console.print)
+            case .output(let out):
+                Console.color.store(session.settings.color, ordering: .relaxed)
+                out.forEach(Console.print)
             case .failure(let message): Console.error(message)
             case .quit: return
             }

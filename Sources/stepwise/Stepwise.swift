@@ -18,6 +18,7 @@ struct Stepwise: ParsableCommand {
 
     static func main() {
         Allocator.keepFreedMemory()
+        Console.ignoreBrokenPipes()
         main(nil)
     }
 }
@@ -55,7 +56,7 @@ struct REPLCommand: ParsableCommand {
     func run() throws {
         let session: Session
         do { session = try options.makeSession() } catch let e as StepwiseError {
-            Console.error("error: \(e.message)")
+            Console.error("error: " + TerminalText.visible(e.message))
             throw ExitCode(1)
         }
         var repl = REPL(session: session)

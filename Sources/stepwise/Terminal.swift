@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import StepwiseKit
 import Synchronization
 
 /// Facts about the terminal, and the Ctrl-C flag.
@@ -46,13 +47,54 @@ enum Terminal {
     }
 }
 
-/// Writes to standard output and error without buffering surprises.
+/// Writes to standard output and error without buffering surprises. Every line passes through
+/// ``TerminalText/safe(_:color:)``: only Stepwise's own colour codes reach the terminal, and only when
+/// colour is on. A failed write (a full disk, a closed pipe: SIGPIPE is ignored) ends the program with
+/// one line on standard error and exit status 1, instead of a crash.
 enum Console {
+    /// Whether colour codes may pass (the session's `color` setting); set by the REPL.
+    static let color = Atomic<Bool>(false)
+
     static func print(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        write(STDOUT_FILENO, TerminalText.safe(line, color: color.load(ordering: .relaxed)) + "\n")
     }
 
     static func error(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        write(STDERR_FILENO, TerminalText.safe(line, color: false) + "\n")
+    }
+
+    /// Ignores SIGPIPE, so a closed pipe is a write error that ``write(_:_:)`` reports.
+    static func ignoreBrokenPipes() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    static func write(_ fd: Int32, _ text: String) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { p in
+                #if canImport(Glibc)
+                Glibc.write(fd, p.baseAddress! + offset, p.count - offset)
+                #else
+                Darwin.write(fd, p.baseAddress! + offset, p.count - offset)
+                #endif
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                if fd == STDOUT_FILENO {
+                    let msg = Array("error: cannot write to standard output: \(reason)\n".utf8)
+                    _ = msg.withUnsafeBytes { p in
+                        #if canImport(Glibc)
+                        Glibc.write(STDERR_FILENO, p.baseAddress!, p.count)
+                        #else
+                        Darwin.write(STDERR_FILENO, p.baseAddress!, p.count)
+                        #endif
+                    }
+                }
+                exit(1)
+            }
+            offset += n
+        }
     }
 }

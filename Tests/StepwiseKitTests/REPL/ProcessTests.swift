@@ -64,6 +64,51 @@ struct ProcessTests {
         #expect(out.contains("tokens"))
     }
 
+    @Test("a full disk on standard output is one error line and status 1, not a crash")
+    func fullStdout() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
+        let p = Process()
+        p.executableURL = StepwiseBinary.url!
+        p.arguments = ["-e", "help"]
+        p.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 1)
+        #expect(text == "error: cannot write to standard output: No space left on device\n", "\(text)")
+    }
+
+    @Test("a closed pipe on standard output is one error line and status 1 (SIGPIPE is ignored)")
+    func closedPipe() throws {
+        let p = Process()
+        p.executableURL = StepwiseBinary.url!
+        p.arguments = ["-e", "prompt The cat sat", "-e", "show logits", "-e", "help"]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try out.fileHandleForReading.close()
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 1)
+        #expect(text == "error: cannot write to standard output: Broken pipe\n", "\(text)")
+    }
+
+    @Test("export ~/FILE never replaces an existing file without --force (~ is expanded before the check)")
+    func tildeExport() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("stepwise-home-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: home) }
+        try Data("keep\n".utf8).write(to: home.appendingPathComponent("k.json"))
+        let (status, _, err) = try StepwiseBinary.run(["-e", "prompt The cat", "-e", "export logits ~/k.json"], environment: ["HOME": home.path])
+        #expect(status == 1)
+        #expect(err == "error: '~/k.json' exists; add --force to overwrite it\n", "\(err)")
+        #expect(try Data(contentsOf: home.appendingPathComponent("k.json")) == Data("keep\n".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: home.path) == ["k.json"])
+    }
+
     @Test("--model with a missing path is one clear error line and status 1")
     func missingModel() throws {
         let (status, out, err) = try StepwiseBinary.run(["--model", "/nonexistent/model", "-e", "info"])
