@@ -1,7 +1,8 @@
 import Foundation
 
 // libFuzzer entry point for every Stepwise parser. One binary, the target chosen by the
-// STEPWISE_FUZZ_TARGET environment variable (safetensors, gguf, tokenizer-json, lesson, repl),
+// STEPWISE_FUZZ_TARGET environment variable (safetensors, gguf, tokenizer-json, lesson, repl,
+// lesson-sandbox),
 // so the library is compiled once. See README.md.
 
 /// The target named in the environment, read once.
@@ -15,12 +16,13 @@ nonisolated(unsafe) private var interpreter: Interpreter?
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
     target = ProcessInfo.processInfo.environment["STEPWISE_FUZZ_TARGET"] ?? ""
-    guard ["safetensors", "gguf", "tokenizer-json", "lesson", "repl"].contains(target) else {
-        fatalError("set STEPWISE_FUZZ_TARGET to safetensors, gguf, tokenizer-json, lesson or repl")
+    guard ["safetensors", "gguf", "tokenizer-json", "lesson", "repl", "lesson-sandbox"].contains(target) else {
+        fatalError("set STEPWISE_FUZZ_TARGET to safetensors, gguf, tokenizer-json, lesson, repl or lesson-sandbox")
     }
     scratch = NSTemporaryDirectory() + "stepwise-fuzz-\(getpid())"
     try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-    if target == "repl" {
+    if target == "lesson-sandbox" { sandboxSetUp() }
+    if target == "repl" || target == "lesson-sandbox" {
         guard let model = ProcessInfo.processInfo.environment["STEPWISE_FUZZ_MODEL"] else {
             fatalError("the repl target needs STEPWISE_FUZZ_MODEL=<folder with config.json, model.safetensors, vocab.json, merges.txt>")
         }
@@ -42,6 +44,7 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32
     case "tokenizer-json": fuzzTokenizerJSON(bytes)
     case "lesson": fuzzLesson(bytes)
     case "repl": fuzzREPL(bytes)
+    case "lesson-sandbox": fuzzLessonSandbox(bytes)
     default: break
     }
     return 0
@@ -103,5 +106,61 @@ private func fuzzREPL(_ bytes: Data) {
         if word == "export", l.contains("/") || l.contains("~") || l.contains("..") { continue }
         _ = interpreter.execute(l, in: &session, context: context)
 
+    }
+}
+
+// MARK: - lesson-sandbox
+
+/// The sandbox target's folders: `lesson/` (where the input is played from, with a link `out` to
+/// `../outside`) and `outside/` (a sentinel file that must never change, and nothing may appear).
+nonisolated(unsafe) private var sandboxRoot = ""
+private let sentinel = Data("the teacher's own file\n".utf8)
+
+private func sandboxSetUp() {
+    sandboxRoot = scratch + "/sandbox"
+    let fm = FileManager.default
+    try? fm.createDirectory(atPath: sandboxRoot + "/lesson", withIntermediateDirectories: true)
+    try? fm.createDirectory(atPath: sandboxRoot + "/outside", withIntermediateDirectories: true)
+    fm.createFile(atPath: sandboxRoot + "/outside/keep.txt", contents: sentinel)
+    try? fm.createSymbolicLink(atPath: sandboxRoot + "/lesson/out", withDestinationPath: sandboxRoot + "/outside")
+}
+
+private func listing(_ dir: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+}
+
+/// Plays the input as a lesson (as `stepwise lesson` does), then checks it (as `stepwise check` does),
+/// and stops the fuzzer if the lesson wrote outside its folder, replaced a file, wrote anything while
+/// checked, or printed a raw control character.
+private func fuzzLessonSandbox(_ bytes: Data) {
+    guard let text = String(data: bytes, encoding: .utf8), let interpreter,
+          let model = ProcessInfo.processInfo.environment["STEPWISE_FUZZ_MODEL"] else { return }
+    let lessonDir = sandboxRoot + "/lesson"
+    let file = lessonDir + "/fuzz.md"
+    let header = text.contains("<!-- model:") ? "" : "<!-- model: \(model) -->\n"
+    FileManager.default.createFile(atPath: file, contents: Data((header + text).utf8))
+    FileManager.default.createFile(atPath: lessonDir + "/mine.json", contents: sentinel)
+    let before = listing(lessonDir)
+    var session = Session()
+    let context = CommandContext(width: 80, baseDirectory: scratch)
+    let outcome = interpreter.execute("lesson \"\(file)\"", in: &session, context: context)
+    if case .output(let lines) = outcome {
+        for l in lines where l.unicodeScalars.contains(where: { $0 != "\n" && TerminalText.needsEscape($0) }) {
+            fatalError("a raw control character reached the output: \(TerminalText.visible(l))")
+        }
+    }
+    guard listing(sandboxRoot + "/outside") == ["keep.txt"],
+          (try? MappedFile.data(path: sandboxRoot + "/outside/keep.txt")) == sentinel,
+          (try? MappedFile.data(path: lessonDir + "/mine.json")) == sentinel,
+          listing(scratch).allSatisfy({ ["sandbox", "input.gguf", "input.safetensors", "tokenizer.json"].contains($0) }) else {
+        fatalError("the lesson wrote outside its folder or replaced a file")
+    }
+    // Whatever the lesson wrote inside its folder goes; then `check` must write nothing at all.
+    for f in listing(lessonDir) where !before.contains(f) {
+        try? FileManager.default.removeItem(atPath: lessonDir + "/" + f)
+    }
+    _ = try? LessonRunner.check(path: file)
+    guard listing(lessonDir) == before, listing(sandboxRoot + "/outside") == ["keep.txt"] else {
+        fatalError("stepwise check wrote a file")
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Stepwise fuzzer and runs one target.
 #   tools/fuzz/fuzz.sh build                 # -> .build/fuzz/stepwise-fuzz
-#   tools/fuzz/fuzz.sh run TARGET [SECONDS]  # fuzz TARGET (safetensors gguf tokenizer-json lesson repl)
+#   tools/fuzz/fuzz.sh run TARGET [SECONDS]  # fuzz TARGET (safetensors gguf tokenizer-json lesson repl lesson-sandbox)
 #   tools/fuzz/fuzz.sh repro TARGET FILE...  # run the given inputs once (crash reproduction)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,7 +38,7 @@ run() {
     local corpus=$OUT/corpus/$target
     mkdir -p "$corpus" "$OUT/crashes/$target"
     export STEPWISE_FUZZ_TARGET=$target
-    [ "$target" = repl ] && export STEPWISE_FUZZ_MODEL=$(repl_model)
+    if [ "$target" = repl ] || [ "$target" = lesson-sandbox ]; then export STEPWISE_FUZZ_MODEL=$(repl_model); fi
     # Generated inputs go to .build (not committed); the committed seeds are read from tools/fuzz/corpus.
     "$BIN" "$corpus" "tools/fuzz/corpus/$target" \
         -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=20 \
@@ -50,7 +50,7 @@ repro() {
     local target=$1; shift
     [ -x "$BIN" ] || build
     export STEPWISE_FUZZ_TARGET=$target
-    [ "$target" = repl ] && export STEPWISE_FUZZ_MODEL=$(repl_model)
+    if [ "$target" = repl ] || [ "$target" = lesson-sandbox ]; then export STEPWISE_FUZZ_MODEL=$(repl_model); fi
     "$BIN" "$@"
 }
 
