@@ -58,7 +58,10 @@ public struct Completer: Sendable {
         let fm = FileManager.default
         guard let entries = try? fm.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return [] }
         let shownDir = prefix.hasPrefix("~") ? String(prefix[...(prefix.lastIndex(of: "/") ?? prefix.startIndex)]) : dir
-        return entries.filter { $0.hasPrefix(base) && (base.hasPrefix(".") || !$0.hasPrefix(".")) }.sorted().map { e in
+        // A name with control characters or bidirectional overrides is not offered: the line editor
+        // would print it raw (such a file can still be typed, quoted).
+        let printable = entries.filter { !$0.unicodeScalars.contains(where: TerminalText.needsEscape) }
+        return printable.filter { $0.hasPrefix(base) && (base.hasPrefix(".") || !$0.hasPrefix(".")) }.sorted().map { e in
             var isDir: ObjCBool = false
             _ = fm.fileExists(atPath: (dir.isEmpty ? "" : dir) + e, isDirectory: &isDir)
             let head = prefix.hasPrefix("~") && !prefix.contains("/") ? "" : shownDir

@@ -310,3 +310,16 @@ struct HostileTerminalTextTests {
         #expect(!lines.joined().unicodeScalars.contains { TerminalText.needsEscape($0) })
     }
 }
+
+@Suite("Hostile file names in completion")
+struct HostileCompletionTests {
+    @Test("file names with control characters or bidi overrides are not offered; plain names are")
+    func hostileNames() throws {
+        let t = try TempFolder()
+        for name in ["plain.md", "evil\u{1B}]0;x\u{07}.md", "rtl\u{202E}dm.exe"] {
+            #expect(FileManager.default.createFile(atPath: t.file(name).path, contents: Data()))
+        }
+        let c = Completer(interpreter: StandardCommands.interpreter())
+        #expect(c.files(matching: t.path + "/") == [t.path + "/plain.md"])
+    }
+}
