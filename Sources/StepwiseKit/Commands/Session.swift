@@ -80,6 +80,8 @@ public struct Settings: Equatable, Sendable {
     public var color = false
     /// Unicode box and block characters (false: pure ASCII).
     public var unicode = true
+    /// The terminal's background, for colour scales.
+    public var theme: ViewOptions.Theme = .dark
     /// The attention mask: nil = the model's own (causal for decoders, none for encoders); true/false forces it.
     public var causalMask: Bool?
 

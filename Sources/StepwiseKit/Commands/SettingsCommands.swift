@@ -1,11 +1,12 @@
 extension Settings {
     /// The names `set` accepts, in the order `set` lists them.
-    public static let names = ["precision", "width", "rows", "cols", "view", "color", "unicode", "mask",
+    public static let names = ["precision", "width", "rows", "cols", "view", "color", "theme", "unicode", "mask",
                                "temperature", "top-k", "top-p", "seed"]
 
     /// Completion choices for settings with a fixed set of values.
     public static let choices: [String: [String]] = [
         "view": ViewKind.allCases.map(\.rawValue), "color": ["on", "off"], "unicode": ["on", "off"],
+        "theme": ViewOptions.Theme.allCases.map(\.rawValue),
         "width": ["auto"], "mask": ["auto", "causal", "none"],
     ]
 }
@@ -29,6 +30,7 @@ enum SettingsCommands {
             ("cols", st.maxCols == 0 ? "fit" : "\(st.maxCols)", "most columns before the middle is elided (0: fit)"),
             ("view", st.view.rawValue, "auto (heatmaps for patterns), table or heatmap"),
             ("color", st.color ? "on" : "off", "256-colour heatmaps and highlights"),
+            ("theme", st.theme.rawValue, "the terminal's background, for colour scales: dark or light"),
             ("unicode", st.unicode ? "on" : "off", "block characters and … (off: pure ASCII)"),
             ("mask", st.causalMask.map { $0 ? "causal" : "none" } ?? "auto", "attention mask: auto (the model's own), causal or none"),
             ("temperature", "\(s.sampling.temperature)", "sampling temperature (0: greedy)"),
@@ -43,7 +45,7 @@ enum SettingsCommands {
 
     static let set = Command(
         "set", usage: "set [NAME VALUE]",
-        summary: "change a setting (precision, width, rows, cols, view, color, unicode, temperature, top-k, top-p, seed)",
+        summary: "change a setting (precision, width, rows, cols, view, color, theme, unicode, mask, temperature, top-k, top-p, seed)",
         examples: ["set precision 4", "set view heatmap", "set temperature 0.7", "set"],
         completion: .settings
     ) { session, context, rest in
@@ -61,6 +63,9 @@ enum SettingsCommands {
             guard let v = Settings.ViewKind(rawValue: value) else { throw StepwiseError.usage("view is auto, table or heatmap, got '\(value)'") }
             session.settings.view = v
         case "color", "colour": session.settings.color = try bool(value, "color")
+        case "theme":
+            guard let t = ViewOptions.Theme(rawValue: value) else { throw StepwiseError.usage("theme is dark or light, got '\(value)'") }
+            session.settings.theme = t
         case "mask":
             switch value {
             case "auto": session.settings.causalMask = nil

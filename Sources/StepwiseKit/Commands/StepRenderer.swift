@@ -5,8 +5,10 @@ enum StepRenderer {
     /// View options from the session's settings and the terminal.
     static func options(_ session: Session, _ context: CommandContext) -> ViewOptions {
         let s = session.settings
-        return ViewOptions(width: s.width ?? context.width, precision: s.precision, maxRows: s.maxRows, maxCols: s.maxCols,
-                           color: s.color && context.color ? .ansi256 : .never, unicode: s.unicode)
+        var o = ViewOptions(width: s.width ?? context.width, precision: s.precision, maxRows: s.maxRows, maxCols: s.maxCols,
+                            color: s.color && context.color ? .ansi256 : .never, unicode: s.unicode)
+        o.theme = s.theme
+        return o
     }
 
     /// The tensor and axes after applying selections; an `.index` selection drops its axis.
@@ -88,7 +90,7 @@ enum StepRenderer {
         let heads = step.tensor.shape[0]
         let panels = (0..<heads).map { h in (title: "head \(layer).\(h)", tensor: step.tensor.sliced([.index(h)])) }
         let mask = mask(for: step, in: session.trace)
-        var lines = ["Attention patterns, layer \(layer): rows = query position, columns = key position (darker = more attention)"]
+        var lines = ["Attention patterns, layer \(layer): rows = query position, columns = key position"]
         lines += HeatmapView.renderGrid(matrices: panels, labels: step.axes[1].labels, options: options(session, context),
                                         mask: mask, range: 0...1)
         return lines

@@ -39,7 +39,7 @@ extension HeatmapView {
 
         // One panel is 2 frame columns plus its cells; prefer two-column cells, then one, then elide.
         let room = avail - heads.width - 1 - 2
-        let cellW = C * 2 <= room ? 2 : 1
+        let cellW = C * 2 <= room || scale.needsTwoColumns ? 2 : 1
         let cols = pickColumns(C, cellWidth: cellW, room: room, options: o)
         let frame = Frame(cols: cols, cellWidth: cellW, options: o)
         let panelW = frame.innerWidth + 2

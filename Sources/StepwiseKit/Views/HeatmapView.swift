@@ -1,8 +1,9 @@
 /// Draws a 2-D matrix as a grid of shaded cells, labelled by tokens: the way to look at an
 /// attention pattern `[query_pos, key_pos]`.
 ///
-/// Cells are two columns of a shade (` ░▒▓█`, ASCII ` .:-=+*#%@`), or a 256-colour background in
-/// ``ViewOptions/ColorMode/ansi256`` (grey ramp 232–255, or blue–white–red for signed data). Masked
+/// Cells are one or two columns of a bar of eight heights (`▁▂▃▄▅▆▇█`, ASCII `.:-=+*#%@`; signed data
+/// gets its sign too), or a 256-colour background in ``ViewOptions/ColorMode/ansi256`` (viridis, or
+/// blue–white–red for signed data); ``HeatScale`` says which. Masked
 /// cells (`-inf`, or inside the ``ViewMask``) show `×` (`x`), never a blank that could read as zero.
 /// Rows are labelled `pos 'piece'`; columns get an index ruler, and a key of their tokens when
 /// they differ from the rows'. A legend gives the value range and the mask mark.
@@ -57,7 +58,7 @@ public enum HeatmapView {
 
         // Cell width 2 when the whole matrix fits that way, else 1; then elide columns if needed.
         let room = avail - heads.width - 1 - 2
-        let cellW = C * 2 <= room ? 2 : 1
+        let cellW = C * 2 <= room || scale.needsTwoColumns ? 2 : 1
         let cols = pickColumns(C, cellWidth: cellW, room: room, options: o)
         let rows = Elision.pick(count: R, limit: o.rowLimit)
         let frame = Frame(cols: cols, cellWidth: cellW, options: o, positions: axes[1].positions)

@@ -25,6 +25,13 @@ public struct ViewOptions: Sendable, Equatable {
     public var unicode: Bool
     /// Data rows a table or heatmap may use when ``maxRows`` is 0 (default 24).
     public var height: Int
+    /// The terminal's background, for colour scales (default ``Theme/dark``).
+    public var theme: Theme = .dark
+
+    /// The terminal's background: colour scales go from dim to bright on dark, pale to deep on light.
+    public enum Theme: String, Sendable, Equatable, CaseIterable {
+        case dark, light
+    }
 
     public init(width: Int = 80, precision: Int = 3, maxRows: Int = 0, maxCols: Int = 0,
                 color: ColorMode = .never, unicode: Bool = true, height: Int = 24) {

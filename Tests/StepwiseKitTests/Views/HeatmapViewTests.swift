@@ -3,14 +3,15 @@ import Testing
 
 @Suite("HeatmapView")
 struct HeatmapViewTests {
-    @Test("a 5x5 causal pattern: shades, masked cells marked ×, legend")
+    @Test("a 5x5 causal pattern: bars, masked cells marked ×, legend")
     func pattern() {
         let lines = HeatmapView.render(ViewSamples.causalPattern(5), axes: ViewSamples.patternAxes(5),
                                        mask: .causal, range: 0...1)
         Snapshot.check(lines, "heatmap_pattern_5x5")
         // Row 0 attends only to itself: a full block, then four masked cells.
         #expect(lines.contains { $0.hasPrefix("  0 'The'") && $0.hasSuffix("│██ × × × ×│") })
-        #expect(lines.contains { $0.contains("scale 0.000 [  ░░▒▒▓▓██] 1.000") && $0.contains("× masked") })
+        #expect(lines.contains { $0.contains("scale 0.000 [  ▁▁▂▂▃▃▄▄▅▅▆▆▇▇██] 1.000 (taller = more, blank < 0.010)") })
+        #expect(lines.contains { $0.contains("× masked") })
     }
 
     @Test("ASCII mode: the ramp ' .:-=+*#%@', x for masked, pure ASCII")
@@ -22,13 +23,20 @@ struct HeatmapViewTests {
         #expect(lines.contains { $0.hasPrefix("  0 'The'") && $0.hasSuffix("|@@ x x x x|") })
     }
 
-    @Test("colour mode: grey ramp backgrounds; signed scores use the diverging ramp")
+    @Test("colour mode: viridis backgrounds (dark theme: brightest = 1; light theme reversed); signed scores use the diverging ramp")
     func colour() {
         let o = ViewOptions(color: .ansi256)
         let pattern = HeatmapView.render(ViewSamples.causalPattern(5), axes: ViewSamples.patternAxes(5),
                                          options: o, mask: .causal, range: 0...1)
         Snapshot.check(pattern, "heatmap_pattern_5x5_colour")
-        #expect(pattern.contains { $0.contains("\u{1B}[48;5;255m  ") })  // the 1.0 cell is the lightest grey
+        #expect(pattern.contains { $0.contains("\u{1B}[48;5;220m  ") })  // the 1.0 cell is viridis' yellow
+        #expect(pattern.contains { $0.contains("(brighter = more, blank < 0.010)") })
+        var light = o
+        light.theme = .light
+        let onLight = HeatmapView.render(ViewSamples.causalPattern(5), axes: ViewSamples.patternAxes(5),
+                                         options: light, mask: .causal, range: 0...1)
+        #expect(onLight.contains { $0.contains("\u{1B}[48;5;54m  ") })  // 1.0 is viridis' deep purple
+        #expect(onLight.contains { $0.contains("(darker = more, blank < 0.010)") })
         let scores = HeatmapView.render(ViewSamples.causalScores(5), axes: ViewSamples.patternAxes(5), options: o)
         Snapshot.check(scores, "heatmap_scores_5x5_colour")
         #expect(scores.contains { $0.contains("\u{1B}[48;5;196m") })  // the largest score: full red
@@ -65,7 +73,7 @@ struct HeatmapViewTests {
         let lines = HeatmapView.render(t, axes: axes, mask: .causal, range: 0...1)
         Snapshot.check(lines, "heatmap_cached_2x5")
         #expect(lines.contains { $0.contains("key_pos:  0 'The'  1 ' cat'") })
-        #expect(lines.contains { $0.hasSuffix("░░░░░░░░ ×│") })
+        #expect(lines.contains { $0.hasSuffix("▂▂▂▂▂▂▂▂ ×│") })
     }
 
     @Test("a grid of heads wraps into rows of panels")
@@ -87,5 +95,30 @@ struct HeatmapViewTests {
         let t = Tensor(shape: [3, 4, 4], data: data)
         let lines = HeatmapView.render(t, axes: [Axis("head")] + ViewSamples.patternAxes(4), mask: .causal)
         #expect(lines.contains { $0.contains("head 0") && $0.contains("head 2") })
+    }
+}
+
+@Suite("HeatScale levels")
+struct HeatScaleLevelTests {
+    @Test("eight steps without colour; a weight of 0.05 or more is never blank; each step's top stays on it")
+    func levels() {
+        let scale = HeatScale(lo: 0, hi: 1, options: ViewOptions())
+        let cells = stride(from: Float(0), through: 1, by: 0.01).map { scale.cell($0, masked: false, width: 1) }
+        #expect(Set(cells).count == 9)
+        for v in stride(from: Float(0.05), through: 1, by: 0.01) { #expect(scale.cell(v, masked: false, width: 1) != " ", "\(v)") }
+        #expect(scale.cell(0.005, masked: false, width: 1) == " ")
+        #expect((1...8).map { scale.cell(Float($0) / 8, masked: false, width: 1) } == ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"])
+    }
+
+    @Test("signed data without colour shows the sign before the bar, in two-column cells")
+    func signed() {
+        let scale = HeatScale(lo: -2, hi: 4, options: ViewOptions())
+        #expect(scale.needsTwoColumns)
+        #expect(scale.cell(-2, masked: false, width: 2) == "-▄")
+        #expect(scale.cell(4, masked: false, width: 2) == "+█")
+        #expect(scale.cell(0, masked: false, width: 2) == "  ")
+        let ascii = HeatScale(lo: -1, hi: 1, options: ViewOptions(unicode: false))
+        #expect(ascii.cell(-1, masked: false, width: 2) == "-&")
+        #expect(!HeatScale(lo: 0, hi: 1, options: ViewOptions()).needsTwoColumns)
     }
 }

@@ -84,7 +84,7 @@ struct ViewPropertyTests {
         }
     }
 
-    @Test("a heatmap is elided exactly when its cells do not fit one column each", arguments: widths)
+    @Test("a heatmap is elided exactly when its cells do not fit (one column each; two for signed data, sign and bar)", arguments: widths)
     func heatmapElision(width: Int) {
         var rng = SplitMix64(seed: UInt64(3000 + width))
         for _ in 0..<8 {
@@ -95,7 +95,8 @@ struct ViewPropertyTests {
             let whole = HeatmapView.layout(t, axes: axes, options: ViewOptions(width: 100_000, maxRows: 100_000),
                                            mask: .none, range: nil)
             let frame = whole.lines.first { $0.contains("┌") }!
-            let oneColumnWidth = TextWidth.of(frame) - t.dim(1)  // the frame line drawn with 2-column cells
+            let signed = (t.data.min() ?? 0) < 0 && (t.data.max() ?? 0) > 0
+            let oneColumnWidth = TextWidth.of(frame) - (signed ? 0 : t.dim(1))  // the frame line drawn with 2-column cells
             let fitsColumns = oneColumnWidth <= width
             #expect(r.elidedCols == !fitsColumns, "shape \(t.shape) width \(width)")
             #expect(r.elidedRows == (t.dim(0) > 20))
