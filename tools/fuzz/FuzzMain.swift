@@ -114,7 +114,8 @@ private func fuzzREPL(_ bytes: Data) {
 /// The sandbox target's folders: `lesson/` (where the input is played from, with a link `out` to
 /// `../outside`) and `outside/` (a sentinel file that must never change, and nothing may appear).
 nonisolated(unsafe) private var sandboxRoot = ""
-private let sentinel = Data("the teacher's own file\n".utf8)
+private let sentinelText = "the teacher's own file\n"
+private var sentinel: Data { Data(sentinelText.utf8) }
 
 private func sandboxSetUp() {
     sandboxRoot = scratch + "/sandbox"

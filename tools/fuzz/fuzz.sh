@@ -13,11 +13,19 @@ SWIFTC=${SWIFTC:-swiftc}
 build() {
     mkdir -p "$OUT"
     rm -f "$BIN"
+    # The C target (kernels, worker pool, allocator settings), instrumented the same way, and a module
+    # map so the Swift sources can import it as SwiftPM does.
+    local c=$OUT/ckernels
+    mkdir -p "$c/include"
+    printf 'module CKernels {\n    header "%s"\n    export *\n}\n' "$ROOT/Sources/CKernels/include/CKernels.h" > "$c/include/module.modulemap"
+    for f in Sources/CKernels/*.c; do
+        "${CC:-clang}" -O2 -g -fsanitize=address,fuzzer-no-link -ISources/CKernels/include -c "$f" -o "$c/$(basename "$f" .c).o"
+    done
     # One module: the library sources, a stand-in for SwiftPM's resource accessor, and the harness.
     find Sources/StepwiseKit -name '*.swift' | sort > "$OUT/sources.txt"
     "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -g \
-        -module-name StepwiseKit \
-        $(cat "$OUT/sources.txt") tools/fuzz/BundleStub.swift tools/fuzz/FuzzMain.swift \
+        -module-name StepwiseKit -I "$c/include" \
+        $(cat "$OUT/sources.txt") tools/fuzz/BundleStub.swift tools/fuzz/FuzzMain.swift "$c"/*.o \
         -o "$BIN" 2>&1 | grep -v "Cannot export local symbol" || true
     [ -x "$BIN" ] || { echo "build failed" >&2; exit 1; }
     echo "built $BIN"
