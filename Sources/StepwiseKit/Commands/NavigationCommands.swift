@@ -64,14 +64,18 @@ enum NavigationCommands {
     }
 
     static let goto = Command(
-        "goto", aliases: ["g"], usage: "goto NAME",
-        summary: "jump to a step by name or short form (goto pattern 0)",
-        examples: ["goto blocks.0.attn.hook_pattern", "goto resid_post 1", "goto logits"],
+        "goto", aliases: ["g"], usage: "goto NAME|N",
+        summary: "jump to a step by name or short form (goto pattern 0), or to step N of the outline ('steps')",
+        examples: ["goto blocks.0.attn.hook_pattern", "goto resid_post 1", "goto logits", "goto 12"],
         completion: .steps
     ) { session, context, rest in
         let trace = try session.requireTrace()
-        if let n = Int(rest), trace.steps.indices.contains(n) {
-            session.cursor = n
+        if let n = Int(rest) {
+            // The numbers 'steps' and the step headers show: 1 to the step count.
+            guard (1...trace.steps.count).contains(n) else {
+                throw StepwiseError(.model, "step \(n) does not exist: the trace has steps 1–\(trace.steps.count)")
+            }
+            session.cursor = n - 1
             return try show(session, context)
         }
         let q = try StepQuery.parse(rest, in: trace)

@@ -144,34 +144,3 @@ public struct StepQuery: Equatable, Sendable {
         }
     }
 }
-
-/// Suggestions for mistyped names.
-public enum Suggest {
-    /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
-    public static func closest(to word: String, among candidates: [String]) -> String? {
-        let w = Array(word.lowercased())
-        var best: (String, Int)?
-        for c in candidates {
-            let d = distance(w, Array(c.lowercased()))
-            if best == nil || d < best!.1 { best = (c, d) }
-        }
-        guard let (name, d) = best else { return nil }
-        return d <= Swift.max(2, w.count / 3) ? name : nil
-    }
-
-    /// Levenshtein distance.
-    static func distance(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var prev = Array(0...b.count)
-        var cur = prev
-        for i in 1...a.count {
-            cur[0] = i
-            for j in 1...b.count {
-                cur[j] = Swift.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&prev, &cur)
-        }
-        return prev[b.count]
-    }
-}

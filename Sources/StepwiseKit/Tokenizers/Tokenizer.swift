@@ -23,6 +23,9 @@ public protocol Tokenizer: Sendable {
     /// The id of a vocabulary string, nil if absent.
     func id(for piece: String) -> Int?
 
+    /// The bytes one id stands for, where the tokenizer works on bytes (byte-level BPE); nil otherwise.
+    func bytes(for id: Int) -> [UInt8]?
+
     /// Special ids the model adds around a text (BOS/CLS, EOS/SEP) — see ``SpecialTokens``.
     var specialTokens: SpecialTokens { get }
 }
@@ -60,9 +63,15 @@ extension Tokenizer {
         return ids
     }
 
-    /// A readable label for one id: its decoded text in quotes (see ``TokenLabel``).
+    public func bytes(for id: Int) -> [UInt8]? { nil }
+
+    /// A readable label for one id: its decoded text in quotes (see ``TokenLabel``). A token that is
+    /// only part of a character (a byte of a multi-byte UTF-8 sequence) shows that byte as `<0xC3>`.
     public func label(for id: Int) -> String {
-        TokenLabel.display(decode([id]))
+        if let b = bytes(for: id), String(validating: b, as: UTF8.self) == nil {
+            return TokenLabel.display(bytes: b)
+        }
+        return TokenLabel.display(decode([id]))
     }
 }
 
@@ -139,5 +148,30 @@ public enum TokenLabel {
         }
         // C1 controls and bidirectional overrides become visible too (``TerminalText``).
         return "'" + TerminalText.visible(s) + "'"
+    }
+
+    /// Like ``display(_:)`` for bytes that may not be valid UTF-8: each byte that is not part of a
+    /// whole character shows as `<0xC3>` (inside the quotes: `' caf<0xC3>'`).
+    public static func display(bytes: [UInt8]) -> String {
+        var out = ""
+        var i = 0
+        while i < bytes.count {
+            let lead = bytes[i]
+            let n = lead < 0x80 ? 1 : lead >> 5 == 0b110 ? 2 : lead >> 4 == 0b1110 ? 3 : lead >> 3 == 0b11110 ? 4 : 0
+            if n > 0, i + n <= bytes.count, let ch = String(validating: bytes[i..<(i + n)], as: UTF8.self) {
+                out += String(display(ch).dropFirst().dropLast())
+                i += n
+            } else {
+                out += "<0x" + String(lead, radix: 16, uppercase: true).leftPaddedZero(2) + ">"
+                i += 1
+            }
+        }
+        return "'" + out + "'"
+    }
+}
+
+extension String {
+    func leftPaddedZero(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -49,7 +49,7 @@ struct TranscriptTests {
             load /nonexistent
             where
             """),
-        ("navigation", "prompt A B C\nwhere\nnext 3\nback\ngoto logits\nnext\nsteps 0\ngoto 0"),
+        ("navigation", "prompt A B C\nwhere\nnext 3\nback\ngoto logits\nnext\nsteps 0\ngoto 1\ngoto 48\ngoto 49\nstpe"),
         ("ascii", "set unicode off\nprompt The cat sat on the\nshow pattern 0 head 0\ntop 3\nset view heatmap\nshow pattern 1 head 1"),
         ("explain", "prompt \"Tabs\\tand\\nnewlines\"\ntokens\nexplain unbelievable\nexplain \" the\""),
         ("info", "info\nset"),

@@ -158,3 +158,19 @@ struct ByteLevelBPETests {
         #expect(tok.decode([504, 3575, 282, 4649, 314, 7042]) == "The capital of France is Paris")
     }
 }
+
+@Suite("Byte token labels")
+struct ByteTokenLabelTests {
+    @Test("a byte that is part of a character prints as <0xC3>, not as U+FFFD")
+    func bytes() throws {
+        #expect(TokenLabel.display(bytes: [0x20, 0x63, 0xC3]) == "' c<0xC3>'")
+        #expect(TokenLabel.display(bytes: Array("é\n".utf8)) == "'é\\n'")
+        #expect(TokenLabel.display(bytes: [0xE2, 0x98]) == "'<0xE2><0x98>'")
+        var s = Session()
+        try s.load(path: nil)
+        let tok = try #require(s.tokenizer)
+        let labels = try tok.encode("café").map { tok.label(for: $0) }
+        #expect(labels.contains("'<0xC3>'") && labels.contains("'<0xA9>'"), "\(labels)")
+        #expect(!labels.joined().contains("\u{FFFD}"))
+    }
+}
