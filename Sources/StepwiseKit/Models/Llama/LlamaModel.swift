@@ -227,6 +227,7 @@ public final class LlamaModel: LanguageModel {
             name: "logits", title: "Logits", formula: tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U",
             explanation: "A score for every vocabulary entry as the next token; softmax turns them into probabilities.",
             tensor: logits, axes: [r.pos, Axis("vocab")], inputs: ["ln_final.hook_out"]))
+        try r.checkFinite()
         return r.trace
     }
 }
