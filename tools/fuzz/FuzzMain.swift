@@ -1,8 +1,8 @@
 import Foundation
 
 // libFuzzer entry point for every Stepwise parser. One binary, the target chosen by the
-// STEPWISE_FUZZ_TARGET environment variable (safetensors, gguf, tokenizer-json, lesson, repl,
-// lesson-sandbox),
+// STEPWISE_FUZZ_TARGET environment variable (safetensors, gguf, tokenizer-json, config-json, lesson,
+// repl, lesson-sandbox),
 // so the library is compiled once. See README.md.
 
 /// The target named in the environment, read once.
@@ -16,8 +16,8 @@ nonisolated(unsafe) private var interpreter: Interpreter?
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
     target = ProcessInfo.processInfo.environment["STEPWISE_FUZZ_TARGET"] ?? ""
-    guard ["safetensors", "gguf", "tokenizer-json", "lesson", "repl", "lesson-sandbox"].contains(target) else {
-        fatalError("set STEPWISE_FUZZ_TARGET to safetensors, gguf, tokenizer-json, lesson, repl or lesson-sandbox")
+    guard ["safetensors", "gguf", "tokenizer-json", "config-json", "lesson", "repl", "lesson-sandbox"].contains(target) else {
+        fatalError("set STEPWISE_FUZZ_TARGET to safetensors, gguf, tokenizer-json, config-json, lesson, repl or lesson-sandbox")
     }
     scratch = NSTemporaryDirectory() + "stepwise-fuzz-\(getpid())"
     try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -42,6 +42,7 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32
     case "safetensors": fuzzSafetensors(bytes)
     case "gguf": fuzzGGUF(bytes)
     case "tokenizer-json": fuzzTokenizerJSON(bytes)
+    case "config-json": fuzzConfigJSON(bytes)
     case "lesson": fuzzLesson(bytes)
     case "repl": fuzzREPL(bytes)
     case "lesson-sandbox": fuzzLessonSandbox(bytes)
@@ -84,6 +85,16 @@ private func fuzzTokenizerJSON(_ bytes: Data) {
     _ = writeScratch("tokenizer.json", bytes)
     guard let tok = try? ByteLevelBPE.load(folder: scratch) else { return }
     if let ids = try? tok.encode("Hello world 123, <|endoftext|> ok!") { _ = tok.decode(ids) }
+}
+
+/// Reads the input as a config.json (strict JSON tree, then the GPT-2, Llama and BERT configs through the
+/// tree decoder) and as a WordPiece tokenizer.json.
+private func fuzzConfigJSON(_ bytes: Data) {
+    let path = writeScratch("config.json", bytes)
+    _ = try? ConfigFile.decode(GPT2Config.self, path: path, family: "GPT-2")
+    _ = try? ConfigFile.decode(LlamaConfig.self, path: path, family: "Llama")
+    _ = try? ConfigFile.decode(BERTConfig.self, path: path, family: "BERT")
+    if let tok = try? WordPiece(tokenizerJSON: path), let ids = try? tok.encode("Hello world, ok!") { _ = tok.decode(ids) }
 }
 
 /// Parses the input as lesson Markdown.

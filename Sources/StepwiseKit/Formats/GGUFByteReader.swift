@@ -94,12 +94,30 @@ struct GGUFByteReader {
             }
             let elementType = try valueType("elements of \(what())")
             let n = try count("element count of \(what())", minimumSize: elementType.minimumSize)
-            var items: [GGUFValue] = []
-            items.reserveCapacity(min(n, 1 << 16))
-            for i in 0..<n {
-                items.append(try value(elementType, "\(what())[\(i)]", depth: depth + 1))
+            switch elementType {
+            case .string:
+                // Exactly n: `count` bounded n by the bytes left (8 per string), so this is at most twice
+                // the file, and growing by doubling would briefly hold two copies.
+                var items: [String] = []
+                items.reserveCapacity(n)
+                for i in 0..<n { items.append(try string("\(what())[\(i)]")) }
+                return .array(GGUFArray(elementType: .string, storage: .strings(items)))
+            case .array:
+                var items: [GGUFArray] = []
+                items.reserveCapacity(n)
+                for i in 0..<n {
+                    guard case .array(let a) = try value(.array, "\(what())[\(i)]", depth: depth + 1) else { preconditionFailure() }
+                    items.append(a)
+                }
+                return .array(GGUFArray(elementType: .array, storage: .arrays(items)))
+            default:
+                // Fixed-size elements: the bytes as stored (`count` already checked they exist).
+                let size = n * elementType.fixedSize!
+                try need(size, for: what())
+                let raw = Array(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + size)]))
+                offset += size
+                return .array(GGUFArray(elementType: elementType, storage: .fixed(raw)))
             }
-            return .array(elementType, items)
         }
     }
 }

@@ -8,6 +8,13 @@
 /// Everything in the header is validated when the file is opened: counts and lengths against the bytes
 /// left, dims, element counts, block multiples, alignment, and every tensor's bytes inside the file and
 /// apart from the others. A malformed file is a ``StepwiseError`` naming the file and the problem.
+///
+/// A truncated file is an error, not a SIGBUS: every size is checked against the mapped size before a
+/// byte past the header is touched. A file that another process shrinks *after* it was mapped cannot be
+/// guarded this way: reading a page past the new end raises SIGBUS, and only copying the file (defeating
+/// the mapping) or a signal handler that unwinds (not possible from Swift) would prevent it. Stepwise
+/// accepts that: the file is the user's own, and changing it under a running process is not an attack a
+/// downloaded file can make by itself (tools/fuzz/README.md, threat model).
 /// Tensors are converted to float32 only when asked for (``tensor(_:)``); ``rawTensor(_:)`` gives the
 /// stored bytes.
 public final class GGUFFile: WeightSource, @unchecked Sendable {

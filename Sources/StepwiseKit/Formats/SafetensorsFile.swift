@@ -5,7 +5,9 @@ import Foundation
 ///
 /// Every field of the header is validated before a byte of data is read: dtypes, shapes, offsets
 /// inside the file, ranges that match their shape, no overlaps. A malformed file is a ``StepwiseError``
-/// that names the file and what is wrong, never a crash.
+/// that names the file and what is wrong, never a crash. As with ``GGUFFile``, a truncated file is caught
+/// by these checks; a file shrunk by another process after it was mapped can still raise SIGBUS when a
+/// tensor is read (see GGUFFile and tools/fuzz/README.md).
 public final class SafetensorsFile: WeightSource, @unchecked Sendable {
     public let path: String
     public let tensorNames: [String]
@@ -13,10 +15,12 @@ public final class SafetensorsFile: WeightSource, @unchecked Sendable {
     public let metadata: [String: String]
 
     private let file: MappedFile
-    private let entries: [String: Entry]
+    private let entries: [Entry]
+    private let index: [String: Int]
     private let dataStart: Int
 
     struct Entry {
+        var name: String
         var dtype: DType
         var shape: [Int]
         var begin: Int  // relative to the data section
@@ -59,85 +63,122 @@ public final class SafetensorsFile: WeightSource, @unchecked Sendable {
             throw StepwiseError.file(path, "header says \(headerLen) bytes but the file has only \(bytes.count - 8) after the length (truncated?)")
         }
         dataStart = 8 + Int(headerLen)
-        let headerData = Data(bytes[8..<dataStart])
-        let json: Any
-        do {
-            json = try JSONSerialization.jsonObject(with: headerData)
-        } catch {
+        let dataSize = bytes.count - dataStart
+        // The header is read straight into entries by a strict pull parser (duplicate names, numbers that
+        // are not whole, trailing text are errors): a header of a million tiny entries costs about its own
+        // size, not the gigabytes Foundation's dictionaries took.
+        var r = JSONReader(path: path, bytes: UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]), maxValues: 0)
+        // Safetensors writers pad the header with spaces; the reference reader accepts trailing spaces only.
+        guard (try? r.peek()) == .object else {
+            if case .some(let k) = try? r.peek() {
+                throw StepwiseError.file(path, "header is \(k.article), not a JSON object")
+            }
             throw StepwiseError.file(path, "header is not valid JSON (not a safetensors file, or corrupt)")
         }
-        guard let dict = json as? [String: Any] else {
-            throw StepwiseError.file(path, "header is not a JSON object")
-        }
-        var entries: [String: Entry] = [:]
+        var list: [Entry] = []
+        var index: [String: Int] = [:]
         var meta: [String: String] = [:]
-        let dataSize = bytes.count - dataStart
-        for (name, value) in dict {
-            if name == "__metadata__" {
-                guard let m = value as? [String: Any] else {
-                    throw StepwiseError.file(path, "__metadata__ is not an object")
+        var sawMetadata = false
+        do {
+            try r.object("the header", checkDuplicates: false) { r, name in
+                if name == "__metadata__" {
+                    guard !sawMetadata else { throw StepwiseError.file(path, "key '__metadata__' appears twice in the header") }
+                    sawMetadata = true
+                    try r.object("__metadata__") { r, k in meta[k] = try r.string("__metadata__.\(k)") }
+                    return
                 }
-                for (k, v) in m { meta[k] = (v as? String) ?? "\(v)" }
-                continue
+                guard index[name] == nil else {
+                    throw StepwiseError.file(path, "tensor '\(name)' appears twice in the header")
+                }
+                index[name] = list.count
+                list.append(try Self.entry(&r, name: name, path: path, dataSize: dataSize))
             }
-            guard let obj = value as? [String: Any] else {
-                throw StepwiseError.file(path, "entry '\(name)' is not an object")
-            }
-            guard let dtypeName = obj["dtype"] as? String else {
-                throw StepwiseError.file(path, "tensor '\(name)' has no dtype")
-            }
-            guard let dtype = DType(rawValue: dtypeName) else {
-                throw StepwiseError(.unsupported, "\(path): tensor '\(name)' has dtype \(dtypeName); Stepwise reads F32, F16, BF16, F64 and I64/I32/I16/I8/U8")
-            }
-            guard let shapeAny = obj["shape"] as? [Any], let shape = Self.integers(shapeAny), shape.allSatisfy({ $0 >= 0 }) else {
-                throw StepwiseError.file(path, "tensor '\(name)' has a malformed shape")
-            }
-            guard let offAny = obj["data_offsets"] as? [Any], let offs = Self.integers(offAny), offs.count == 2 else {
-                throw StepwiseError.file(path, "tensor '\(name)' has malformed data_offsets")
-            }
-            let (begin, end) = (offs[0], offs[1])
-            guard begin >= 0, end >= begin, end <= dataSize else {
-                throw StepwiseError.file(path, "tensor '\(name)' spans bytes \(begin)..<\(end) but the data section has \(dataSize) (truncated?)")
-            }
-            var elements = 1
-            for d in shape {
-                let (p, o) = elements.multipliedReportingOverflow(by: d)
-                guard !o else { throw StepwiseError.file(path, "tensor '\(name)' shape \(shape) overflows") }
-                elements = p
-            }
-            let (nbytes, o2) = elements.multipliedReportingOverflow(by: dtype.size)
-            guard !o2, nbytes == end - begin else {
-                throw StepwiseError.file(path, "tensor '\(name)' has shape \(shape) of \(dtypeName) (\(elements) values) but \(end - begin) bytes")
-            }
-            entries[name] = Entry(dtype: dtype, shape: shape, begin: begin, end: end)
+            try r.end()
+        } catch let e as StepwiseError where e.message.hasPrefix(path + ": is not valid JSON") {
+            throw StepwiseError.file(path, "header" + e.message.dropFirst(path.count + 1))
         }
         // Ranges must not overlap.
-        let sorted = entries.sorted { $0.value.begin < $1.value.begin }
-        for (a, b) in zip(sorted, sorted.dropFirst()) where b.value.begin < a.value.end {
-            throw StepwiseError.file(path, "tensors '\(a.key)' and '\(b.key)' overlap")
+        let byBegin = list.indices.sorted { (list[$0].begin, list[$0].end) < (list[$1].begin, list[$1].end) }
+        for (a, b) in zip(byBegin, byBegin.dropFirst()) where list[b].begin < list[a].end {
+            throw StepwiseError.file(path, "tensors '\(list[a].name)' and '\(list[b].name)' overlap")
         }
-        self.entries = entries
-        self.tensorNames = sorted.map(\.key)
+        self.entries = list
+        self.index = index
+        self.tensorNames = byBegin.map { list[$0].name }
         self.metadata = meta
     }
 
-    private static func integers(_ a: [Any]) -> [Int]? {
-        var out: [Int] = []
-        for v in a {
-            guard let n = v as? NSNumber else { return nil }
-            let d = n.doubleValue
-            guard d == d.rounded(), d >= -9.0e15, d <= 9.0e15 else { return nil }
-            out.append(n.intValue)
+    /// One tensor's entry: `{"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}`, checked against
+    /// the data section.
+    private static func entry(_ r: inout JSONReader, name: String, path: String, dataSize: Int) throws -> Entry {
+        var dtypeName: String?
+        var shape: [Int]?
+        var offsets: [Int]?
+        let what = "tensor '\(name)'"
+        // Dimensions and offsets beyond 2^53 are refused, as the float-based readers cannot represent them.
+        let limit = 9_007_199_254_740_992
+        try r.object(what) { r, key in
+            switch key {
+            case "dtype":
+                if try r.null() { return }
+                dtypeName = try r.string("\(what) dtype")
+            case "shape":
+                guard try r.peek() == .array else { throw StepwiseError.file(path, "\(what) has a malformed shape (not an array)") }
+                var s: [Int] = []
+                try r.array("\(what) shape") { r, i in
+                    guard try r.peek() == .number, let n = try? r.number("").int, (0..<limit).contains(n) else {
+                        throw StepwiseError.file(path, "\(what) has a malformed shape (dimension \(i) is not a whole number ≥ 0)")
+                    }
+                    s.append(n)
+                }
+                shape = s
+            case "data_offsets":
+                guard try r.peek() == .array else { throw StepwiseError.file(path, "\(what) has malformed data_offsets (not an array)") }
+                var o: [Int] = []
+                try r.array("\(what) data_offsets") { r, _ in
+                    guard try r.peek() == .number, let n = try? r.number("").int, abs(n) < limit else {
+                        throw StepwiseError.file(path, "\(what) has malformed data_offsets (not whole numbers below 2^53)")
+                    }
+                    o.append(n)
+                }
+                offsets = o
+            default:
+                try r.skip()
+            }
         }
-        return out
+        guard let dtypeName else {
+            throw StepwiseError.file(path, "\(what) has no dtype")
+        }
+        guard let dtype = DType(rawValue: dtypeName) else {
+            throw StepwiseError(.unsupported, "\(path): \(what) has dtype \(dtypeName); Stepwise reads F32, F16, BF16, F64 and I64/I32/I16/I8/U8")
+        }
+        guard let shape else { throw StepwiseError.file(path, "\(what) has a malformed shape (missing)") }
+        guard let offs = offsets, offs.count == 2 else {
+            throw StepwiseError.file(path, "\(what) has malformed data_offsets (expected [begin, end])")
+        }
+        let (begin, end) = (offs[0], offs[1])
+        guard begin >= 0, end >= begin, end <= dataSize else {
+            throw StepwiseError.file(path, "\(what) spans bytes \(begin)..<\(end) but the data section has \(dataSize) (truncated?)")
+        }
+        var elements = 1
+        for d in shape {
+            let (p, o) = elements.multipliedReportingOverflow(by: d)
+            guard !o else { throw StepwiseError.file(path, "\(what) shape \(shape) overflows") }
+            elements = p
+        }
+        let (nbytes, o2) = elements.multipliedReportingOverflow(by: dtype.size)
+        guard !o2, nbytes == end - begin else {
+            throw StepwiseError.file(path, "\(what) has shape \(shape) of \(dtypeName) (\(elements) values) but \(end - begin) bytes")
+        }
+        return Entry(name: name, dtype: dtype, shape: shape, begin: begin, end: end)
     }
 
     public func tensorInfo(_ name: String) -> WeightInfo? {
-        entries[name].map { WeightInfo(shape: $0.shape, dtype: $0.dtype.rawValue, byteCount: $0.end - $0.begin) }
+        index[name].map { entries[$0] }.map { WeightInfo(shape: $0.shape, dtype: $0.dtype.rawValue, byteCount: $0.end - $0.begin) }
     }
 
     public func tensor(_ name: String) throws -> Tensor {
-        guard let e = entries[name] else {
+        guard let e = index[name].map({ entries[$0] }) else {
             throw StepwiseError.file(path, "has no tensor '\(name)'")
         }
         let n = e.shape.reduce(1, *)

@@ -6,49 +6,76 @@ public enum GGUFModels {
     /// - Throws: ``StepwiseError`` naming the file and the key or tensor that is missing or unsupported.
     public static func load(path: String) throws -> LlamaModel {
         let file = try GGUFFile(path: path)
-        guard let arch = file.architecture else {
+        guard let arch = try file.text("general.architecture") else {
             throw StepwiseError.file(path, "has no general.architecture")
         }
         guard arch == "llama" else {
             throw StepwiseError(.unsupported, "\(path): architecture '\(arch)' is not supported (llama)")
         }
-        let tokenizer = try Self.tokenizer(file)
-        func int(_ key: String) throws -> Int {
-            guard let v = file.architectureValue(key)?.int else {
-                throw StepwiseError.file(path, "has no integer \(arch).\(key)")
+        func key(_ suffix: String) -> String { "\(arch).\(suffix)" }
+        func int(_ suffix: String) throws -> Int {
+            guard let v = try file.integer(key(suffix)) else {
+                throw StepwiseError.file(path, "has no integer \(key(suffix))")
             }
             return v
         }
-        let vocab = file["tokenizer.ggml.tokens"]?.array?.count ?? tokenizer.vocabularySize
+        // Cheap checks first: every size, and the vocabulary against the embedding, before the
+        // tokenizer (a dictionary per piece) is built.
+        let blockCount = try int("block_count"), embeddingLength = try int("embedding_length")
+        let feedForward = try int("feed_forward_length"), headCount = try int("attention.head_count")
+        let contextLength = try int("context_length")
+        let headCountKV = try file.integer(key("attention.head_count_kv"))
+        let rmsEpsilon = try file.number(key("attention.layer_norm_rms_epsilon")).map(Float.init) ?? 1e-5
+        let ropeFreqBase = try file.number(key("rope.freq_base")).map(Float.init)
+        let ropeDimensions = try file.integer(key("rope.dimension_count"))
+        guard let vocab = file.arrayCount("tokenizer.ggml.tokens") else {
+            throw StepwiseError.file(path, "has no tokenizer.ggml.tokens string array")
+        }
+        if let declared = try file.integer(key("vocab_size")), declared != vocab {
+            throw StepwiseError.file(path, "\(key("vocab_size")) is \(declared) but tokenizer.ggml.tokens has \(vocab) tokens; the file contradicts itself")
+        }
+        guard let embed = file.ggufTensorInfo("token_embd.weight") else {
+            throw StepwiseError.file(path, "has no tensor 'token_embd.weight'")
+        }
+        if embed.ne.count == 2, embed.ne[1] != vocab {
+            throw StepwiseError.file(path, "tensor 'token_embd.weight' has \(embed.ne[1]) rows but tokenizer.ggml.tokens has \(vocab) tokens; the vocabulary does not belong to these weights")
+        }
+        let tokenizer = try Self.tokenizer(file)
         let config = LlamaConfig(
-            blockCount: try int("block_count"), embeddingLength: try int("embedding_length"),
-            feedForwardLength: try int("feed_forward_length"), headCount: try int("attention.head_count"),
-            headCountKV: file.architectureValue("attention.head_count_kv")?.int,
-            rmsEpsilon: file.architectureValue("attention.layer_norm_rms_epsilon")?.float ?? 1e-5,
-            ropeFreqBase: file.architectureValue("rope.freq_base")?.float,
-            contextLength: try int("context_length"),
-            ropeDimensionCount: file.architectureValue("rope.dimension_count")?.int,
+            blockCount: blockCount, embeddingLength: embeddingLength,
+            feedForwardLength: feedForward, headCount: headCount,
+            headCountKV: headCountKV, rmsEpsilon: rmsEpsilon, ropeFreqBase: ropeFreqBase,
+            contextLength: contextLength, ropeDimensionCount: ropeDimensions,
             vocabularySize: vocab, tieWordEmbeddings: !file.contains("output.weight"))
-        let name = file["general.name"]?.string ?? URL(fileURLWithPath: path).lastPathComponent
+        let name = try file.text("general.name") ?? URL(fileURLWithPath: path).lastPathComponent
         var details = file.summary
         details.insert(("file", URL(fileURLWithPath: path).lastPathComponent), at: 0)
         return try LlamaModel(config: config, weights: file, layout: .gguf, tokenizer: tokenizer,
-                              name: name, source: path, details: details, chatTemplate: chatTemplate(file))
+                              name: name, source: path, details: details, chatTemplate: try file.text("tokenizer.chat_template"))
     }
 
     /// The tokenizer a GGUF file describes.
+    /// - Throws: ``StepwiseError`` naming the file and the `tokenizer.ggml.*` key that is missing, of the
+    ///   wrong type, or inconsistent with the token list.
     public static func tokenizer(_ file: GGUFFile) throws -> ByteLevelBPE {
         let path = file.path
-        guard let model = file["tokenizer.ggml.model"]?.string else {
+        guard let model = try file.text("tokenizer.ggml.model") else {
             throw StepwiseError.file(path, "has no tokenizer.ggml.model")
         }
         guard model == "gpt2" else {
             throw StepwiseError(.unsupported, "\(path): tokenizer model '\(model)' is not supported (gpt2 byte-level BPE)")
         }
-        guard let tokens = file["tokenizer.ggml.tokens"]?.strings else {
+        guard let tokens = try file.stringArray("tokenizer.ggml.tokens") else {
             throw StepwiseError.file(path, "has no tokenizer.ggml.tokens string array")
         }
-        let mergeLines = file["tokenizer.ggml.merges"]?.strings ?? []
+        guard tokens.count <= ByteLevelBPE.maxID else {
+            throw StepwiseError.file(path, "tokenizer.ggml.tokens has \(tokens.count) tokens, more than the \(ByteLevelBPE.maxID) Stepwise accepts")
+        }
+        let types = try file.integerArray("tokenizer.ggml.token_type")
+        if let types, types.count != tokens.count {
+            throw StepwiseError.file(path, "tokenizer.ggml.token_type has \(types.count) entries but tokenizer.ggml.tokens has \(tokens.count); there must be one type per token")
+        }
+        let mergeLines = try file.stringArray("tokenizer.ggml.merges") ?? []
         var merges: [(String, String)] = []
         merges.reserveCapacity(mergeLines.count)
         for (i, m) in mergeLines.enumerated() {
@@ -58,28 +85,32 @@ public enum GGUFModels {
             }
             merges.append((String(parts[0]), String(parts[1])))
         }
-        let preName = file["tokenizer.ggml.pre"]?.string ?? "default"
+        let preName = try file.text("tokenizer.ggml.pre") ?? "default"
         guard let pre = PreTokenizerKind(ggufName: preName) else {
             throw StepwiseError(.unsupported, "\(path): pre-tokenizer '\(preName)' is not supported (gpt-2, llama3, smollm, qwen2)")
         }
         // Control tokens (type 3) and user-defined ones (type 4) are matched whole in the text.
         var special: [String: Int] = [:]
-        if let types = file["tokenizer.ggml.token_type"]?.ints, types.count == tokens.count {
+        if let types {
             for (id, t) in types.enumerated() where t == 3 || t == 4 { special[tokens[id]] = id }
         }
-        let bos = file["tokenizer.ggml.bos_token_id"]?.int
-        let eos = file["tokenizer.ggml.eos_token_id"]?.int
+        var ids: [String: Int] = [:]
         for key in ["bos", "eos", "unknown", "padding"] {
-            if let id = file["tokenizer.ggml.\(key)_token_id"]?.int, !tokens.indices.contains(id) {
-                throw StepwiseError.file(path, "tokenizer.ggml.\(key)_token_id \(id) is outside the vocabulary (0..<\(tokens.count))")
+            let k = "tokenizer.ggml.\(key)_token_id"
+            guard let v = file[k] else { continue }
+            guard v.isInteger else {
+                throw StepwiseError.file(path, "\(k) is \(GGUFFile.shown(v)), expected an integer token id")
             }
+            guard let id = v.int, tokens.indices.contains(id) else {
+                throw StepwiseError.file(path, "\(k) \(v.description) is outside the vocabulary (0..<\(tokens.count))")
+            }
+            ids[key] = id
         }
         let specials = SpecialTokens(
-            bos: bos, eos: eos,
-            addBOS: file["tokenizer.ggml.add_bos_token"]?.bool ?? false,
-            addEOS: file["tokenizer.ggml.add_eos_token"]?.bool ?? false,
-            unknown: file["tokenizer.ggml.unknown_token_id"]?.int,
-            padding: file["tokenizer.ggml.padding_token_id"]?.int)
+            bos: ids["bos"], eos: ids["eos"],
+            addBOS: try file.flag("tokenizer.ggml.add_bos_token") ?? false,
+            addEOS: try file.flag("tokenizer.ggml.add_eos_token") ?? false,
+            unknown: ids["unknown"], padding: ids["padding"])
         return try ByteLevelBPE(vocabulary: tokens, merges: merges, preTokenizer: pre, specialTokens: special,
                                 special: specials, source: path)
     }

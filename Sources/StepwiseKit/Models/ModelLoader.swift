@@ -86,11 +86,14 @@ public enum ModelLoader {
             throw StepwiseError.file(shownAs, "has no config.json, no tokenizer files (tokenizer.json, vocab.json + merges.txt, encoder.json + vocab.bpe, vocab.txt) and no .gguf file")
         }
         let type = try modelType(configPath)
+        // The config's vocabulary size bounds the tokenizer before it is built: a vocabulary of millions
+        // of pieces for a 300-row embedding fails at its first impossible id, not after every table is made.
+        let limit = (try? ConfigFile.read(configPath))?["vocab_size"]?.int.flatMap { $0 > 0 ? VocabularyLimit(size: $0, source: "config.json's vocab_size") : nil }
         guard fm.fileExists(atPath: folder + "/model.safetensors") else {
             let others = ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".bin") || $0.contains("safetensors") }
             throw StepwiseError.file(shownAs, "has no model.safetensors" + (others.isEmpty ? "" : " (found \(others.sorted().joined(separator: ", ")); sharded and PyTorch .bin checkpoints are not supported: save with safe_serialization)"))
         }
-        guard let tok = try tokenizer(in: folder, family: type) else {
+        guard let tok = try tokenizer(in: folder, family: type, limit: limit) else {
             throw StepwiseError.file(shownAs, "has weights but no tokenizer files")
         }
         let model: any LanguageModel
@@ -113,28 +116,26 @@ public enum ModelLoader {
     }
 
     static func modelType(_ configPath: String) throws -> String {
-        guard let data = try? MappedFile.data(path: configPath) else {
-            throw StepwiseError.file(configPath, "cannot be read")
-        }
-        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw StepwiseError.file(configPath, "is not a JSON object")
-        }
-        guard let t = obj["model_type"] as? String else {
+        let root = try ConfigFile.read(configPath)
+        guard let v = root["model_type"] else {
             throw StepwiseError.file(configPath, "has no model_type")
+        }
+        guard let t = v.string else {
+            throw StepwiseError.file(configPath, "field 'model_type' has the wrong type: it is \(v.shown), expected a string")
         }
         return t
     }
 
     /// The tokenizer in a folder, nil when there are no tokenizer files.
-    static func tokenizer(in folder: String, family: String?) throws -> (any Tokenizer)? {
+    static func tokenizer(in folder: String, family: String?, limit: VocabularyLimit? = nil) throws -> (any Tokenizer)? {
         let fm = FileManager.default
         let has = { (f: String) in fm.fileExists(atPath: folder + "/" + f) }
         if family == "bert" || (!has("tokenizer.json") && has("vocab.txt") && !has("vocab.json")) {
-            if has("tokenizer.json") || has("vocab.txt") { return try WordPiece.load(folder: folder) }
+            if has("tokenizer.json") || has("vocab.txt") { return try WordPiece.load(folder: folder, limit: limit) }
             return nil
         }
         if has("tokenizer.json") || (has("vocab.json") && has("merges.txt")) || (has("encoder.json") && has("vocab.bpe")) {
-            return try ByteLevelBPE.load(folder: folder)
+            return try ByteLevelBPE.load(folder: folder, limit: limit)
         }
         return nil
     }

@@ -19,8 +19,11 @@ extension ByteLevelBPE {
     ///   - folder: the directory holding the files.
     ///   - preTokenizer: overrides the pre-tokenizer the files imply (e.g. ``PreTokenizerKind/smollm`` for a
     ///     tokenizer.json exported from a SmolLM2 GGUF, which loses the digit split).
+    ///   - limit: the model's vocabulary size, when known: an id at or above it is refused as soon as it
+    ///     is read, before anything is built (the files do not belong to the model).
     /// - Throws: ``StepwiseError`` naming the file and what is wrong, or listing the files looked for.
-    public static func load(folder: String, preTokenizer: PreTokenizerKind? = nil) throws -> ByteLevelBPE {
+    public static func load(folder: String, preTokenizer: PreTokenizerKind? = nil,
+                            limit: VocabularyLimit? = nil) throws -> ByteLevelBPE {
         let fm = FileManager.default
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
         func exists(_ name: String) -> Bool { fm.fileExists(atPath: path(name)) }
@@ -29,11 +32,11 @@ extension ByteLevelBPE {
             throw StepwiseError.file(folder, "is not a folder (expected a tokenizer folder)")
         }
         if exists("tokenizer.json") {
-            return try loadHuggingFace(path: path("tokenizer.json"), folder: folder, preTokenizer: preTokenizer)
+            return try loadHuggingFace(path: path("tokenizer.json"), folder: folder, preTokenizer: preTokenizer, limit: limit)
         }
         for set in fileSets.dropFirst() where set.allSatisfy(exists) {
             return try loadVocabAndMerges(vocabPath: path(set[0]), mergesPath: path(set[1]), folder: folder,
-                                          preTokenizer: preTokenizer ?? .gpt2)
+                                          preTokenizer: preTokenizer ?? .gpt2, limit: limit)
         }
         let wanted = fileSets.map { $0.joined(separator: " + ") }.joined(separator: ", or ")
         let partial = fileSets.flatMap { $0 }.filter(exists)
@@ -44,90 +47,122 @@ extension ByteLevelBPE {
     // MARK: - Hugging Face tokenizer.json
 
     /// Reads a Hugging Face `tokenizer.json`.
-    static func loadHuggingFace(path: String, folder: String, preTokenizer override: PreTokenizerKind?) throws -> ByteLevelBPE {
-        guard let root = try readJSON(path) as? [String: Any] else {
+    ///
+    /// The file is walked once by ``JSONReader``: the vocabulary, merges and added tokens go straight into
+    /// the tables the tokenizer needs (nothing else of them is kept), the other small fields
+    /// (`normalizer`, `pre_tokenizer`, `post_processor`) are read as trees, the rest is skipped.
+    static func loadHuggingFace(path: String, folder: String, preTokenizer override: PreTokenizerKind?,
+                                limit: VocabularyLimit? = nil) throws -> ByteLevelBPE {
+        let file = try mapped(path)
+        var r = JSONReader(path: path, bytes: file.bytes, maxValues: 100_000)
+        guard try r.peek() == .object else {
             throw StepwiseError.file(path, "is not a JSON object")
         }
-        guard let model = root["model"] as? [String: Any] else {
+        var sawModel = false
+        var type: String?
+        var options: [String: JSONValue] = [:]
+        var vocabIs: JSONReader.Kind?, mergesAre: JSONReader.Kind?
+        var ids: [String: Int] = [:]
+        var byID: [Int: String] = [:]
+        var merges: [(String, String)] = []
+        var added: [(content: String, id: Int)] = []
+        var root: [String: JSONValue] = [:]
+        try r.object("the file") { r, key in
+            switch key {
+            case "model":
+                sawModel = true
+                guard try r.peek() == .object else { try r.skip(); sawModel = false; return }
+                try r.object("model") { r, k in
+                    switch k {
+                    case "type": type = try r.null() ? nil : try r.string("model.type")
+                    case "vocab":
+                        vocabIs = try r.peek()
+                        guard vocabIs == .object, type == nil || type == "BPE" else { try r.skip(); return }
+                        try readVocabulary(&r, what: "model.vocab", path: path, limit: limit, ids: &ids, byID: &byID)
+                    case "merges":
+                        mergesAre = try r.peek()
+                        guard mergesAre == .array, type == nil || type == "BPE" else { try r.skip(); return }
+                        try r.array("model.merges") { r, n in merges.append(try readMerge(&r, n, path: path)) }
+                    case "continuing_subword_prefix", "end_of_word_suffix", "byte_fallback", "ignore_merges":
+                        options[k] = try r.value(at: "model." + k)
+                    default:
+                        try r.skip()
+                    }
+                }
+            case "added_tokens":
+                guard try r.peek() == .array else { try r.skip(); return }
+                try r.array("added_tokens") { r, k in
+                    var id: Int?, content: String?
+                    let bad = StepwiseError.file(path, "added_tokens[\(k)] needs an \"id\" and a non-empty \"content\"")
+                    guard try r.peek() == .object else { throw bad }
+                    try r.object("added_tokens[\(k)]") { r, f in
+                        switch f {
+                        case "id":
+                            guard try r.peek() == .number, let n = try r.number("").int, n >= 0, n < maxID else { throw bad }
+                            id = n
+                        case "content":
+                            guard try r.peek() == .string else { throw bad }
+                            content = try r.string("")
+                        default: try r.skip()
+                        }
+                    }
+                    guard let id, let content, !content.isEmpty else { throw bad }
+                    if let limit, id >= limit.size {
+                        throw StepwiseError.file(path, "added token '\(content)' has id \(id), but \(limit.source) is \(limit.size): the tokenizer files and config.json do not belong together")
+                    }
+                    added.append((content, id))
+                }
+            case "normalizer", "pre_tokenizer", "post_processor":
+                root[key] = try r.value(at: key)
+            default:
+                try r.skip()
+            }
+        }
+        try r.end()
+        guard sawModel else {
             throw StepwiseError.file(path, "has no \"model\" object")
         }
-        let type = model["type"] as? String ?? "BPE"
-        guard type == "BPE" else {
-            throw StepwiseError(.unsupported, "\(path): model type \(type) is not byte-level BPE")
+        let modelType = type ?? "BPE"
+        guard modelType == "BPE" else {
+            throw StepwiseError(.unsupported, "\(path): model type \(modelType) is not byte-level BPE")
         }
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
-            if let s = model[key] as? String, !s.isEmpty {
+            if let s = options[key]?.string, !s.isEmpty {
                 throw StepwiseError(.unsupported, "\(path): BPE option \(key) '\(s)' is not supported by byte-level BPE")
             }
         }
-        if let b = model["byte_fallback"] as? Bool, b {
+        if options["byte_fallback"]?.bool == true {
             throw StepwiseError(.unsupported, "\(path): BPE byte_fallback (SentencePiece-style vocabulary) is not byte-level BPE")
         }
-        guard let vocab = model["vocab"] as? [String: Any] else {
+        guard vocabIs == .object else {
             throw StepwiseError.file(path, "model.vocab is missing or not an object of piece → id")
         }
-        guard let rawMerges = model["merges"] as? [Any] else {
+        guard mergesAre == .array else {
             throw StepwiseError.file(path, "model.merges is missing or not an array")
         }
-        var merges: [(String, String)] = []
-        merges.reserveCapacity(rawMerges.count)
-        for (k, m) in rawMerges.enumerated() {
-            if let s = m as? String {
-                let parts = s.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                    throw StepwiseError.file(path, "merge \(k) '\(s)' is not two pieces separated by one space")
-                }
-                merges.append((String(parts[0]), String(parts[1])))
-            } else if let a = m as? [Any], a.count == 2, let l = a[0] as? String, let r = a[1] as? String {
-                merges.append((l, r))
-            } else {
-                throw StepwiseError.file(path, "merge \(k) is neither a \"a b\" string nor a [a, b] pair")
-            }
-        }
 
-        // Vocabulary plus added tokens, by id.
-        var byID: [Int: String] = [:]
-        byID.reserveCapacity(vocab.count)
-        for (piece, v) in vocab {
-            guard let id = v as? Int, id >= 0, id < maxID else {
-                throw StepwiseError.file(path, "model.vocab['\(piece)'] is not an id in 0..<\(maxID): \(v)")
-            }
-            if let other = byID[id] {
-                throw StepwiseError.file(path, "id \(id) is given to two pieces, '\(other)' and '\(piece)'")
-            }
-            byID[id] = piece
-        }
+        // Added tokens join the vocabulary by id.
         var specials: [String: Int] = [:]
-        if let added = root["added_tokens"] as? [Any] {
-            for (k, a) in added.enumerated() {
-                guard let t = a as? [String: Any], let id = t["id"] as? Int, id >= 0, id < maxID,
-                      let content = t["content"] as? String, !content.isEmpty else {
-                    throw StepwiseError.file(path, "added_tokens[\(k)] needs an \"id\" and a non-empty \"content\"")
-                }
-                if let other = byID[id], other != content {
-                    throw StepwiseError.file(path, "added token '\(content)' has id \(id), which the vocabulary gives to '\(other)'")
-                }
-                if let v = vocab[content] as? Int, v != id {
-                    throw StepwiseError.file(path, "added token '\(content)' has id \(id) but the vocabulary gives it \(v)")
-                }
-                byID[id] = content
-                specials[content] = id
+        for (content, id) in added {
+            if let other = byID[id], other != content {
+                throw StepwiseError.file(path, "added token '\(content)' has id \(id), which the vocabulary gives to '\(other)'")
             }
+            if let v = ids[content], v != id {
+                throw StepwiseError.file(path, "added token '\(content)' has id \(id) but the vocabulary gives it \(v)")
+            }
+            byID[id] = content
+            ids[content] = id
+            specials[content] = id
         }
         let count = (byID.keys.max() ?? -1) + 1
         try checkSparse(count: count, pieces: byID.count, path: path)
         var pieces = [String?](repeating: nil, count: count)
-        var ids: [String: Int] = [:]
-        ids.reserveCapacity(byID.count)
-        for (id, p) in byID {
-            pieces[id] = p
-            ids[p] = id
-        }
+        for (id, p) in byID { pieces[id] = p }
 
         // Normalizer: none, or NFC.
         var nfc = false
-        if let norm = root["normalizer"] as? [String: Any] {
-            let t = norm["type"] as? String ?? "?"
+        if let norm = root["normalizer"]?.object {
+            let t = norm["type"]?.string ?? "?"
             guard t == "NFC" else {
                 throw StepwiseError(.unsupported, "\(path): normalizer \(t) is not supported (only none or NFC)")
             }
@@ -138,26 +173,25 @@ extension ByteLevelBPE {
         // BOS/EOS: the post-processor says whether a BOS is added; tokenizer_config.json names them.
         var special = SpecialTokens()
         let configPath = (folder as NSString).appendingPathComponent("tokenizer_config.json")
-        var config: [String: Any] = [:]
+        var config = JSONObject(keys: [], values: [:])
         if FileManager.default.fileExists(atPath: configPath) {
-            guard let c = try readJSON(configPath) as? [String: Any] else {
-                throw StepwiseError.file(configPath, "is not a JSON object")
+            let c = try JSONReader.readFile(configPath)
+            guard let o = c.object else {
+                throw StepwiseError.file(configPath, "is \(c.kind.article), expected a JSON object")
             }
-            config = c
+            config = o
         }
         special.bos = tokenName(config["bos_token"]).flatMap { ids[$0] }
         special.eos = tokenName(config["eos_token"]).flatMap { ids[$0] }
         special.unknown = tokenName(config["unk_token"]).flatMap { ids[$0] }
         special.padding = tokenName(config["pad_token"]).flatMap { ids[$0] }
-        if let post = root["post_processor"] as? [String: Any], post["type"] as? String == "TemplateProcessing",
-           let single = post["single"] as? [Any] {
-            if let first = single.first as? [String: Any], let st = first["SpecialToken"] as? [String: Any],
-               let name = st["id"] as? String, let id = ids[name] {
+        if let post = root["post_processor"], post["type"]?.string == "TemplateProcessing",
+           let single = post["single"]?.array {
+            if let name = single.first?["SpecialToken"]?["id"]?.string, let id = ids[name] {
                 special.addBOS = true
                 special.bos = special.bos ?? id
             }
-            if single.count > 1, let last = single.last as? [String: Any], let st = last["SpecialToken"] as? [String: Any],
-               let name = st["id"] as? String, let id = ids[name] {
+            if single.count > 1, let name = single.last?["SpecialToken"]?["id"]?.string, let id = ids[name] {
                 special.addEOS = true
                 special.eos = special.eos ?? id
             }
@@ -167,47 +201,48 @@ extension ByteLevelBPE {
             special.eos = e
         }
         return try ByteLevelBPE(pieces: pieces, ids: ids, merges: merges, preTokenizer: kind, specialTokens: specials,
-                                special: special, ignoreMerges: model["ignore_merges"] as? Bool ?? false,
+                                special: special, ignoreMerges: options["ignore_merges"]?.bool ?? false,
                                 normalizeNFC: nfc, source: path)
     }
 
     /// The ``PreTokenizerKind`` a tokenizer.json `pre_tokenizer` object describes.
-    static func preTokenizerKind(_ value: Any?, path: String) throws -> PreTokenizerKind {
+    static func preTokenizerKind(_ value: JSONValue?, path: String) throws -> PreTokenizerKind {
         func unsupported(_ what: String) -> StepwiseError {
             StepwiseError(.unsupported, "\(path): pre_tokenizer \(what) is not one Stepwise knows (ByteLevel; Digits + ByteLevel; Split with the Llama 3 or Qwen2 regex + ByteLevel)")
         }
-        guard let pre = value as? [String: Any], let type = pre["type"] as? String else {
+        guard let pre = value?.object, let type = pre["type"]?.string else {
             throw unsupported("(missing)")
         }
-        func byteLevel(_ p: [String: Any], regex: Bool) throws {
-            guard p["type"] as? String == "ByteLevel" else { throw unsupported(p["type"] as? String ?? "?") }
-            if p["add_prefix_space"] as? Bool == true {
+        func byteLevel(_ p: JSONValue, regex: Bool) throws {
+            guard p["type"]?.string == "ByteLevel" else { throw unsupported(p["type"]?.string ?? "?") }
+            if p["add_prefix_space"]?.bool == true {
                 throw StepwiseError(.unsupported, "\(path): ByteLevel add_prefix_space is not supported")
             }
-            let usesRegex = p["use_regex"] as? Bool ?? true
+            let usesRegex = p["use_regex"]?.bool ?? true
             guard usesRegex == regex else {
                 throw unsupported(regex ? "ByteLevel without its regex" : "Split followed by ByteLevel with its regex")
             }
         }
         if type == "ByteLevel" {
-            try byteLevel(pre, regex: true)
+            try byteLevel(.object(pre), regex: true)
             return .gpt2
         }
-        guard type == "Sequence", let list = pre["pretokenizers"] as? [[String: Any]], list.count == 2 else {
+        guard type == "Sequence", let list = pre["pretokenizers"]?.array, list.count == 2,
+              list.allSatisfy({ $0.object != nil }) else {
             throw unsupported(type)
         }
         let first = list[0]
-        switch first["type"] as? String {
+        switch first["type"]?.string {
         case "Digits":
-            guard first["individual_digits"] as? Bool == true else { throw unsupported("Digits without individual_digits") }
+            guard first["individual_digits"]?.bool == true else { throw unsupported("Digits without individual_digits") }
             try byteLevel(list[1], regex: true)
             return .smollm
         case "Split":
-            guard let pattern = (first["pattern"] as? [String: Any])?["Regex"] as? String else {
+            guard let pattern = first["pattern"]?["Regex"]?.string else {
                 throw unsupported("Split without a regex pattern")
             }
-            let behavior = first["behavior"] as? String ?? "Isolated"
-            guard behavior == "Isolated", first["invert"] as? Bool ?? false == false else {
+            let behavior = first["behavior"]?.string ?? "Isolated"
+            guard behavior == "Isolated", first["invert"]?.bool ?? false == false else {
                 throw unsupported("Split with behavior \(behavior)")
             }
             try byteLevel(list[1], regex: false)
@@ -215,52 +250,42 @@ extension ByteLevelBPE {
             if pattern == PreTokenizerKind.qwen2Pattern { return .qwen2 }
             throw unsupported("Split regex \(pattern)")
         default:
-            throw unsupported("Sequence starting with \(first["type"] as? String ?? "?")")
+            throw unsupported("Sequence starting with \(first["type"]?.string ?? "?")")
         }
     }
 
     /// A token named in tokenizer_config.json: a string or `{"content": ...}`.
-    private static func tokenName(_ v: Any?) -> String? {
-        if let s = v as? String { return s }
-        if let d = v as? [String: Any] { return d["content"] as? String }
-        return nil
+    private static func tokenName(_ v: JSONValue?) -> String? {
+        if let s = v?.string { return s }
+        return v?["content"]?.string
     }
 
     // MARK: - vocab.json + merges.txt, encoder.json + vocab.bpe
 
-    /// Reads a JSON vocabulary (piece → id) and a text merge list (`#version` header, one `a b` per line).
+    /// Reads a JSON vocabulary (piece → id) and a text merge list (`#version` header, one `a b` per line;
+    /// LF or CRLF line ends, an optional UTF-8 byte-order mark).
     static func loadVocabAndMerges(vocabPath: String, mergesPath: String, folder: String,
-                                   preTokenizer: PreTokenizerKind) throws -> ByteLevelBPE {
-        guard let vocab = try readJSON(vocabPath) as? [String: Any] else {
-            throw StepwiseError.file(vocabPath, "is not a JSON object of piece → id")
-        }
-        var byID: [Int: String] = [:]
-        for (piece, v) in vocab {
-            guard let id = v as? Int, id >= 0, id < maxID else {
-                throw StepwiseError.file(vocabPath, "'\(piece)' has no valid id (got \(v))")
-            }
-            if let other = byID[id] {
-                throw StepwiseError.file(vocabPath, "id \(id) is given to two pieces, '\(other)' and '\(piece)'")
-            }
-            byID[id] = piece
-        }
-        try checkSparse(count: (byID.keys.max() ?? -1) + 1, pieces: byID.count, path: vocabPath)
-        var pieces = [String?](repeating: nil, count: (byID.keys.max() ?? -1) + 1)
+                                   preTokenizer: PreTokenizerKind, limit: VocabularyLimit? = nil) throws -> ByteLevelBPE {
         var ids: [String: Int] = [:]
-        for (id, p) in byID {
-            pieces[id] = p
-            ids[p] = id
-        }
-
-        let text: String
+        var byID: [Int: String] = [:]
         do {
-            text = try String(contentsOfFile: mergesPath, encoding: .utf8)
-        } catch {
-            throw StepwiseError.file(mergesPath, "cannot be read as UTF-8 text")
+            let file = try mapped(vocabPath)
+            var r = JSONReader(path: vocabPath, bytes: file.bytes, maxValues: 0)
+            guard try r.peek() == .object else {
+                throw StepwiseError.file(vocabPath, "is not a JSON object of piece → id")
+            }
+            try readVocabulary(&r, what: "the vocabulary", path: vocabPath, limit: limit, ids: &ids, byID: &byID,
+                               describe: { "'\($0)'" })
+            try r.end()
         }
+        let count = (byID.keys.max() ?? -1) + 1
+        try checkSparse(count: count, pieces: byID.count, path: vocabPath)
+        var pieces = [String?](repeating: nil, count: count)
+        for (id, p) in byID { pieces[id] = p }
+
+        let lines = try TextLines(path: mergesPath)
         var merges: [(String, String)] = []
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let l = line.hasSuffix("\r") ? line.dropLast() : line
+        for (n, l) in lines.lines.enumerated() {
             if l.isEmpty || (n == 0 && l.hasPrefix("#version")) { continue }
             let parts = l.split(separator: " ", omittingEmptySubsequences: true)
             guard parts.count == 2 else {
@@ -281,6 +306,8 @@ extension ByteLevelBPE {
                                 normalizeNFC: false, source: mergesPath)
     }
 
+    // MARK: - Shared pieces
+
     /// Ids above this are taken as a malformed file rather than allocated.
     static let maxID = 10_000_000
 
@@ -292,20 +319,70 @@ extension ByteLevelBPE {
         }
     }
 
-    /// Reads and parses a JSON file, with errors naming it.
-    static func readJSON(_ path: String) throws -> Any {
-        // Read through a mapping: Foundation's Data(contentsOf:) leaks a 4 KB buffer on an empty file
-        // (found by the tokenizer-json fuzzer under LeakSanitizer).
-        let data: Data
-        do {
-            data = try MappedFile.data(path: path)
-        } catch {
-            throw StepwiseError.file(path, "cannot be read")
+    /// Reads a piece → id object into `ids` and `byID`, refusing an id that is not a whole number in
+    /// `0..<maxID`, at or above `limit`, or given twice, and a piece given twice.
+    static func readVocabulary(_ r: inout JSONReader, what: String, path: String, limit: VocabularyLimit?,
+                               ids: inout [String: Int], byID: inout [Int: String],
+                               describe: (String) -> String = { "model.vocab['\($0)']" }) throws {
+        try r.object(what, checkDuplicates: false) { r, piece in
+            let kind = try r.peek()
+            guard kind == .number else {
+                throw StepwiseError.file(path, "\(describe(piece)) is \(kind.article), expected an id (a whole number)")
+            }
+            let n = try r.number("")
+            guard let id = n.int, id >= 0, id < maxID else {
+                throw StepwiseError.file(path, "\(describe(piece)) has no valid id: \(n.text) is not an id in 0..<\(maxID)")
+            }
+            if let limit, id >= limit.size {
+                throw StepwiseError.file(path, "\(describe(piece)) has id \(id), but \(limit.source) is \(limit.size): the tokenizer files and config.json do not belong together")
+            }
+            if let other = byID.updateValue(piece, forKey: id) {
+                throw StepwiseError.file(path, "id \(id) is given to two pieces, '\(other)' and '\(piece)'")
+            }
+            if ids.updateValue(id, forKey: piece) != nil {
+                throw StepwiseError.file(path, "the piece '\(piece)' appears twice in \(what)")
+            }
         }
-        do {
-            return try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw StepwiseError.file(path, "is not valid JSON (\(error.localizedDescription))")
+    }
+
+    /// One merge of a tokenizer.json: `"a b"` or `["a", "b"]`.
+    static func readMerge(_ r: inout JSONReader, _ k: Int, path: String) throws -> (String, String) {
+        switch try r.peek() {
+        case .string:
+            let s = try r.string("")
+            let parts = s.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw StepwiseError.file(path, "merge \(k) '\(s)' is not two pieces separated by one space")
+            }
+            return (String(parts[0]), String(parts[1]))
+        case .array:
+            var pair: [String] = []
+            var ok = true
+            try r.array("merge \(k)") { r, _ in
+                if try r.peek() == .string { pair.append(try r.string("")) } else { ok = false; try r.skip() }
+            }
+            guard ok, pair.count == 2 else {
+                throw StepwiseError.file(path, "merge \(k) is neither a \"a b\" string nor a [a, b] pair")
+            }
+            return (pair[0], pair[1])
+        default:
+            throw StepwiseError.file(path, "merge \(k) is neither a \"a b\" string nor a [a, b] pair")
         }
+    }
+
+    /// Maps a file (the error names it and says why it cannot be opened).
+    static func mapped(_ path: String) throws -> MappedFile {
+        try MappedFile(path: path)
+    }
+}
+
+/// The model's vocabulary size, which a tokenizer loaded for it must not exceed, and where it comes
+/// from (for the message: `config.json's vocab_size`).
+public struct VocabularyLimit: Sendable {
+    public var size: Int
+    public var source: String
+    public init(size: Int, source: String) {
+        self.size = size
+        self.source = source
     }
 }

@@ -236,6 +236,12 @@ public struct ByteLevelBPE: Tokenizer {
 
     // MARK: - Merging
 
+    /// Pre-tokens of up to this many bytes get the full symbol list after every merge in ``explain(_:)``;
+    /// longer ones get ``snapshotContext`` symbols either side of the merge, with `…` where the list is cut.
+    public static let maxSnapshotSymbols = 512
+    /// Symbols shown either side of a merge in a long pre-token's explanation.
+    public static let snapshotContext = 3
+
     /// Byte-pair merges one pre-token's bytes and appends the ids of its final pieces.
     /// - Parameter record: called after each merge with the rule (for ``explain(_:)``); nil when encoding.
     func mergeWord(_ bytes: [UInt8], into out: inout [Int], record: ((TokenizationRule) -> Void)?) throws {
@@ -288,8 +294,21 @@ public struct ByteLevelBPE: Tokenizer {
             if next[j] < n { prev[next[j]] = k }
             if let record {
                 var now: [String] = []
-                var p = 0
-                while p < n { now.append(pieces[Int(sym[p])] ?? ""); p = next[p] }
+                if n <= Self.maxSnapshotSymbols {
+                    var p = 0
+                    while p < n { now.append(pieces[Int(sym[p])] ?? ""); p = next[p] }
+                } else {
+                    // A long pre-token: the symbols around the merge only, "…" marking the cut ends, so an
+                    // explanation costs O(merges), not O(merges × symbols) (15,000 letters took 2 GB).
+                    var p = k
+                    for _ in 0..<Self.snapshotContext where prev[p] >= 0 { p = prev[p] }
+                    if prev[p] >= 0 { now.append("…") }
+                    for _ in 0...(2 * Self.snapshotContext) where p < n {
+                        now.append(pieces[Int(sym[p])] ?? "")
+                        p = next[p]
+                    }
+                    if p < n { now.append("…") }
+                }
                 let a = pieces[Int(left)] ?? "", b = pieces[Int(right)] ?? ""
                 record(TokenizationRule(description: "\(a) + \(b) -> \(a + b)", rank: Int(r), symbols: now))
             }

@@ -116,7 +116,8 @@ public struct TokenizationRule: Sendable, Equatable {
     public var description: String
     /// Merge rank (0 = first learned merge); nil for non-BPE rules.
     public var rank: Int?
-    /// Symbols after the rule.
+    /// Symbols after the rule. For a pre-token longer than ``ByteLevelBPE/maxSnapshotSymbols`` bytes,
+    /// only the symbols around the merge, with `…` first and/or last where the list is cut.
     public var symbols: [String]
 
     public init(description: String, rank: Int?, symbols: [String]) {

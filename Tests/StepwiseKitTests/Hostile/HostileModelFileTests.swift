@@ -36,6 +36,14 @@ private func editConfig(_ t: TempFolder, _ key: String, _ value: Any?) throws {
     try JSONSerialization.data(withJSONObject: c, options: [.sortedKeys]).write(to: t.file(config))
 }
 
+/// Rewrites config.json as text (for what JSONSerialization cannot write: duplicate keys, 300.5 exactly,
+/// trailing text). The text given is the fixture's config re-serialised with sorted keys and no spaces.
+private func rawConfig(_ t: TempFolder, _ edit: (String) -> String) throws {
+    let c = try JSONSerialization.jsonObject(with: t.read(config))
+    let text = String(decoding: try JSONSerialization.data(withJSONObject: c, options: [.sortedKeys]), as: UTF8.self)
+    try t.write(config, edit(text))
+}
+
 /// Writes one float32 value into a tensor's data.
 private func poison(_ t: TempFolder, _ tensor: String, index: Int, _ value: Float) throws {
     try editWeights(t) { e in
@@ -45,6 +53,23 @@ private func poison(_ t: TempFolder, _ tensor: String, index: Int, _ value: Floa
 }
 
 private let wte = "transformer.wte.weight"
+
+/// Leaves only the tokenizer files (no config.json, no weights): a tokenizer-only folder.
+private func tokenizerOnly(_ t: TempFolder) throws {
+    try FileManager.default.removeItem(at: t.file(config))
+    try FileManager.default.removeItem(at: t.file(weights))
+}
+
+/// Replaces the safetensors header with `text` (for duplicates and bytes JSONSerialization cannot write).
+private func rawHeader(_ t: TempFolder, _ edit: (String) -> String) throws {
+    let e = try SafetensorsEdit(t.file(weights))
+    let text = edit(String(decoding: try JSONSerialization.data(withJSONObject: e.header, options: [.sortedKeys]), as: UTF8.self))
+    var out = Data()
+    withUnsafeBytes(of: UInt64(text.utf8.count).littleEndian) { out.append(contentsOf: $0) }
+    out.append(contentsOf: Array(text.utf8))
+    out.append(e.data)
+    try out.write(to: t.file(weights))
+}
 
 /// Every case tried, one mutation each, applied to a loadable GPT-2 folder (tied-4h + a 267-piece BPE tokenizer).
 let folderMutations: [FolderMutation] = [
@@ -128,6 +153,26 @@ let folderMutations: [FolderMutation] = [
     FolderMutation(name: "safetensors: -Inf in a bias", names: weights, says: "tensor 'transformer.ln_f.bias' has a non-finite value (-inf)") { t in
         try poison(t, "transformer.ln_f.bias", index: 31, -.infinity)
     },
+    FolderMutation(name: "safetensors: a tensor name twice (Foundation kept one silently)", names: weights, says: "tensor 'transformer.ln_f.bias' appears twice in the header") { t in
+        try rawHeader(t) { h in
+            let start = h.range(of: "\"transformer.ln_f.bias\":")!.lowerBound
+            let end = h[start...].range(of: "}")!.upperBound
+            return String(h.dropLast()) + "," + h[start..<end] + "}"
+        }
+    },
+    FolderMutation(name: "safetensors: __metadata__ value not a string", names: weights, says: "__metadata__.format is a number, expected a string") { t in
+        try rawHeader(t) { "{\"__metadata__\": {\"format\": 1}, " + $0.dropFirst() }
+    },
+    FolderMutation(name: "safetensors: text after the header object", names: weights, says: "header is not valid JSON at byte") { t in
+        try rawHeader(t) { $0 + "x" }
+    },
+    FolderMutation(name: "safetensors: header padded with spaces (as writers do) loads", names: weights, says: "has no tensor 'transformer.ln_f.weight'") { t in
+        try rawHeader(t) { h in
+            let start = h.range(of: "\"transformer.ln_f.weight\":")!.lowerBound
+            let end = h[start...].range(of: "},")!.upperBound
+            return String(h[..<start] + h[end...]) + "        "
+        }
+    },
     FolderMutation(name: "safetensors: missing", names: "", says: "has no model.safetensors") { t in
         try FileManager.default.removeItem(at: t.file(weights))
     },
@@ -137,8 +182,42 @@ let folderMutations: [FolderMutation] = [
     },
 
     // MARK: config.json
-    FolderMutation(name: "config: not JSON", names: config, says: "is not a JSON object") { t in try t.write(config, "{ n_embd: 32") },
-    FolderMutation(name: "config: empty", names: config, says: "is not a JSON object") { t in try t.write(config, "") },
+    FolderMutation(name: "config: not JSON", names: config, says: "is not valid JSON at byte 2 (line 1, column 3): unexpected 'n', expected a key in quotes") { t in try t.write(config, "{ n_embd: 32") },
+    FolderMutation(name: "config: empty", names: config, says: "is not valid JSON at byte 0 (line 1, column 1): unexpected end of the file") { t in try t.write(config, "") },
+    FolderMutation(name: "config: a JSON array", names: config, says: "is an array, expected a JSON object") { t in try t.write(config, "[1]") },
+    FolderMutation(name: "config: a duplicate key (Foundation kept one silently)", names: config, says: "key 'n_embd' appears twice in the top-level object (again at byte") { t in
+        try rawConfig(t) { $0.replacingOccurrences(of: "\"n_embd\":32", with: "\"n_embd\":32,\n\"n_embd\":64") }
+    },
+    FolderMutation(name: "config: a duplicate key in a nested object", names: config, says: "key 'a' appears twice in 'task_specific_params'") { t in
+        try rawConfig(t) { "{\"task_specific_params\": {\"a\": 1, \"a\": 2}, " + $0.dropFirst() }
+    },
+    FolderMutation(name: "config: vocab_size 300.5 (was 'not valid JSON')", names: config, says: "field 'vocab_size' is 300.5; it must be a whole number") { t in
+        try rawConfig(t) { $0.replacingOccurrences(of: "\"vocab_size\":300", with: "\"vocab_size\":300.5") }
+    },
+    FolderMutation(name: "config: vocab_size 1e30", names: config, says: "field 'vocab_size' is 1e30; it must be a whole number that fits in 64 bits") { t in
+        try rawConfig(t) { $0.replacingOccurrences(of: "\"vocab_size\":300", with: "\"vocab_size\":1e30") }
+    },
+    FolderMutation(name: "config: vocab_size 300.0 is whole", names: weights, says: "has no tensor") { t in
+        try rawConfig(t) { $0.replacingOccurrences(of: "\"vocab_size\":300", with: "\"vocab_size\":300.0") }
+        try editWeights(t) { $0.header["transformer.ln_f.weight"] = nil }
+    },
+    FolderMutation(name: "config: layer_norm_epsilon beyond float32", names: config, says: "field 'layer_norm_epsilon' is 1e39, which does not fit in a 32-bit float") { t in
+        try editConfig(t, "layer_norm_epsilon", nil)
+        try rawConfig(t) { "{\"layer_norm_epsilon\": 1e39, " + $0.dropFirst() }
+    },
+    FolderMutation(name: "config: model_type a number", names: config, says: "field 'model_type' has the wrong type: it is 2, expected a string") { t in try editConfig(t, "model_type", 2) },
+    FolderMutation(name: "config: text after the object", names: config, says: "unexpected text after the end of the JSON value") { t in
+        try rawConfig(t) { $0 + " {}" }
+    },
+    FolderMutation(name: "config: nested 10,000 deep", names: config, says: "nested more than 64 deep") { t in
+        try rawConfig(t) { "{\"x\": " + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + ", " + $0.dropFirst() }
+    },
+    FolderMutation(name: "config: invalid UTF-8 in a string", names: config, says: "the string is not valid UTF-8") { t in
+        var d = Data("{\"model_type\": \"gpt".utf8); d.append(0xFF); d.append(contentsOf: Array("\"}".utf8)); try d.write(to: t.file(config))
+    },
+    FolderMutation(name: "config: a lone surrogate escape", names: config, says: "a lone low surrogate") { t in
+        try rawConfig(t) { "{\"name\": \"\\udc00\", " + $0.dropFirst() }
+    },
     FolderMutation(name: "config: no model_type", names: config, says: "has no model_type") { t in try editConfig(t, "model_type", nil) },
     FolderMutation(name: "config: unknown model_type", names: config, says: "model_type 'mamba' is not supported") { t in try editConfig(t, "model_type", "mamba") },
     FolderMutation(name: "config: n_embd missing", names: config, says: "has no 'n_embd'") { t in try editConfig(t, "n_embd", nil) },
@@ -152,7 +231,8 @@ let folderMutations: [FolderMutation] = [
     FolderMutation(name: "config: n_layer more than the weights hold", names: weights, says: "has no tensor 'transformer.h.2.ln_1.weight'") { t in try editConfig(t, "n_layer", 3) },
     FolderMutation(name: "config: n_inner overflowing", names: config, says: "n_inner") { t in try editConfig(t, "n_inner", Int.max) },
     FolderMutation(name: "config: unknown activation", names: config, says: "activation_function 'swish2' is not supported") { t in try editConfig(t, "activation_function", "swish2") },
-    FolderMutation(name: "config: vocab_size not the weights'", names: weights, says: "has shape [300, 32], the config implies [200, 32]") { t in try editConfig(t, "vocab_size", 200) },
+    FolderMutation(name: "config: vocab_size below the tokenizer's ids (checked while reading vocab.json)", names: "vocab.json", says: "but config.json's vocab_size is 200: the tokenizer files and config.json do not belong together") { t in try editConfig(t, "vocab_size", 200) },
+    FolderMutation(name: "config: vocab_size not the weights'", names: weights, says: "has shape [300, 32], the config implies [400, 32]") { t in try editConfig(t, "vocab_size", 400) },
     FolderMutation(name: "config: bert with no hidden_size", names: config, says: "has no 'hidden_size'") { t in
         try editConfig(t, "model_type", "bert"); try t.write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n")
     },
@@ -193,11 +273,19 @@ let folderMutations: [FolderMutation] = [
     FolderMutation(name: "vocab.json: a JSON array", names: "vocab.json", says: "is not a JSON object") { t in try t.write("vocab.json", "[\"a\"]") },
     FolderMutation(name: "vocab.json: negative id", names: "vocab.json", says: "has no valid id") { t in try t.write("vocab.json", "{\"a\": -1}") },
     FolderMutation(name: "vocab.json: id 2^62", names: "vocab.json", says: "has no valid id") { t in try t.write("vocab.json", "{\"a\": 4611686018427387904}") },
-    FolderMutation(name: "vocab.json: sparse ids (a 30-byte file asking for a 10M-entry table)", names: "vocab.json", says: "ids run up to 9999999 but there are only 2 pieces") { t in
+    FolderMutation(name: "vocab.json: sparse ids (a 30-byte file asking for a 10M-entry table), no model", names: "vocab.json", says: "ids run up to 9999999 but there are only 2 pieces") { t in
+        try tokenizerOnly(t); try t.write("vocab.json", "{\"a\": 0, \"b\": 9999999}")
+    },
+    FolderMutation(name: "vocab.json: an id beyond config.json's vocab_size stops the read there", names: "vocab.json", says: "'b' has id 9999999, but config.json's vocab_size is 300") { t in
         try t.write("vocab.json", "{\"a\": 0, \"b\": 9999999}")
     },
+    FolderMutation(name: "vocab.json: a piece twice (Foundation kept one silently)", names: "vocab.json", says: "the piece 'a' appears twice in the vocabulary") { t in
+        try t.write("vocab.json", "{\"a\": 0, \"a\": 1}")
+    },
+    FolderMutation(name: "vocab.json: id 1.5", names: "vocab.json", says: "'a' has no valid id: 1.5 is not an id") { t in try t.write("vocab.json", "{\"a\": 1.5}") },
+    FolderMutation(name: "vocab.json: id a string", names: "vocab.json", says: "'a' is a string, expected an id") { t in try t.write("vocab.json", "{\"a\": \"0\"}") },
     FolderMutation(name: "vocab.json: two pieces share an id", names: "vocab.json", says: "is given to two pieces") { t in try t.write("vocab.json", "{\"a\": 0, \"b\": 0}") },
-    FolderMutation(name: "vocab.json: more pieces than the model", names: "", says: "the tokenizer has 367 pieces but config.json's vocab_size is 300") { t in
+    FolderMutation(name: "vocab.json: more pieces than the model", names: "vocab.json", says: "but config.json's vocab_size is 300: the tokenizer files and config.json do not belong together") { t in
         var v = try JSONSerialization.jsonObject(with: t.read("vocab.json")) as! [String: Int]
         for i in 0..<100 { v["extra\(i)"] = 267 + i }
         try JSONSerialization.data(withJSONObject: v).write(to: t.file("vocab.json"))
@@ -227,11 +315,31 @@ let folderMutations: [FolderMutation] = [
     FolderMutation(name: "tokenizer.json: vocab id out of range", names: "tokenizer.json", says: "is not an id in") { t in
         try t.write("tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 99999999999}, \"merges\": []}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}")
     },
-    FolderMutation(name: "tokenizer.json: sparse ids", names: "tokenizer.json", says: "ids run up to 9999998 but there are only 2 pieces") { t in
-        try t.write("tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"added_tokens\": [{\"id\": 9999998, \"content\": \"<s>\"}], \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}")
+    FolderMutation(name: "tokenizer.json: sparse ids, no model", names: "tokenizer.json", says: "ids run up to 9999998 but there are only 2 pieces") { t in
+        try tokenizerOnly(t); try t.write("tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"added_tokens\": [{\"id\": 9999998, \"content\": \"<s>\"}], \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}")
     },
     FolderMutation(name: "tokenizer.json: merge that is a number", names: "tokenizer.json", says: "merge 0 is neither") { t in
         try t.write("tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [7]}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}")
+    },
+    FolderMutation(name: "tokenizer.json: an added token beyond config.json's vocab_size", names: "tokenizer.json", says: "added token '<s>' has id 300, but config.json's vocab_size is 300") { t in
+        try t.write("tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"added_tokens\": [{\"id\": 300, \"content\": \"<s>\"}], \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}")
+    },
+    FolderMutation(name: "tokenizer.json: a vocabulary id that is a string", names: "tokenizer.json", says: "model.vocab['a'] is a string, expected an id (a whole number)") { t in
+        try t.write("tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": \"0\"}, \"merges\": []}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}")
+    },
+    FolderMutation(name: "tokenizer.json: a duplicate top-level key", names: "tokenizer.json", says: "key 'model' appears twice in the file") { t in
+        try t.write("tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}, \"model\": {}}")
+    },
+    FolderMutation(name: "tokenizer.json: a duplicate key in the pre-tokenizer", names: "tokenizer.json", says: "key 'type' appears twice in 'pre_tokenizer'") { t in
+        try t.write("tokenizer.json", "{\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"type\": \"Whitespace\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}}")
+    },
+    FolderMutation(name: "tokenizer.json: a merge pair of numbers", names: "tokenizer.json", says: "merge 0 is neither") { t in
+        try t.write("tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [[1, 2]]}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}")
+    },
+    FolderMutation(name: "vocab.txt: more lines than config.json's vocab_size (BERT)", names: "vocab.txt", says: "has 301 pieces, but config.json's vocab_size is 300") { t in
+        try FileManager.default.removeItem(at: t.file("vocab.json")); try FileManager.default.removeItem(at: t.file("merges.txt"))
+        try editConfig(t, "model_type", "bert"); try editConfig(t, "vocab_size", 300)
+        try t.write("vocab.txt", (0..<301).map { "p\($0)" }.joined(separator: "\n") + "\n")
     },
     FolderMutation(name: "vocab.txt: empty (WordPiece when there is no vocab.json)", names: "vocab.txt", says: "is empty") { t in
         try FileManager.default.removeItem(at: t.file("vocab.json")); try FileManager.default.removeItem(at: t.file("merges.txt"))
@@ -269,6 +377,86 @@ struct HostileModelFileTests {
         #expect(e.message.contains(named), "\(c.name): message does not name \(named): \(e.message)")
         #expect(e.message.contains(c.says), "\(c.name): \(e.message)")
         #expect(!e.message.contains("\n"), "\(c.name): message is more than one line: \(e.message)")
+    }
+
+    /// What real tools accept is accepted (issue 16, item 7): Python's text mode reads CRLF files and
+    /// Foundation (like RFC 8259's "may ignore") skips a UTF-8 byte-order mark at the start of JSON.
+    @Test("a BOM at the start of config.json, vocab.json and merges.txt, and CRLF line ends in merges.txt, are accepted")
+    func bomAndCRLFAccepted() throws {
+        let t = try HostileFixtures.gpt2Folder()
+        let bom = Data([0xEF, 0xBB, 0xBF])
+        for name in [config, "vocab.json"] { try (bom + t.read(name)).write(to: t.file(name)) }
+        let merges = String(decoding: try t.read("merges.txt"), as: UTF8.self).replacingOccurrences(of: "\n", with: "\r\n")
+        try (bom + Data(merges.utf8)).write(to: t.file("merges.txt"))
+        guard case .model(let m) = try ModelLoader.load(t.path) else { Issue.record("expected a model"); return }
+        #expect(try m.tokenizer.encode(" the cat sat") == [258, 261, 263])
+    }
+
+    @Test("a tokenizer.json with a BOM loads like the one without")
+    func tokenizerJSONBOM() throws {
+        let t = try TempFolder()
+        let plain = try TempFolder()
+        let text = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2}, \"merges\": [\"a b\"]}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}"
+        try plain.write("tokenizer.json", text)
+        try (Data([0xEF, 0xBB, 0xBF]) + Data(text.utf8)).write(to: t.file("tokenizer.json"))
+        #expect(try ByteLevelBPE.load(folder: t.path).encode("ab") == ByteLevelBPE.load(folder: plain.path).encode("ab"))
+    }
+
+    /// Swift's `split(separator: "\n")` does not split `"\r\n"` (one Character): a CRLF vocab.txt was one line.
+    @Test("a vocab.txt with CRLF line ends (and a BOM) gives the same vocabulary as with LF")
+    func vocabTxtCRLF() throws {
+        let lines = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "##s"]
+        let t = try TempFolder()
+        try t.write("lf.txt", lines.joined(separator: "\n") + "\n")
+        try (Data([0xEF, 0xBB, 0xBF]) + Data((lines.joined(separator: "\r\n") + "\r\n").utf8)).write(to: t.file("crlf.txt"))
+        let lf = try WordPiece(vocabFile: t.file("lf.txt").path), crlf = try WordPiece(vocabFile: t.file("crlf.txt").path)
+        #expect(crlf.vocabulary == lines)
+        #expect(crlf.vocabulary == lf.vocabulary)
+        #expect(try crlf.encode("the cats") == [5, 6, 7])
+    }
+
+    /// Finite weights whose products overflow float32 (`p = -nan` in `prompt` before): the pass stops at
+    /// the first step holding a non-finite value, and the session keeps its previous prompt.
+    @Test("a forward pass that overflows names the first non-finite step, and prompt fails on one line")
+    func overflowingWeights() throws {
+        let t = try HostileFixtures.gpt2Folder()
+        try editWeights(t) { e in
+            let b = e.begin(wte)
+            for i in 0..<(300 * 32) {
+                let at = b + 4 * i
+                let v = e.data.subdata(in: at..<(at + 4)).withUnsafeBytes { Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+                withUnsafeBytes(of: (v * 1e30).bitPattern.littleEndian) { e.data.replaceSubrange(at..<(at + 4), with: $0) }
+            }
+        }
+        var s = Session()
+        try s.load(path: t.path)  // every weight is finite: the load succeeds
+        let interp = StandardCommands.interpreter()
+        guard case .failure(let line) = interp.execute("prompt the cat", in: &s, context: CommandContext()) else {
+            Issue.record("prompt should fail"); return
+        }
+        #expect(line.contains("the forward pass went non-finite at step blocks.0.ln1.hook_scale (inf at pos 0 "), "\(line)")
+        #expect(!line.contains("\n"))
+        #expect(s.promptText == nil && s.trace == nil)
+    }
+
+    @Test("logits that overflow are an error on the fast (untraced) path too")
+    func overflowingLogits() throws {
+        let t = try HostileFixtures.gpt2Folder()
+        // The final norm's weight at the largest finite float: ln_final.hook_out overflows.
+        for i in 0..<32 { try poison(t, "transformer.ln_f.weight", index: i, .greatestFiniteMagnitude) }
+        guard case .model(let m) = try ModelLoader.load(t.path) else { Issue.record("expected a model"); return }
+        let fast = try #require(expectStepwiseError { _ = try m.forward([258, 261], cache: nil, options: ForwardOptions(record: false)) })
+        #expect(fast.message.contains("the forward pass went non-finite in the logits ("), "\(fast.message)")
+        let traced = try #require(expectStepwiseError { _ = try m.forward([258, 261], cache: nil, options: ForwardOptions()) })
+        #expect(traced.message.contains("went non-finite at step ln_final.hook_out"), "\(traced.message)")
+    }
+
+    @Test("masked attention scores (-inf by design) do not count as non-finite")
+    func maskedScoresAreFine() throws {
+        let t = try HostileFixtures.gpt2Folder()
+        guard case .model(let m) = try ModelLoader.load(t.path) else { Issue.record("expected a model"); return }
+        let trace = try m.forward([258, 261, 263], cache: nil, options: ForwardOptions())
+        #expect(trace["blocks.0.attn.hook_attn_scores"]?.tensor.data.contains(-.infinity) == true)
     }
 
     @Test("a failing load leaves the session as it was")

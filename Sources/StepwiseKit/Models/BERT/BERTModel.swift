@@ -131,6 +131,7 @@ public final class BERTModel: LanguageModel, @unchecked Sendable {
             formula: "e = mean_p h[p] / ‖mean_p h[p]‖",
             explanation: "The final vectors of all \(t) positions averaged, then scaled to length 1 (sentence-transformers' mean pooling + normalize): texts with similar meaning point the same way.",
             tensor: Self.meanPooled(x), axes: [dModel], inputs: [last]))
+        try rec.checkFinite()
         return rec.trace
     }
 

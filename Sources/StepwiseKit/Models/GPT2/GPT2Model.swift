@@ -97,6 +97,7 @@ public final class GPT2Model: LanguageModel, @unchecked Sendable {
             name: "logits", title: "Logits", formula: "logits = ln_final(x) · W_Uᵀ",
             explanation: "The final vector at each position is compared with every token's unembedding: a higher score means the model thinks that token comes next.",
             tensor: logits, axes: [rec.pos, Axis("vocab")], inputs: ["ln_final.hook_out"]))
+        try rec.checkFinite()
         if let cache {
             cache.length += t
             cache.tokenIDs += ids

@@ -131,21 +131,10 @@ public final class LlamaModel: LanguageModel {
     public static func load(folder: String, tokenizer: any Tokenizer) throws -> LlamaModel {
         let dir = URL(fileURLWithPath: folder)
         let configURL = dir.appendingPathComponent("config.json")
-        guard let data = try? MappedFile.data(path: configURL.path) else {
+        guard FileManager.default.fileExists(atPath: configURL.path) else {
             throw StepwiseError.file(configURL.path, "not found; a Hugging Face Llama folder needs config.json")
         }
-        let config: LlamaConfig
-        do {
-            config = try JSONDecoder().decode(LlamaConfig.self, from: data)
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw StepwiseError.file(configURL.path, "has no '\(key.stringValue)'")
-        } catch let DecodingError.dataCorrupted(ctx) {
-            throw StepwiseError.file(configURL.path, ctx.debugDescription)
-        } catch let DecodingError.typeMismatch(_, ctx) {
-            throw StepwiseError.file(configURL.path, "'\(ctx.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
-        } catch {
-            throw StepwiseError.file(configURL.path, "is not a valid Llama config (\(error))")
-        }
+        let config = try ConfigFile.decode(LlamaConfig.self, path: configURL.path, family: "Llama")
         try config.validate(source: configURL.path)
         let weightsPath = dir.appendingPathComponent("model.safetensors").path
         guard FileManager.default.fileExists(atPath: weightsPath) else {
@@ -227,6 +216,7 @@ public final class LlamaModel: LanguageModel {
             name: "logits", title: "Logits", formula: tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U",
             explanation: "A score for every vocabulary entry as the next token; softmax turns them into probabilities.",
             tensor: logits, axes: [r.pos, Axis("vocab")], inputs: ["ln_final.hook_out"]))
+        try r.checkFinite()
         return r.trace
     }
 }
