@@ -67,7 +67,13 @@ struct REPLCommand: ParsableCommand {
             repl.runInteractive()
         } else {
             var reader = PlainReader()
-            throw ExitCode(repl.runBatch(AnyIterator { reader.readLine(prompt: "") }))
+            // A script saved with a byte-order mark: the mark is not part of its first command.
+            var first = true
+            throw ExitCode(repl.runBatch(AnyIterator {
+                guard let line = reader.readLine(prompt: "") else { return nil }
+                defer { first = false }
+                return first && line.hasPrefix("\u{FEFF}") ? String(line.dropFirst()) : line
+            }))
         }
     }
 }

@@ -14,6 +14,8 @@ public enum LessonParser {
     ///   - file: the path shown in messages, e.g. `lessons/03-embeddings.md`.
     /// - Throws: ``StepwiseError`` (`.file`) naming `file:line` and what is wrong.
     public static func parse(text: String, file: String) throws -> Lesson {
+        // A byte-order mark, as some editors save, is not part of the lesson.
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
         var reader = Reader(file: file, lines: splitLines(text))
         return try reader.read()
     }

@@ -162,6 +162,13 @@ struct LessonParserTests {
                                                   line: 4))])
     }
 
+    @Test("a byte-order mark before the title is not part of the lesson")
+    func bom() throws {
+        let lesson = try LessonParser.parse(text: "\u{FEFF}# Hello\r\n\r\n```stepwise\r\nhelp\r\n```\r\n", file: "bom.md")
+        #expect(lesson.title == "Hello")
+        #expect(lesson.blocks.count >= 1)
+    }
+
     @Test("load reads a file and names a missing one")
     func load() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("stepwise-lesson-\(UUID()).md")

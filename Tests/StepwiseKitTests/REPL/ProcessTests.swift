@@ -109,6 +109,14 @@ struct ProcessTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: home.path) == ["k.json"])
     }
 
+    @Test("a script saved with a byte-order mark runs its first command")
+    func bomScript() throws {
+        let (status, out, err) = try StepwiseBinary.run([], stdin: "\u{FEFF}prompt The cat\ntokens\n")
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("next token:") && out.contains("piece"), "\(out)")
+        #expect(err.isEmpty)
+    }
+
     @Test("--model with a missing path is one clear error line and status 1")
     func missingModel() throws {
         let (status, out, err) = try StepwiseBinary.run(["--model", "/nonexistent/model", "-e", "info"])
