@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import StepwiseKit
 
 /// Where REPL lines come from.
 protocol LineReader {
@@ -21,18 +22,18 @@ struct PlainReader: LineReader {
 
 /// The libedit line editor: Emacs keys, history kept across runs, tab completion.
 final class EditlineReader: LineReader {
-    let historyPath: String
+    let history: HistoryFile
 
     /// - Parameters:
-    ///   - historyPath: the history file; read now, appended after every line.
+    ///   - history: the history file; read now, appended after every line.
     ///   - complete: the candidates for the word being completed, given the whole line before it.
-    init(historyPath: String, complete: @escaping (_ lineBeforeWord: String, _ word: String) -> [String]) {
-        self.historyPath = historyPath
+    init(history: HistoryFile, complete: @escaping (_ lineBeforeWord: String, _ word: String) -> [String]) {
+        self.history = history
         EditlineReader.completer = complete
         rl_initialize()
         using_history()
-        stifle_history(5000)
-        _ = read_history(historyPath)
+        stifle_history(Int32(history.limit))
+        for line in history.load() { add_history(line) }
         stepwise_set_basic_word_break_characters(EditlineReader.wordBreaks)
         stepwise_set_completion_entry(EditlineReader.completionEntry)
     }
@@ -43,8 +44,8 @@ final class EditlineReader: LineReader {
         let line = String(cString: raw)
         if !line.trimmingCharacters(in: .whitespaces).isEmpty {
             add_history(line)
-            // Append at once so a killed process loses nothing.
-            if append_history(1, historyPath) != 0 { _ = write_history(historyPath) }
+            // Appended at once, so a killed process loses nothing.
+            history.append(line)
         }
         return line
     }
@@ -67,5 +68,69 @@ final class EditlineReader: LineReader {
         let i = Int(state)
         guard i < EditlineReader.matches.count else { return nil }
         return strdup(EditlineReader.matches[i])
+    }
+}
+
+/// The REPL's history file: one command a line, appended after every line, trimmed to the last
+/// ``limit`` lines when it grows past a quarter more. Written by Stepwise itself rather than libedit,
+/// whose `append_history` wrote a new file's first line twice.
+final class HistoryFile {
+    let path: String
+    let limit: Int
+    private var lines = 0
+
+    /// `STEPWISE_HISTORY`, else `~/.stepwise_history` under `$HOME`.
+    static var defaultPath: String {
+        if let p = ProcessInfo.processInfo.environment["STEPWISE_HISTORY"], !p.isEmpty { return p }
+        return Files.home + "/.stepwise_history"
+    }
+
+    init(path: String = HistoryFile.defaultPath, limit: Int = 2000) {
+        self.path = path
+        self.limit = limit
+    }
+
+    /// The last ``limit`` commands (octal escapes such as `\040` from libedit's old format decoded).
+    func load() -> [String] {
+        guard FileKind.at(path) == .regular, let data = try? MappedFile.data(path: path) else { return [] }
+        let all = String(decoding: data, as: UTF8.self).split(separator: "\n").map { Self.unescape(String($0)) }
+            .filter { !$0.isEmpty && $0 != "_HiStOrY_V2_" }
+        lines = all.count
+        return Array(all.suffix(limit))
+    }
+
+    func append(_ line: String) {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return }
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+        close(fd)
+        lines += 1
+        if lines > limit + limit / 4 { trim() }
+    }
+
+    private func trim() {
+        let keep = load()
+        try? AtomicFile.write(Data((keep.joined(separator: "\n") + "\n").utf8), to: path, replace: true)
+        lines = keep.count
+    }
+
+    static func unescape(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var out: [UInt8] = []
+        let b = Array(s.utf8)
+        var i = 0
+        while i < b.count {
+            let digits = i + 3 < b.count ? b[(i + 1)...(i + 3)] : []
+            if b[i] == UInt8(ascii: "\\"), digits.count == 3, digits.allSatisfy({ (48...55).contains($0) }),
+               let v = UInt8(String(decoding: digits, as: UTF8.self), radix: 8) {
+                out.append(v)
+                i += 4
+            } else {
+                out.append(b[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -41,11 +41,9 @@ struct REPL {
     /// The interactive loop on the line editor.
     mutating func runInteractive() {
         Terminal.catchInterrupts()
-        let home = FileManager.default.homeDirectoryForCurrentUser.path
-        let historyPath = ProcessInfo.processInfo.environment["STEPWISE_HISTORY"] ?? home + "/.stepwise_history"
         let completer = Completer(interpreter: interpreter)
         let snapshot = SessionBox(session)
-        var reader = EditlineReader(historyPath: historyPath) { before, word in
+        var reader = EditlineReader(history: HistoryFile()) { before, word in
             completer.complete(lineBefore: before, word: word, session: snapshot.value)
         }
         for line in StandardCommands.banner(session: session, width: context(interactive: true).width) { Console.print(line) }
