@@ -61,7 +61,7 @@ struct MatrixPicture {
 
     /// Every how many columns a rotated label fits (a label is as thick as a line of text).
     var colLabelStride: Int {
-        let thick = Self.body.capHeight + 6
+        let thick = Self.body.capHeight + 8
         return max(1, (thick + cellWidth - 1) / max(1, cellWidth))
     }
 

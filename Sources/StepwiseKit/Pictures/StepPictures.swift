@@ -168,7 +168,7 @@ public enum StepPictures {
         let cols = Elision.pick(count: C, limit: s.maxCols > 0 ? s.maxCols : heatmapLimit)
         let n = panels.count
         let perRow = n <= 6 ? n : (n + (n + 5) / 6 - 1) / ((n + 5) / 6)
-        let cell = max(4, min(compact ? 22 : 32, (compact ? 260 : 340) / max(1, max(rows.count, cols.count))))
+        let cell = max(4, min(compact ? 24 : 32, (compact ? 300 : 340) / max(1, max(rows.count, cols.count))))
         let scale = scaleFor(panels.map(\.tensor), mask: mask, pattern: pattern, palette: palette)
         var layout = MatrixPicture(title: title, subtitle: subtitle, rowName: rowAxis.name, colName: colAxis.name,
                                    rowLabel: { label(rowAxis, $0) }, colLabel: { label(colAxis, $0) },
