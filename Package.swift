@@ -17,11 +17,17 @@ let package = Package(
             pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]
         ),
+        // The system zlib: PNG export compresses its pixels with it.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // C: the block-format matrix-vector kernels (x86 intrinsics, chosen at run time) and allocator settings.
         .target(name: "CKernels"),
         .target(
             name: "StepwiseKit",
-            dependencies: ["CKernels"],
+            dependencies: ["CKernels", "CZlib"],
             resources: [.copy("Resources/builtin")],
             // AVX2 + FMA code for the SIMD kernels in release builds (Haswell and later).
             swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"], .when(platforms: [.linux], configuration: .release))]
@@ -37,7 +43,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StepwiseKitTests",
-            dependencies: ["StepwiseKit"],
+            dependencies: ["StepwiseKit", "CZlib"],
             resources: [.copy("Fixtures")]
         ),
     ],

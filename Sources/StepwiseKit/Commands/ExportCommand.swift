@@ -2,25 +2,39 @@
 enum ExportCommand {
     static let export = Command(
         "export", usage: "export NAME FILE [--force]",
-        summary: "write a step (or 'tokens') to FILE.json, .npy or .csv; never overwrites without --force",
+        summary: "write a step (or 'tokens') to FILE.json, .npy or .csv, or draw it to FILE.svg, .png or .html; never overwrites without --force",
         help: """
             NAME is a step name or short form, optionally sliced, or 'tokens'. JSON holds \
             {"name", "shape", "axes", "data"} with data flat and row-major (masked scores are null); \
             'tokens' exports {"ids", "pieces"}. NPY is float32 in C order, for numpy.load. CSV has one row per \
-            position. The file is written whole or not at all.
+            position. \
+            Pictures: FILE.svg, .png or .html draws what 'show NAME' shows (a pattern as a heatmap with the \
+            mask hatched, other tensors as coloured tables), 'export heads L FILE' every head of layer L, \
+            'export top [K] FILE' the K likeliest next tokens as bars, 'export logits FILE' the top 10; add \
+            --palette cividis or grey for another colour scale (default viridis). \
+            The file is written whole or not at all.
             """,
         examples: ["export blocks.0.attn.hook_pattern pattern0.npy", "export pattern 0 head 1 head1.csv",
-                   "export tokens tokens.json", "export logits logits.json --force"],
+                   "export tokens tokens.json", "export logits logits.json --force",
+                   "export pattern 0 head 1 head1.svg", "export heads 0 heads0.png", "export top 5 top5.svg"],
         completion: .steps
     ) { session, context, rest in
         var words = try Arguments.split(rest)
         let force = words.contains("--force")
         words.removeAll { $0 == "--force" }
         guard words.count >= 2 else { throw StepwiseError.usage("usage: export NAME FILE [--force]") }
+        let palette = try PictureExport.takePalette(&words)
+        guard words.count >= 2 else { throw StepwiseError.usage("usage: export NAME FILE [--force]") }
         let file = words.removeLast()
         let format = try Exporter.format(for: file)
         let path = try context.writablePath(file, command: "export", force: force)
         let what = words.joined(separator: " ")
+        if format.isPicture {
+            let (picture, described) = try PictureExport.picture(what, session: session, palette: palette ?? .viridis)
+            try Exporter.write(PictureExport.encode(picture, format: format), to: path, force: force, shownAs: file)
+            return ["wrote \(described) to \(file) (\(picture.width)×\(picture.height) px)"]
+        }
+        if palette != nil { throw StepwiseError.usage("--palette is for pictures: .svg, .png or .html") }
         if what == "tokens" {
             guard let tok = session.tokenizer, !session.ids.isEmpty else {
                 throw StepwiseError.usage("no prompt yet: type 'prompt The cat sat on the'")

@@ -3,9 +3,13 @@ import Foundation
 /// Writes tensors and token lists to `.json`, `.npy` and `.csv`, atomically and never over an
 /// existing file unless asked.
 public enum Exporter {
-    /// The formats, chosen by the file's extension.
+    /// The formats, chosen by the file's extension: data (`json`, `npy`, `csv`) or a picture
+    /// (`svg`, `png`, `html`: ``PictureExport``).
     public enum Format: String, CaseIterable, Sendable {
-        case json, npy, csv
+        case json, npy, csv, svg, png, html
+
+        /// A picture of what `show` prints rather than the numbers themselves.
+        public var isPicture: Bool { self == .svg || self == .png || self == .html }
     }
 
     /// The format for a path, from its extension.
@@ -13,7 +17,7 @@ public enum Exporter {
     public static func format(for path: String) throws -> Format {
         let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
         guard let f = Format(rawValue: ext) else {
-            throw StepwiseError.usage("cannot export to '\(path)': use a .json, .npy or .csv file name")
+            throw StepwiseError.usage("cannot export to '\(path)': use a .json, .npy, .csv, .svg, .png or .html file name")
         }
         return f
     }
@@ -36,6 +40,8 @@ public enum Exporter {
             return npy(tensor)
         case .csv:
             return Data(csv(tensor, axes: axes).utf8)
+        case .svg, .png, .html:
+            throw StepwiseError.usage("a .\(format.rawValue) file is a picture: PictureExport draws it")
         }
     }
 
@@ -52,6 +58,8 @@ public enum Exporter {
             return Data(s.utf8)
         case .npy:
             return npy(Tensor(shape: [ids.count], data: ids.map(Float.init)))
+        case .svg, .png, .html:
+            throw StepwiseError.usage("'tokens' exports to .json, .npy or .csv; a picture is of a step, 'heads L' or 'top K'")
         }
     }
 

@@ -184,8 +184,9 @@ enum LessonCommands {
 
     static let record = Command(
         "record", usage: "record FILE [--force]",
-        summary: "write this session's commands and outputs as a lesson skeleton (Markdown)",
-        examples: ["record my-lesson.md"],
+        summary: "write this session's commands and outputs as a lesson skeleton (Markdown), or as a page (FILE.html)",
+        help: "FILE.html writes one self-contained page: each command, its output, and its heatmaps and bar charts as pictures (hover a cell for its value); it loads nothing from the network.",
+        examples: ["record my-lesson.md", "record class.html"],
         completion: .files
     ) { session, context, rest in
         var words = try Arguments.split(rest)
@@ -194,6 +195,12 @@ enum LessonCommands {
         guard words.count == 1 else { throw StepwiseError.usage("usage: record FILE [--force]") }
         let entries = session.transcript.filter { !$0.command.hasPrefix("record") && !$0.command.hasPrefix("lesson") }
         guard !entries.isEmpty else { throw StepwiseError.usage("nothing to record yet: run some commands first") }
+        if words[0].lowercased().hasSuffix(".html") {
+            let page = SessionHTML.render(entries, session: session, context: context)
+            try Exporter.write(Data(page.utf8), to: try context.writablePath(words[0], command: "record", force: force),
+                               force: force, shownAs: words[0])
+            return ["wrote \(entries.count) commands to \(words[0]) (one page, pictures inline)"]
+        }
         let model = session.source == "builtin" ? nil : session.source
         let text = LessonRecorder.markdown(title: "Untitled lesson", model: model, session: entries)
         try Exporter.write(Data(text.utf8), to: try context.writablePath(words[0], command: "record", force: force),
