@@ -53,10 +53,17 @@ public struct Interpreter: Sendable {
         // from a file or from the user never reaches the terminal as raw control characters.
         var safeContext = context
         let emit = context.emit, color = context.color
-        safeContext.emit = { emit(TerminalText.safe($0, color: color)) }
+        // Lines streamed as they come (generated tokens) belong to the transcript too.
+        let streamed = StreamedLines()
+        safeContext.emit = { line in
+            let safe = TerminalText.safe(line, color: color)
+            streamed.append(safe)
+            emit(safe)
+        }
         do {
             let out = try cmd.run(&attempt, safeContext, rest).map { TerminalText.safe($0, color: color) }
-            attempt.transcript.append((trimmed, out))
+            // The transcript keeps what a script would print: no colour, no timings (`record`).
+            attempt.transcript.append((trimmed, (streamed.lines + out).map(Timing.plain)))
             session = attempt
             return .output(out)
         } catch let e as StepwiseError {
@@ -64,5 +71,23 @@ public struct Interpreter: Sendable {
         } catch {
             return .failure("error: " + TerminalText.visible("\(error)"))
         }
+    }
+}
+
+/// The lines a command streamed through ``CommandContext/emit``.
+final class StreamedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+
+    func append(_ line: String) {
+        lock.lock()
+        stored.append(line)
+        lock.unlock()
+    }
+
+    var lines: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
     }
 }

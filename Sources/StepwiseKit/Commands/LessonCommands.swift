@@ -182,6 +182,29 @@ enum LessonCommands {
         return LessonRunner.lines(for: events, width: context.width)
     }
 
+    /// The entries with the output `stepwise check` will see: every command run again, in order, in a
+    /// fresh session on the lesson's model at 80 columns, no colour, no timings. Commands that write
+    /// files (which a checked lesson may not) keep the output they had, without colour or timing.
+    static func replayedPlain(_ entries: [(command: String, output: [String])], model: String?,
+                              context: CommandContext) throws -> [(command: String, output: [String])] {
+        var replay = Session()
+        try ModelLoader.cancellable(context.isCancelled) { try replay.load(path: model) }
+        replay.settings.width = 80
+        let base = context.baseDirectory ?? FileManager.default.currentDirectoryPath
+        let plain = CommandContext(width: 80, color: false, interactive: false, isCancelled: context.isCancelled,
+                                   baseDirectory: base,
+                                   sandbox: LessonSandbox(folder: Files.realPath(base) ?? base, chain: [], mayWrite: false))
+        let interpreter = StandardCommands.interpreter()
+        return entries.map { e in
+            let word = e.command.prefix { !$0.isWhitespace }
+            guard word != "export" else { return (e.command, e.output.map(Timing.plain)) }
+            switch interpreter.execute(e.command, in: &replay, context: plain) {
+            case .output(let out): return (e.command, out)
+            case .failure, .quit: return (e.command, e.output.map(Timing.plain))
+            }
+        }
+    }
+
     static let record = Command(
         "record", usage: "record FILE [--force]",
         summary: "write this session's commands and outputs as a lesson skeleton (Markdown), or as a page (FILE.html)",
@@ -202,7 +225,8 @@ enum LessonCommands {
             return ["wrote \(entries.count) commands to \(words[0]) (one page, pictures inline)"]
         }
         let model = session.source == "builtin" ? nil : session.source
-        let text = LessonRecorder.markdown(title: "Untitled lesson", model: model, session: entries)
+        let text = LessonRecorder.markdown(title: "Untitled lesson", model: model,
+                                           session: try replayedPlain(entries, model: model, context: context))
         try Exporter.write(Data(text.utf8), to: try context.writablePath(words[0], command: "record", force: force),
                            force: force, shownAs: words[0])
         return ["wrote \(entries.count) commands to \(words[0]): add narration between the blocks"]

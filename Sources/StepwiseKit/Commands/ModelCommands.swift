@@ -21,10 +21,10 @@ enum ModelCommands {
         try ModelLoader.cancellable(context.isCancelled) {
             try session.load(path: words[0] == "builtin" ? nil : path)
         }
-        let ms = Int(Date().timeIntervalSince(started) * 1000)
+        let ms = Date().timeIntervalSince(started) * 1000
         if let m = session.model {
             let i = m.info
-            return ["loaded \(i.name): \(i.family), \(i.layers) layers × \(i.heads) heads, d_model \(i.dModel), vocab \(i.vocabularySize), \(Format.count(i.parameterCount)) parameters" + (context.interactive ? " (\(ms) ms)" : "")]
+            return ["loaded \(i.name): \(i.family), \(i.layers) layers × \(i.heads) heads, d_model \(i.dModel), vocab \(i.vocabularySize), \(Format.count(i.parameterCount)) parameters" + (context.interactive ? Timing.suffix(milliseconds: ms) : "")]
         }
         return ["loaded a tokenizer only (\(session.tokenizer!.vocabularySize) tokens): 'prompt' tokenizes, no forward pass"]
     }
@@ -102,7 +102,7 @@ enum ModelCommands {
         if !session.interventions.isEmpty { notes.append("\(session.interventions.count) head(s) ablated") }
         if let c = session.settings.causalMask, c != model.info.isCausal { notes.append(c ? "causal mask forced on" : "causal mask switched off") }
         // The time only where a person watches: scripts, lessons and snapshots need the same text every run.
-        var lines = ["\(ids.count) tokens → \(trace.steps.count) steps" + (context.interactive ? " in \(String(format: "%.1f", ms)) ms" : "")
+        var lines = ["\(ids.count) tokens → \(trace.steps.count) steps" + (context.interactive ? Timing.suffix(milliseconds: ms) : "")
                      + (notes.isEmpty ? "" : " (with " + notes.joined(separator: "; ") + ")")]
         if let best = Predictions.top(trace, tokenizer: tok, k: 1).first {
             lines.append("next token: \(best.label)  p = \(String(format: "%.3f", best.probability))")
