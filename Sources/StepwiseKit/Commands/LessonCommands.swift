@@ -100,7 +100,19 @@ public enum LessonRunner {
     /// Replays a lesson file without pausing and compares every output block. Writes nothing.
     public static func check(path: String) throws -> LessonCheckResult {
         let p = try prepare(path, context: checkContext, mayWrite: false)
-        return LessonChecker.check(lesson: p.lesson, run: runner(p.box, interpreter: StandardCommands.interpreter(), context: p.context))
+        return LessonChecker.check(lesson: p.lesson, run: runner(p.box, interpreter: StandardCommands.interpreter(), context: p.context),
+                                   value: { query in try value(query, in: p.box.value) })
+    }
+
+    /// One element of a step of the session's trace: `pattern 0[0, 2, 2]` (every axis indexed).
+    static func value(_ query: String, in session: Session) throws -> Double {
+        let trace = try session.requireTrace()
+        let q = try StepQuery.parse(query, in: trace)
+        let (t, _) = StepRenderer.slice(trace[q.name]!, q.selections)
+        guard t.count == 1 else {
+            throw StepwiseError.usage("'\(query)' selects \(t.count) values; index every axis to name one")
+        }
+        return Double(t.data[0])
     }
 
     /// Rewrites the lesson's output blocks with what Stepwise prints now; returns whether the file changed.

@@ -22,7 +22,9 @@ public enum LessonChecker {
     ///   - run: runs one REPL command in plain mode (no colour) and returns its output lines;
     ///     throws when the command fails.
     /// - Returns: every failure, in file order, and notes about what could not be checked.
-    public static func check(lesson: Lesson, run: (String) throws -> [String]) -> LessonCheckResult {
+    /// - Parameter value: one element of a step of the current trace, for quizzes with `check: value …`.
+    public static func check(lesson: Lesson, run: (String) throws -> [String],
+                             value: (String) throws -> Double = { _ in throw StepwiseError.usage("no trace to read a value from") }) -> LessonCheckResult {
         var result = LessonCheckResult(file: lesson.file)
         for block in lesson.blocks {
             switch block {
@@ -50,14 +52,14 @@ public enum LessonChecker {
                     }
                 }
             case .quiz(let q):
-                checkQuiz(q, lesson: lesson, run: run, into: &result)
+                checkQuiz(q, lesson: lesson, run: run, value: value, into: &result)
             }
         }
         return result
     }
 
     private static func checkQuiz(_ q: Quiz, lesson: Lesson, run: (String) throws -> [String],
-                                  into result: inout LessonCheckResult) {
+                                  value: (String) throws -> Double, into result: inout LessonCheckResult) {
         guard let reveal = q.reveal else {
             result.notes.append("\(lesson.location(q.line)): quiz answer \(q.answer) not checked: no reveal command")
             return
@@ -79,10 +81,55 @@ public enum LessonChecker {
             }
         }
         result.quizzesChecked += 1
+        if let check = q.check {
+            if let problem = mismatch(of: q.answer, check: check, output: normalize(actual), value: value) {
+                result.failures.append(LessonCheckFailure(
+                    file: lesson.file, line: q.line,
+                    message: "quiz answer \(q.answer) does not agree with \(check) after '\(reveal.text)': \(problem)"))
+            }
+            return
+        }
+        result.notes.append("\(lesson.location(q.line)): quiz answer \(q.answer) checked against any value in the output; add check: to name the one")
         if let problem = inconsistency(of: q.answer, with: normalize(actual)) {
             result.failures.append(LessonCheckFailure(
                 file: lesson.file, line: q.line,
                 message: "quiz answer \(q.answer) does not agree with the output of '\(reveal.text)': \(problem)"))
+        }
+    }
+
+    /// Why `answer` does not equal the value `check` names, or nil when it does.
+    static func mismatch(of answer: QuizAnswer, check: QuizCheck, output: [String],
+                         value: (String) throws -> Double) -> String? {
+        switch check {
+        case .value(let query):
+            guard case .number(let want, let tolerance) = answer else { return "check: value needs a number answer" }
+            let got: Double
+            do { got = try value(query) } catch { return "cannot read \(query): \(error)" }
+            return abs(got - want) <= tolerance * (1 + 1e-9) ? nil : "it is \(QuizAnswer.format(got))"
+        case .text(let before, let after):
+            for line in output {
+                let start: String.Index
+                if before.isEmpty { start = line.startIndex } else if let b = line.range(of: before) { start = b.upperBound } else { continue }
+                var rest = line[start...]
+                if !after.isEmpty {
+                    guard let a = rest.range(of: after) else { continue }
+                    rest = rest[..<a.lowerBound]
+                }
+                let field = rest.trimmingCharacters(in: .whitespaces)
+                let token = String(field.split(separator: " ", maxSplits: 1).first ?? "")
+                switch answer {
+                case .number(let want, let tolerance):
+                    guard let got = Double(token) else { continue }
+                    return abs(got - want) <= tolerance * (1 + 1e-9) ? nil : "it reads \(token)"
+                case .token(let want):
+                    let label = TokenLabel.display(want)
+                    return field.hasPrefix(label) ? nil : "it reads \(field)"
+                case .head(let layer, let head):
+                    guard let (l, h) = QuizAnswer.parseHead(token) else { continue }
+                    return (l, h) == (layer, head) ? nil : "it reads \(token)"
+                }
+            }
+            return "no line of the output reads '\(before){}\(after)'"
         }
     }
 

@@ -220,6 +220,7 @@ private struct Reader {
         var question: String?
         var answer: QuizAnswer?
         var reveal: LessonCommand?
+        var check: QuizCheck?
         var lastKey: String?
         for (k, raw) in body.enumerated() {
             let n = line + 1 + k
@@ -241,14 +242,17 @@ private struct Reader {
                     if reveal != nil { throw error(n, "quiz has two reveal: lines (one command)") }
                     if value.isEmpty { throw error(n, "empty reveal: command") }
                     reveal = LessonCommand(text: value, line: n)
+                case "check":
+                    if check != nil { throw error(n, "quiz has two check: lines") }
+                    do { check = try QuizCheck.parse(value) } catch { throw self.error(n, error.message) }
                 default:
-                    throw error(n, "unknown quiz field '\(key)' (expected question:, answer: or reveal:)")
+                    throw error(n, "unknown quiz field '\(key)' (expected question:, answer:, reveal: or check:)")
                 }
                 lastKey = key
             } else if startsIndented, lastKey == "question", let q = question {
                 question = q + " " + t
             } else {
-                throw error(n, "quiz line not understood: '\(t)' (expected question:, answer: or reveal:; "
+                throw error(n, "quiz line not understood: '\(t)' (expected question:, answer:, reveal: or check:; "
                     + "indent a question's continuation lines)")
             }
         }
@@ -257,7 +261,8 @@ private struct Reader {
             throw error(line, "quiz without an answer: line (answer: 0.25 ± 0.01, answer: token ' Paris' "
                 + "or answer: head 0.3)")
         }
-        blocks.append(.quiz(Quiz(question: question, answer: answer, reveal: reveal, line: line)))
+        if check != nil, reveal == nil { throw error(line, "a quiz with check: needs a reveal: command to check after") }
+        blocks.append(.quiz(Quiz(question: question, answer: answer, reveal: reveal, check: check, line: line)))
         attachable = blocks.count - 1
     }
 

@@ -15,16 +15,19 @@ public struct Quiz: Sendable, Equatable {
     public var answer: QuizAnswer
     /// The command run after the student answers, to show the truth; nil when there is none.
     public var reveal: LessonCommand?
+    /// Which value of the reveal the answer is checked against (``QuizCheck``); nil: anywhere in its output.
+    public var check: QuizCheck?
     /// The `output` block right after the quiz block: the reveal command's expected output.
     public var expected: ExpectedOutput?
     /// The 1-based line of the opening fence.
     public var line: Int
 
-    public init(question: String, answer: QuizAnswer, reveal: LessonCommand? = nil,
+    public init(question: String, answer: QuizAnswer, reveal: LessonCommand? = nil, check: QuizCheck? = nil,
                 expected: ExpectedOutput? = nil, line: Int) {
         self.question = question
         self.answer = answer
         self.reveal = reveal
+        self.check = check
         self.expected = expected
         self.line = line
     }
@@ -190,5 +193,42 @@ extension String {
         if rest.isEmpty { return "" }
         guard rest.first == " " || rest.first == "\t" else { return nil }
         return rest.trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// The one value of a reveal that `stepwise check` compares a quiz's answer with:
+///
+/// - `check: value STEP[i, j, …]`: one element of a step of the trace after the reveal ran, at full
+///   precision (`check: value pattern 0[0, 2, 2]`);
+/// - `check: text BEFORE {} AFTER`: the first line of the reveal's output that reads BEFORE, a value,
+///   then AFTER (`check: text next token: {}`, `check: text {} tokens from`); the value is a number, a
+///   token in quotes (`','`) or a head (`0.2`), as the answer is.
+public enum QuizCheck: Sendable, Equatable, CustomStringConvertible {
+    case value(String)
+    case text(before: String, after: String)
+
+    public var description: String {
+        switch self {
+        case .value(let q): "value \(q)"
+        case .text(let b, let a): "text \(b){}\(a)"
+        }
+    }
+
+    static func parse(_ s: String) throws(StepwiseError) -> QuizCheck {
+        if s.hasPrefix("value ") {
+            let q = s.dropFirst(6).trimmingCharacters(in: .whitespaces)
+            guard q.hasSuffix("]"), q.contains("[") else {
+                throw StepwiseError(.file, "check: value needs a step and an index, like 'value pattern 0[0, 2, 2]'")
+            }
+            return .value(q)
+        }
+        if s.hasPrefix("text ") {
+            let t = String(s.dropFirst(5))
+            guard let r = t.range(of: "{}") else {
+                throw StepwiseError(.file, "check: text needs {} where the value stands, like 'text next token: {}'")
+            }
+            return .text(before: String(t[..<r.lowerBound]), after: String(t[r.upperBound...]))
+        }
+        throw StepwiseError(.file, "check: is 'value STEP[index]' or 'text BEFORE {} AFTER', got '\(s)'")
     }
 }

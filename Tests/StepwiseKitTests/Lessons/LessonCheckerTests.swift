@@ -32,7 +32,9 @@ struct LessonCheckerTests {
         #expect(r.commandsRun == 4)
         #expect(r.outputsCompared == 2)
         #expect(r.quizzesChecked == 2)
-        #expect(r.notes == ["lessons/01.md:35: quiz answer ' Paris' not checked: no reveal command"])
+        #expect(r.notes == ["lessons/01.md:24: quiz answer 0.25 ± 0.01 checked against any value in the output; add check: to name the one",
+                            "lessons/01.md:35: quiz answer ' Paris' not checked: no reveal command",
+                            "lessons/01.md:40: quiz answer head 1.4 checked against any value in the output; add check: to name the one"])
         #expect(r.report.last == "lessons/01.md: ok (4 commands, 2 outputs, 2 quizzes)")
     }
 
@@ -108,5 +110,44 @@ struct LessonCheckerTests {
         #expect(LessonChecker.unifiedDiff(expected: [], actual: ["x"]) == ["--- expected", "+++ actual",
                                                                           "@@ -0,0 +1,1 @@", "+x"])
         #expect(LessonChecker.unifiedDiff(expected: e, actual: e) == [])
+    }
+}
+
+@Suite("Quiz checks name their value")
+struct QuizCheckTests {
+    func check(_ quiz: String) throws -> LessonCheckResult {
+        let text = "# Q\n\n```stepwise\nprompt The cat sat\n```\n\n```quiz\n\(quiz)\n```\n"
+        let lesson = try LessonParser.parse(text: text, file: "q.md")
+        let box = SessionBox(try LessonRunner.session(for: lesson, baseDirectory: "/"))
+        let run = LessonRunner.runner(box, interpreter: StandardCommands.interpreter(), context: CommandContext(width: 80))
+        return LessonChecker.check(lesson: lesson, run: run, value: { try LessonRunner.value($0, in: box.value) })
+    }
+
+    @Test("a number that appears elsewhere in the reveal's output no longer passes: 'step 3 of 48' is not the value")
+    func namedValue() throws {
+        // 'goto 3' prints "step 3 of 48"; the value checked is the pattern's weight, not any number shown.
+        let loose = try check("question: q\nanswer: 3\nreveal: goto 3")
+        #expect(loose.passed && loose.notes.contains { $0.contains("add check:") })
+        let strict = try check("question: q\nanswer: 3\nreveal: goto 3\ncheck: value pattern 0[0, 1, 0]")
+        #expect(!strict.passed)
+        #expect(strict.failures.first?.message.contains("does not agree with value pattern 0[0, 1, 0]") == true)
+        let right = try check("question: q\nanswer: 1 ± 0.0001\nreveal: goto 3\ncheck: value pattern 0[0, 0, 0]")
+        #expect(right.passed, "\(right.report)")
+    }
+
+    @Test("check: text reads the value where {} stands, as a number, token or head")
+    func textValue() throws {
+        #expect(try check("question: q\nanswer: token ','\nreveal: top 3\ncheck: text after ' sat' (position 3), {}").passed == false)
+        #expect(try check("question: q\nanswer: token ','\nreveal: prompt The cat sat\ncheck: text next token: {}").passed)
+        #expect(try check("question: q\nanswer: token ' the'\nreveal: prompt The cat sat\ncheck: text next token: {}").passed == false)
+        #expect(try check("question: q\nanswer: 4\nreveal: tokens\ncheck: text {} tokens").passed)
+        #expect(try check("question: q\nanswer: 5\nreveal: tokens\ncheck: text {} tokens").passed == false)
+        #expect(try check("question: q\nanswer: head 0.2\nreveal: detect previous prompt\ncheck: text best: {}").passed)
+    }
+
+    @Test("a malformed check: line is an error naming the line")
+    func malformed() {
+        #expect(throws: StepwiseError.self) { try LessonParser.parse(text: "# Q\n\n```quiz\nquestion: q\nanswer: 3\nreveal: tokens\ncheck: text no marker\n```\n", file: "q.md") }
+        #expect(throws: StepwiseError.self) { try LessonParser.parse(text: "# Q\n\n```quiz\nquestion: q\nanswer: 3\ncheck: value logits[0, 0]\n```\n", file: "q.md") }
     }
 }

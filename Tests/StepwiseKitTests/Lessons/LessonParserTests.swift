@@ -135,7 +135,7 @@ struct LessonParserTests {
          "f.md:4: quiz answer head '3': expected layer.head, like head 0.3"),
         ("# T\n```quiz\nquestion: Q?\nanswer: token ' Paris\n```\n", "f.md:4: quiz answer token ' Paris: unterminated quote"),
         ("# T\n```quiz\nquestion: Q?\nhint: none\nanswer: 1\n```\n",
-         "f.md:4: unknown quiz field 'hint' (expected question:, answer: or reveal:)"),
+         "f.md:4: unknown quiz field 'hint' (expected question:, answer:, reveal: or check:)"),
         ("# T\n```quiz\nquestion: Q?\nanswer: 1\nanswer: 2\n```\n", "f.md:5: quiz has two answer: lines"),
         ("# T\n```quiz\nquestion: Q?\nanswer: 1\n```\n```output\nx\n```\n",
          "f.md:6: output block after a quiz without a reveal command (quiz at line 2)"),
