@@ -187,7 +187,7 @@ enum AnalysisCommands {
     /// The session's trace if it is a full recorded pass over the prompt, else a fresh one.
     static func currentFullTrace(_ session: inout Session, _ model: any LanguageModel) throws -> Trace {
         let trace = try session.requireTrace()
-        if trace.tokenIDs == session.ids, trace["blocks.0.attn.hook_pattern"] != nil { return trace }
+        if trace.tokenIDs == session.ids, trace[HookName.pattern(layer: 0).name] != nil { return trace }
         return try model.trace(session.ids, options: session.forwardOptions())
     }
 

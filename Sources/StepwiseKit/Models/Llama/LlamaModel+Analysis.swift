@@ -20,8 +20,7 @@ extension LlamaModel: HeadWeightsProviding, Unembedding {
 
     public func unembed(residual: Tensor) -> Tensor {
         // As the end of `forward`: RMSNorm without weight, then the weight, then the LM head.
-        let (_, normalized) = residual.rmsNorm(weight: nil, eps: config.rmsNormEps)
-        return normalized.affine(weight: finalNorm, bias: nil).linear(lmHead)
+        finalNorm(residual).linear(lmHead)
     }
 
     public var unembeddingMatrix: Tensor { lmHead }
