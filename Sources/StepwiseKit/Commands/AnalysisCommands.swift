@@ -1,6 +1,6 @@
 import Foundation
 
-/// Looking inside heads and intervening: `weights`, `detect`, `ablate`, `restore`, `lens`.
+/// Looking inside heads and intervening: `weights`, `detect`, `ablate`, `restore`, `lens`, `attribute`.
 enum AnalysisCommands {
     // MARK: - Shared helpers
 
@@ -400,5 +400,88 @@ enum AnalysisCommands {
             lines.append(TextWidth.trimTrailing(r.label.padding(toLength: headW, withPad: " ", startingAt: 0) + " " + cells.joined(separator: " ")))
         }
         return lines
+    }
+
+    // MARK: - attribute
+
+    static let attribute = Command(
+        "attribute", usage: "attribute \"A\" [\"B\"]",
+        summary: "direct logit attribution: what each head, MLP, embedding and bias adds to token A's logit (or A − B) at the last position",
+        help: """
+            Splits the logit of token A at the last position of the current prompt (or the difference A − B) into \
+            TransformerLens's get_full_resid_decomposition terms: L{l}H{h} for each head's result, {l}_mlp_out for \
+            each MLP, embed, pos_embed (where the model has one) and bias (the attention output biases plus the \
+            final norm's bias). Each term is the component's output at the last position, centred (LayerNorm models) \
+            and divided by the final norm's scale from this run, times the final norm's weight, dotted with \
+            W_U[:, A] − W_U[:, B]; the terms add up to the logit (difference). A and B are quoted text that is \
+            exactly one token, leading space included (" Woodhouse"). The result is the step 'attribution' \
+            (axis component), drawn as a bar table sorted by value, which 'show' and 'export' read like any step.
+            """,
+        examples: ["attribute \" Bennet\"", "attribute \" Bennet\" \" Darcy\""]
+    ) { session, context, rest in
+        let model = try session.requireModel()
+        guard let m = model as? any LogitAttributing else {
+            throw StepwiseError(.model, "\(model.info.name) is an encoder (\(model.info.family)) with no unembedding: it has no logits to attribute")
+        }
+        let words = try Arguments.split(rest)
+        guard (1...2).contains(words.count) else {
+            throw StepwiseError.usage("usage: attribute \"A\" [\"B\"], each one token, e.g. attribute \" Bennet\" \" Darcy\"")
+        }
+        let tok = model.tokenizer
+        let a = try singleToken(words[0], tok)
+        let b = try words.count == 2 ? singleToken(words[1], tok) : nil
+        var trace = try currentFullTrace(&session, model)
+        // A fresh pass (the session's trace was not a full one over the prompt) replaces the trace.
+        let fresh = session.trace.map { $0.tokenIDs != trace.tokenIDs || $0.steps.count != trace.steps.count } ?? true
+        let r = try Attribution.decompose(trace, model: m, a: a, b: b)
+        let what = "logit(\(tok.label(for: a)))" + (b.map { " − logit(\(tok.label(for: $0)))" } ?? "")
+        trace.record(Attribution.step(r, what: what))
+        if fresh {
+            session.history = []
+            session.future = []
+        }
+        session.trace = trace
+        session.cursor = min(session.cursor, trace.steps.count - 1)
+        let last = trace.tokenIDs.count - 1
+        var lines = ["Direct logit attribution of \(what) at the last position (\(last) \(trace.positionLabels[last])):",
+                     "each component's output through the final norm (this run's scale) and the unembedding"]
+        if let note = ablationNote(session) { lines.append("(with \(note))") }
+        let items = r.terms.sorted { $0.value > $1.value }
+        lines += signedBars(items.map { ($0.label, $0.value) }, options: StepRenderer.options(session, context))
+        let diff = abs(r.sum - r.logit)
+        lines.append("the \(r.terms.count) terms sum to \(String(format: "%.4f", r.sum)); the model's \(b == nil ? "logit" : "logit difference") is "
+                     + "\(String(format: "%.4f", r.logit))" + (diff <= 1e-4 * max(1, abs(r.logit)) ? " (equal to float precision)"
+                         : " — they differ by \(String(format: "%.2g", diff)): a patch changes the stream outside these components"))
+        lines.append("recorded as step 'attribution' ('show attribution', 'export attribution FILE')")
+        return lines
+    }
+
+    /// The id of `text` when it is exactly one token, else an error showing how it tokenizes.
+    static func singleToken(_ text: String, _ tok: any Tokenizer) throws -> Int {
+        let ids = try tok.encode(text)
+        guard ids.count == 1 else {
+            let pieces = ids.map { tok.label(for: $0) }.joined(separator: " ")
+            throw StepwiseError.usage("\(text.debugDescription) is \(ids.count) tokens (\(pieces.isEmpty ? "none" : pieces)); "
+                                      + "give text that is exactly one token, leading space included, e.g. \" Woodhouse\"")
+        }
+        return ids[0]
+    }
+
+    /// Signed bars around one axis: negative values to the left of `│`, positive to the right, scaled to the largest |value|.
+    static func signedBars(_ items: [(label: String, value: Float)], options o: ViewOptions) -> [String] {
+        let labelW = items.map { TextWidth.of($0.label) }.max() ?? 0
+        let texts = items.map { String(format: "%+.4f", $0.value) }
+        let valueW = texts.map(\.count).max() ?? 0
+        let half = max(2, (o.width - TableView.margin.count - labelW - valueW - 5) / 2)
+        let top = items.map { abs($0.value) }.filter(\.isFinite).max() ?? 0
+        let axis = o.unicode ? "│" : "|"
+        return zip(items, texts).map { item, text in
+            let units = top > 0 && item.value.isFinite ? abs(item.value) / top * Float(half) : 0
+            let bar = BarView.bar(units, unicode: o.unicode)
+            let left = item.value < 0 ? TextWidth.padLeft(bar, half) : String(repeating: " ", count: half)
+            let right = item.value < 0 ? String(repeating: " ", count: half) : TextWidth.padRight(bar, half)
+            return TableView.fit(TextWidth.trimTrailing(TableView.margin + TextWidth.padRight(item.label, labelW) + "  " + left + axis + right
+                                                        + "  " + TextWidth.padLeft(text, valueW)), o)
+        }
     }
 }

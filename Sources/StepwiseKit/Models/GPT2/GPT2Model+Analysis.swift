@@ -28,3 +28,10 @@ extension GPT2Model: HeadWeightsProviding, Unembedding {
 
     public var unembeddingMatrix: Tensor { unembed }
 }
+
+/// What direct logit attribution needs: the final LayerNorm and each layer's attention output bias.
+extension GPT2Model: LogitAttributing {
+    public var finalNormParameters: (weight: Tensor, bias: Tensor?, centers: Bool) { (lnFinal.weight, lnFinal.bias, true) }
+
+    public func attentionOutputBias(layer: Int) -> Tensor? { blocks[layer].bO }
+}

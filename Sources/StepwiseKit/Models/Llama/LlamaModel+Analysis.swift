@@ -25,3 +25,10 @@ extension LlamaModel: HeadWeightsProviding, Unembedding {
 
     public var unembeddingMatrix: Tensor { lmHead }
 }
+
+/// What direct logit attribution needs: the final RMSNorm (no centring, no bias); Llama has no attention bias.
+extension LlamaModel: LogitAttributing {
+    public var finalNormParameters: (weight: Tensor, bias: Tensor?, centers: Bool) { (finalNorm.weight, nil, false) }
+
+    public func attentionOutputBias(layer: Int) -> Tensor? { nil }
+}
