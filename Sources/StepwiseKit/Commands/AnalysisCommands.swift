@@ -1,6 +1,6 @@
 import Foundation
 
-/// Looking inside heads and intervening: `weights`, `detect`, `ablate`, `restore`, `lens`, `attribute`.
+/// Looking inside heads and intervening: `weights`, `detect`, `ablate`, `restore`, `lens`, `attribute`, `patch`.
 enum AnalysisCommands {
     // MARK: - Shared helpers
 
@@ -483,5 +483,71 @@ enum AnalysisCommands {
             return TableView.fit(TextWidth.trimTrailing(TableView.margin + TextWidth.padRight(item.label, labelW) + "  " + left + axis + right
                                                         + "  " + TextWidth.padLeft(text, valueW)), o)
         }
+    }
+
+    // MARK: - patch
+
+    static let patch = Command(
+        "patch", usage: "patch resid_pre|attn_out|mlp_out|z|pattern \"CLEAN\" \"CORRUPTED\" \"A\" \"B\"",
+        summary: "activation patching: copy one clean activation into the corrupted run and see how much of logit(A) − logit(B) comes back",
+        help: """
+            TransformerLens's denoising convention: runs the corrupted prompt with one activation of the clean \
+            prompt copied in, for every layer and position (resid_pre, attn_out, mlp_out) or every layer and head \
+            (z, pattern: all positions of that head), and scores m = logit(A) − logit(B) at the last position as \
+            (m − m_corrupted) / (m_clean − m_corrupted): 1 restores the clean prediction, 0 does nothing. The two \
+            prompts must have the same number of tokens; A and B are quoted text of exactly one token each. The \
+            result is the step 'patching', drawn as a heatmap; 'show patching' and 'export patching FILE' read it. \
+            Ctrl-C stops a long sweep.
+            """,
+        examples: ["patch resid_pre \"Mr. Darcy bowed to Miss Bennet, and Mr. Darcy bowed to Miss\" \"Mr. Darcy bowed to Miss Lucas, and Mr. Darcy bowed to Miss\" \" Bennet\" \" Lucas\""]
+    ) { session, context, rest in
+        let model = try session.requireModel()
+        let words = try Arguments.split(rest)
+        guard words.count == 5 else {
+            throw StepwiseError.usage("usage: patch KIND \"CLEAN\" \"CORRUPTED\" \"A\" \"B\" (KIND: resid_pre, attn_out, mlp_out, z or pattern)")
+        }
+        guard let kind = ActivationPatching.Kind(rawValue: words[0]) else {
+            throw StepwiseError.usage("unknown kind '\(words[0])': resid_pre, attn_out, mlp_out, z or pattern")
+        }
+        guard model.info.isCausal, model is any Unembedding else {
+            throw StepwiseError(.model, "\(model.info.name) is an encoder (\(model.info.family)) with no logits: there is no logit difference to patch")
+        }
+        let tok = model.tokenizer
+        let clean = try tok.encodeForModel(words[1]), corrupted = try tok.encodeForModel(words[2])
+        let a = try singleToken(words[3], tok), b = try singleToken(words[4], tok)
+        if clean.count != corrupted.count {
+            let show = { (ids: [Int]) in ids.map { tok.label(for: $0) }.joined(separator: " ") }
+            throw StepwiseError.usage("the clean prompt is \(clean.count) tokens (\(show(clean))) and the corrupted one \(corrupted.count) (\(show(corrupted))): patching needs the same number")
+        }
+        let total = model.info.layers * (kind.byHead ? model.info.heads : clean.count)
+        let step = max(1, total / 10)
+        let r = try ActivationPatching.run(model: model, clean: clean, corrupted: corrupted, a: a, b: b, kind: kind,
+                                           options: session.forwardOptions(record: false, context: context)) { done, all in
+            if context.interactive && all >= 50 && (done % step == 0) && done < all { context.emit("patching: \(done)/\(all) runs") }
+        }
+        let layerAxis = Axis("layer")
+        let second = kind.byHead ? Axis("head") : Axis("pos", labels: zip(clean, corrupted).map { c, k in
+            c == k ? tok.label(for: c) : tok.label(for: c) + "/" + tok.label(for: k)
+        })
+        let what = "(m − m_corrupted) / (m_clean − m_corrupted), m = logit(\(tok.label(for: a))) − logit(\(tok.label(for: b)))"
+        let result = Step(name: "patching", title: "Activation patching (\(kind.rawValue))",
+                          formula: what,
+                          explanation: "How much of the clean prompt's logit difference comes back when one clean \(kind.byHead ? "head's" : "position's") \(kind.rawValue) is copied into the corrupted run (1: all of it, 0: none).",
+                          tensor: r.values, axes: [layerAxis, second])
+        var trace = session.trace ?? Trace(tokenIDs: clean, positionLabels: clean.map { tok.label(for: $0) })
+        trace.record(result)
+        session.trace = trace
+        var lines = ["Activation patching of \(kind.rawValue) (\(kind.byHead ? "layer × head, every position of the head" : "layer × position")): "
+                     + "each cell is (m − m_corrupted) / (m_clean − m_corrupted)",
+                     "m = logit(\(tok.label(for: a))) − logit(\(tok.label(for: b))) at the last position: "
+                     + "\(String(format: "%.3f", r.cleanMetric)) clean, \(String(format: "%.3f", r.corruptedMetric)) corrupted"]
+        if let note = ablationNote(session) { lines.append("(with \(note))") }
+        lines += HeatmapView.render(r.values, axes: [layerAxis, second], options: StepRenderer.options(session, context))
+        let cells = r.values.data.enumerated().sorted { $0.element > $1.element }.prefix(3).map { i, v in
+            "layer \(i / r.values.shape[1]) \(kind.byHead ? "head" : "pos") \(i % r.values.shape[1]) \(p(v))"
+        }
+        lines.append("largest: " + cells.joined(separator: ", "))
+        lines.append("recorded as step 'patching' ('show patching', 'export patching FILE')")
+        return lines
     }
 }
