@@ -173,6 +173,17 @@ struct HookPointTests {
         }
     }
 
+    @Test("rotating by RoPE's own cos/sin tables equals RoPE's rotation, in both pairings", arguments: [RoPE.Pairing.halves, .adjacent])
+    func ropeTables(pairing: RoPE.Pairing) {
+        let rope = RoPE(dimensions: 8, theta: 10000, pairing: pairing)
+        let x = (0..<(3 * 2 * 8)).map { Float($0 % 11) - 5 }
+        var direct = x, tabled = x
+        rope.apply(&direct, rows: 3, heads: 2, start: 4)
+        let (c, s) = rope.cosSin(positions: 4..<7)
+        rope.apply(&tabled, rows: 3, heads: 2, cos: c, sin: s)
+        #expect(direct == tabled)
+    }
+
     @Test("a patch at a hook the model does not have, or one that does not fit, is an error")
     func badPatches() throws {
         let (gpt2, ids) = try HookModels.gpt2()
