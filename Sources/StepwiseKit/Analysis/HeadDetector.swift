@@ -111,7 +111,7 @@ public enum HeadDetector {
         let ids = trace.tokenIDs
         let detection = pattern(kind, ids: ids)
         return try (0..<layers).map { l in
-            guard let step = trace["blocks.\(l).attn.hook_pattern"] else {
+            guard let step = trace[HookName.pattern(layer: l).name] else {
                 throw StepwiseError(.model, "the trace has no attention pattern for layer \(l)")
             }
             let (heads, tq, tk) = (step.tensor.shape[0], step.tensor.shape[1], step.tensor.shape[2])

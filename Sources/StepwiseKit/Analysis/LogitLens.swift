@@ -24,7 +24,7 @@ public enum LogitLens {
     public static func read(_ trace: Trace, model: any Unembedding, k: Int = 5) throws -> [Row] {
         let layers = model.info.layers
         var rows: [Row] = []
-        let names = [("embed", "blocks.0.hook_resid_pre")] + (0..<layers).map { ("layer \($0)", "blocks.\($0).hook_resid_post") }
+        let names = [("embed", HookName.residPre(layer: 0).name)] + (0..<layers).map { ("layer \($0)", HookName.residPost(layer: $0).name) }
         for (label, name) in names {
             guard let step = trace[name] else {
                 throw StepwiseError(.model, "the trace has no \(name): run 'prompt' again to record every step")

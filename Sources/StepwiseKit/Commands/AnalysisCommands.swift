@@ -1,6 +1,6 @@
 import Foundation
 
-/// Looking inside heads and intervening: `weights`, `detect`, `ablate`, `restore`, `lens`.
+/// Looking inside heads and intervening: `weights`, `detect`, `ablate`, `restore`, `lens`, `attribute`, `patch`.
 enum AnalysisCommands {
     // MARK: - Shared helpers
 
@@ -187,7 +187,7 @@ enum AnalysisCommands {
     /// The session's trace if it is a full recorded pass over the prompt, else a fresh one.
     static func currentFullTrace(_ session: inout Session, _ model: any LanguageModel) throws -> Trace {
         let trace = try session.requireTrace()
-        if trace.tokenIDs == session.ids, trace["blocks.0.attn.hook_pattern"] != nil { return trace }
+        if trace.tokenIDs == session.ids, trace[HookName.pattern(layer: 0).name] != nil { return trace }
         return try model.trace(session.ids, options: session.forwardOptions())
     }
 
@@ -399,6 +399,155 @@ enum AnalysisCommands {
             }
             lines.append(TextWidth.trimTrailing(r.label.padding(toLength: headW, withPad: " ", startingAt: 0) + " " + cells.joined(separator: " ")))
         }
+        return lines
+    }
+
+    // MARK: - attribute
+
+    static let attribute = Command(
+        "attribute", usage: "attribute \"A\" [\"B\"]",
+        summary: "direct logit attribution: what each head, MLP, embedding and bias adds to token A's logit (or A − B) at the last position",
+        help: """
+            Splits the logit of token A at the last position of the current prompt (or the difference A − B) into \
+            TransformerLens's get_full_resid_decomposition terms: L{l}H{h} for each head's result, {l}_mlp_out for \
+            each MLP, embed, pos_embed (where the model has one) and bias (the attention output biases plus the \
+            final norm's bias). Each term is the component's output at the last position, centred (LayerNorm models) \
+            and divided by the final norm's scale from this run, times the final norm's weight, dotted with \
+            W_U[:, A] − W_U[:, B]; the terms add up to the logit (difference). A and B are quoted text that is \
+            exactly one token, leading space included (" Woodhouse"). The result is the step 'attribution' \
+            (axis component), drawn as a bar table sorted by value, which 'show' and 'export' read like any step.
+            """,
+        examples: ["attribute \" Bennet\"", "attribute \" Bennet\" \" Darcy\""]
+    ) { session, context, rest in
+        let model = try session.requireModel()
+        guard let m = model as? any LogitAttributing else {
+            throw StepwiseError(.model, "\(model.info.name) is an encoder (\(model.info.family)) with no unembedding: it has no logits to attribute")
+        }
+        let words = try Arguments.split(rest)
+        guard (1...2).contains(words.count) else {
+            throw StepwiseError.usage("usage: attribute \"A\" [\"B\"], each one token, e.g. attribute \" Bennet\" \" Darcy\"")
+        }
+        let tok = model.tokenizer
+        let a = try singleToken(words[0], tok)
+        let b = try words.count == 2 ? singleToken(words[1], tok) : nil
+        var trace = try currentFullTrace(&session, model)
+        // A fresh pass (the session's trace was not a full one over the prompt) replaces the trace.
+        let fresh = session.trace.map { $0.tokenIDs != trace.tokenIDs || $0.steps.count != trace.steps.count } ?? true
+        let r = try Attribution.decompose(trace, model: m, a: a, b: b)
+        let what = "logit(\(tok.label(for: a)))" + (b.map { " − logit(\(tok.label(for: $0)))" } ?? "")
+        trace.record(Attribution.step(r, what: what))
+        if fresh {
+            session.history = []
+            session.future = []
+        }
+        session.trace = trace
+        session.cursor = min(session.cursor, trace.steps.count - 1)
+        let last = trace.tokenIDs.count - 1
+        var lines = ["Direct logit attribution of \(what) at the last position (\(last) \(trace.positionLabels[last])):",
+                     "each component's output through the final norm (this run's scale) and the unembedding"]
+        if let note = ablationNote(session) { lines.append("(with \(note))") }
+        let items = r.terms.sorted { $0.value > $1.value }
+        lines += signedBars(items.map { ($0.label, $0.value) }, options: StepRenderer.options(session, context))
+        let diff = abs(r.sum - r.logit)
+        lines.append("the \(r.terms.count) terms sum to \(String(format: "%.4f", r.sum)); the model's \(b == nil ? "logit" : "logit difference") is "
+                     + "\(String(format: "%.4f", r.logit))" + (diff <= 1e-4 * max(1, abs(r.logit)) ? " (equal to float precision)"
+                         : " — they differ by \(String(format: "%.2g", diff)): a patch changes the stream outside these components"))
+        lines.append("recorded as step 'attribution' ('show attribution', 'export attribution FILE')")
+        return lines
+    }
+
+    /// The id of `text` when it is exactly one token, else an error showing how it tokenizes.
+    static func singleToken(_ text: String, _ tok: any Tokenizer) throws -> Int {
+        let ids = try tok.encode(text)
+        guard ids.count == 1 else {
+            let pieces = ids.map { tok.label(for: $0) }.joined(separator: " ")
+            throw StepwiseError.usage("\(text.debugDescription) is \(ids.count) tokens (\(pieces.isEmpty ? "none" : pieces)); "
+                                      + "give text that is exactly one token, leading space included, e.g. \" Woodhouse\"")
+        }
+        return ids[0]
+    }
+
+    /// Signed bars around one axis: negative values to the left of `│`, positive to the right, scaled to the largest |value|.
+    static func signedBars(_ items: [(label: String, value: Float)], options o: ViewOptions) -> [String] {
+        let labelW = items.map { TextWidth.of($0.label) }.max() ?? 0
+        let texts = items.map { String(format: "%+.4f", $0.value) }
+        let valueW = texts.map(\.count).max() ?? 0
+        let half = max(2, (o.width - TableView.margin.count - labelW - valueW - 5) / 2)
+        let top = items.map { abs($0.value) }.filter(\.isFinite).max() ?? 0
+        let axis = o.unicode ? "│" : "|"
+        return zip(items, texts).map { item, text in
+            let units = top > 0 && item.value.isFinite ? abs(item.value) / top * Float(half) : 0
+            let bar = BarView.bar(units, unicode: o.unicode)
+            let left = item.value < 0 ? TextWidth.padLeft(bar, half) : String(repeating: " ", count: half)
+            let right = item.value < 0 ? String(repeating: " ", count: half) : TextWidth.padRight(bar, half)
+            return TableView.fit(TextWidth.trimTrailing(TableView.margin + TextWidth.padRight(item.label, labelW) + "  " + left + axis + right
+                                                        + "  " + TextWidth.padLeft(text, valueW)), o)
+        }
+    }
+
+    // MARK: - patch
+
+    static let patch = Command(
+        "patch", usage: "patch resid_pre|attn_out|mlp_out|z|pattern \"CLEAN\" \"CORRUPTED\" \"A\" \"B\"",
+        summary: "activation patching: copy one clean activation into the corrupted run and see how much of logit(A) − logit(B) comes back",
+        help: """
+            TransformerLens's denoising convention: runs the corrupted prompt with one activation of the clean \
+            prompt copied in, for every layer and position (resid_pre, attn_out, mlp_out) or every layer and head \
+            (z, pattern: all positions of that head), and scores m = logit(A) − logit(B) at the last position as \
+            (m − m_corrupted) / (m_clean − m_corrupted): 1 restores the clean prediction, 0 does nothing. The two \
+            prompts must have the same number of tokens; A and B are quoted text of exactly one token each. The \
+            result is the step 'patching', drawn as a heatmap; 'show patching' and 'export patching FILE' read it. \
+            Ctrl-C stops a long sweep.
+            """,
+        examples: ["patch resid_pre \"Mr. Darcy bowed to Miss Bennet, and Mr. Darcy bowed to Miss\" \"Mr. Darcy bowed to Miss Lucas, and Mr. Darcy bowed to Miss\" \" Bennet\" \" Lucas\""]
+    ) { session, context, rest in
+        let model = try session.requireModel()
+        let words = try Arguments.split(rest)
+        guard words.count == 5 else {
+            throw StepwiseError.usage("usage: patch KIND \"CLEAN\" \"CORRUPTED\" \"A\" \"B\" (KIND: resid_pre, attn_out, mlp_out, z or pattern)")
+        }
+        guard let kind = ActivationPatching.Kind(rawValue: words[0]) else {
+            throw StepwiseError.usage("unknown kind '\(words[0])': resid_pre, attn_out, mlp_out, z or pattern")
+        }
+        guard model.info.isCausal, model is any Unembedding else {
+            throw StepwiseError(.model, "\(model.info.name) is an encoder (\(model.info.family)) with no logits: there is no logit difference to patch")
+        }
+        let tok = model.tokenizer
+        let clean = try tok.encodeForModel(words[1]), corrupted = try tok.encodeForModel(words[2])
+        let a = try singleToken(words[3], tok), b = try singleToken(words[4], tok)
+        if clean.count != corrupted.count {
+            let show = { (ids: [Int]) in ids.map { tok.label(for: $0) }.joined(separator: " ") }
+            throw StepwiseError.usage("the clean prompt is \(clean.count) tokens (\(show(clean))) and the corrupted one \(corrupted.count) (\(show(corrupted))): patching needs the same number")
+        }
+        let total = model.info.layers * (kind.byHead ? model.info.heads : clean.count)
+        let step = max(1, total / 10)
+        let r = try ActivationPatching.run(model: model, clean: clean, corrupted: corrupted, a: a, b: b, kind: kind,
+                                           options: session.forwardOptions(record: false, context: context)) { done, all in
+            if context.interactive && all >= 50 && (done % step == 0) && done < all { context.emit("patching: \(done)/\(all) runs") }
+        }
+        let layerAxis = Axis("layer")
+        let second = kind.byHead ? Axis("head") : Axis("pos", labels: zip(clean, corrupted).map { c, k in
+            c == k ? tok.label(for: c) : tok.label(for: c) + "/" + tok.label(for: k)
+        })
+        let what = "(m − m_corrupted) / (m_clean − m_corrupted), m = logit(\(tok.label(for: a))) − logit(\(tok.label(for: b)))"
+        let result = Step(name: "patching", title: "Activation patching (\(kind.rawValue))",
+                          formula: what,
+                          explanation: "How much of the clean prompt's logit difference comes back when one clean \(kind.byHead ? "head's" : "position's") \(kind.rawValue) is copied into the corrupted run (1: all of it, 0: none).",
+                          tensor: r.values, axes: [layerAxis, second])
+        var trace = session.trace ?? Trace(tokenIDs: clean, positionLabels: clean.map { tok.label(for: $0) })
+        trace.record(result)
+        session.trace = trace
+        var lines = ["Activation patching of \(kind.rawValue) (\(kind.byHead ? "layer × head, every position of the head" : "layer × position")): "
+                     + "each cell is (m − m_corrupted) / (m_clean − m_corrupted)",
+                     "m = logit(\(tok.label(for: a))) − logit(\(tok.label(for: b))) at the last position: "
+                     + "\(String(format: "%.3f", r.cleanMetric)) clean, \(String(format: "%.3f", r.corruptedMetric)) corrupted"]
+        if let note = ablationNote(session) { lines.append("(with \(note))") }
+        lines += HeatmapView.render(r.values, axes: [layerAxis, second], options: StepRenderer.options(session, context))
+        let cells = r.values.data.enumerated().sorted { $0.element > $1.element }.prefix(3).map { i, v in
+            "layer \(i / r.values.shape[1]) \(kind.byHead ? "head" : "pos") \(i % r.values.shape[1]) \(p(v))"
+        }
+        lines.append("largest: " + cells.joined(separator: ", "))
+        lines.append("recorded as step 'patching' ('show patching', 'export patching FILE')")
         return lines
     }
 }

@@ -21,7 +21,7 @@ public struct Completer: Sendable {
             return interpreter.allNames.filter { $0.hasPrefix(word) }
         case .steps:
             guard let trace = session.trace else { return [] }
-            if words.count >= 2, StepQuery.shortForms[words[1]] != nil, words.count == 2 {
+            if words.count == 2, StepQuery.shortForms[words[1]]?.needsLayer == true {
                 return layers(session).filter { $0.hasPrefix(word) }
             }
             let names = trace.names + StepQuery.shortForms.keys.sorted()

@@ -52,7 +52,6 @@ enum InspectCommands {
         let info = model.info
         let group = info.heads / max(info.kvHeads, 1)
         let kvh = h / group
-        let p = "blocks.\(L).attn"
         var lines: [String] = []
         let headSel: (String) -> [AxisSelection] = { name in
             guard let s = trace[name] else { return [] }
@@ -66,11 +65,11 @@ enum InspectCommands {
         }
         lines.append("Attention head \(L).\(h)" + (group > 1 ? " (reads key/value head \(kvh), shared by query heads \(kvh * group)–\(kvh * group + group - 1))" : "")
                      + " — \(info.isCausal ? "causal" : "bidirectional"), d_head \(info.dHead), scale 1/√\(info.dHead) = \(String(format: "%.4f", 1 / Float(info.dHead).squareRoot()))")
-        let order = ["hook_q", "hook_rot_q", "hook_k", "hook_rot_k", "hook_v", "hook_attn_scores_unmasked",
-                     "hook_attn_scores", "hook_pattern", "hook_z"]
+        let order: [HookName] = [.q(layer: L), .rotQ(layer: L), .k(layer: L), .rotK(layer: L), .v(layer: L),
+                                 .attnScoresUnmasked(layer: L), .attnScores(layer: L), .pattern(layer: L), .z(layer: L)]
         var shown = 0
-        for suffix in order {
-            let name = "\(p).\(suffix)"
+        for hook in order {
+            let name = hook.name
             guard let step = trace[name] else { continue }
             shown += 1
             lines.append("")
@@ -95,7 +94,7 @@ enum InspectCommands {
         } else {
             L = try Arguments.int(rest, "layer", range: 0...(model.info.layers - 1))
         }
-        guard let step = trace["blocks.\(L).attn.hook_pattern"] else { throw StepwiseError(.model, "no attention pattern for layer \(L)") }
+        guard let step = trace[HookName.pattern(layer: L).name] else { throw StepwiseError(.model, "no attention pattern for layer \(L)") }
         return StepRenderer.headGrid(step, layer: L, session: session, context: context)
     }
 
@@ -106,7 +105,7 @@ enum InspectCommands {
     ) { session, context, _ in
         let trace = try session.requireTrace()
         var lines: [String] = []
-        for name in ["hook_embed", "hook_pos_embed", "hook_token_type_embed", "embed.hook_sum", "blocks.0.hook_resid_pre"] {
+        for name in ([.embed, .posEmbed, .tokenTypeEmbed, .embedSum, .residPre(layer: 0)] as [HookName]).map(\.name) {
             guard let s = trace[name] else { continue }
             if !lines.isEmpty { lines.append("") }
             lines += StepRenderer.render(s, index: trace.position(of: name)!, of: trace.steps.count, session: session, context: context)
@@ -123,13 +122,14 @@ enum InspectCommands {
         let trace = try session.requireTrace()
         let (L, _) = try layerAndHead(rest, session, needHead: false)
         var lines: [String] = []
-        for suffix in ["ln2.hook_out", "mlp.hook_pre", "mlp.hook_pre_linear", "mlp.hook_post", "hook_mlp_out", "hook_resid_post"] {
-            let name = "blocks.\(L).\(suffix)"
+        let hooks: [HookName] = [.normOut(.ln2(layer: L)), .mlpPre(layer: L), .mlpPreLinear(layer: L), .mlpPost(layer: L),
+                                 .mlpOut(layer: L), .residPost(layer: L)]
+        for name in hooks.map(\.name) {
             guard let s = trace[name] else { continue }
             if !lines.isEmpty { lines.append("") }
             lines += StepRenderer.render(s, index: trace.position(of: name)!, of: trace.steps.count, session: session, context: context)
         }
-        if let pre = trace["blocks.\(L).mlp.hook_post"] {
+        if let pre = trace[HookName.mlpPost(layer: L).name] {
             let active = pre.tensor.data.filter { $0 > 0 }.count
             lines.append("")
             lines.append("\(active) of \(pre.tensor.count) neuron activations are positive (\(String(format: "%.1f", 100 * Double(active) / Double(max(pre.tensor.count, 1))))%)")

@@ -15,7 +15,7 @@ public enum RoPEView {
     /// The pairs of query head `head` at `position` of layer `layer`, read from the trace's `hook_q`
     /// and `hook_rot_q`, with the angle each was turned by according to the model's RoPE.
     public static func pairs(trace: Trace, rope: RoPE, layer: Int, head: Int, position: Int, start: Int = 0) -> [Pair]? {
-        guard let q = trace["blocks.\(layer).attn.hook_q"]?.tensor, let r = trace["blocks.\(layer).attn.hook_rot_q"]?.tensor else {
+        guard let q = trace[HookName.q(layer: layer).name]?.tensor, let r = trace[HookName.rotQ(layer: layer).name]?.tensor else {
             return nil
         }
         let angles = rope.angles(position: start + position)

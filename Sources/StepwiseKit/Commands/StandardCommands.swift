@@ -9,6 +9,7 @@ public enum StandardCommands {
         InspectCommands.logits, InspectCommands.top,
         SamplingCommands.sample, SamplingCommands.generate, SamplingCommands.compare, ModelCommands.similarity,
         AnalysisCommands.weights, AnalysisCommands.detect, AnalysisCommands.ablate, AnalysisCommands.restore, AnalysisCommands.lens,
+        AnalysisCommands.attribute, AnalysisCommands.patch,
         ModelCommands.load, ModelCommands.info, SettingsCommands.set, ExportCommand.export,
         LessonCommands.lessons, LessonCommands.lesson, LessonCommands.record,
         HelpCommand.make { StandardCommands.all },

@@ -17,27 +17,8 @@ public struct StepQuery: Equatable, Sendable {
         self.selections = selections
     }
 
-    /// Short names and the hook they expand to; `L` is replaced by the layer.
-    static let shortForms: [String: String] = [
-        "embed": "hook_embed", "pos_embed": "hook_pos_embed", "token_type_embed": "hook_token_type_embed",
-        "resid_pre": "blocks.L.hook_resid_pre", "resid_mid": "blocks.L.hook_resid_mid",
-        "resid_post": "blocks.L.hook_resid_post", "attn_out": "blocks.L.hook_attn_out",
-        "mlp_out": "blocks.L.hook_mlp_out",
-        "q": "blocks.L.attn.hook_q", "k": "blocks.L.attn.hook_k", "v": "blocks.L.attn.hook_v",
-        "rot_q": "blocks.L.attn.hook_rot_q", "rot_k": "blocks.L.attn.hook_rot_k",
-        "scores": "blocks.L.attn.hook_attn_scores", "attn_scores": "blocks.L.attn.hook_attn_scores",
-        "scores_unmasked": "blocks.L.attn.hook_attn_scores_unmasked",
-        "pattern": "blocks.L.attn.hook_pattern", "attn": "blocks.L.attn.hook_pattern",
-        "z": "blocks.L.attn.hook_z", "result": "blocks.L.attn.hook_result",
-        "pre": "blocks.L.mlp.hook_pre", "mlp_pre": "blocks.L.mlp.hook_pre",
-        "pre_linear": "blocks.L.mlp.hook_pre_linear",
-        "post": "blocks.L.mlp.hook_post", "mlp_post": "blocks.L.mlp.hook_post",
-        "ln1": "blocks.L.ln1.hook_out", "ln2": "blocks.L.ln2.hook_out",
-        "ln1.scale": "blocks.L.ln1.hook_scale", "ln2.scale": "blocks.L.ln2.hook_scale",
-        "ln1.normalized": "blocks.L.ln1.hook_normalized", "ln2.normalized": "blocks.L.ln2.hook_normalized",
-        "scale": "blocks.L.ln1.hook_scale", "normalized": "blocks.L.ln1.hook_normalized",
-        "ln_final": "ln_final.hook_out", "logits": "logits",
-    ]
+    /// Short names and the hook they expand to (``HookName/shortForms``).
+    static var shortForms: [String: HookName.ShortForm] { HookName.shortForms }
 
     /// Parses a query against the steps of a trace.
     ///
@@ -61,20 +42,21 @@ public struct StepQuery: Equatable, Sendable {
         var name = first
         var selections: [AxisSelection] = []
         var extraHead: Int?
-        if trace[name] == nil, let template = shortForms[name] {
-            if template.contains("L") && template.hasPrefix("blocks.") {
+        if trace[name] == nil, let form = shortForms[name] {
+            switch form {
+            case .perLayer(let hook):
                 guard words.count >= 2, let layer = Int(words[1]) else {
                     throw StepwiseError.usage("'\(name)' needs a layer: '\(name) 0'")
                 }
-                name = template.replacingOccurrences(of: "blocks.L.", with: "blocks.\(layer).")
+                name = hook(layer).name
                 if words.count >= 4, words[2] == "head" {
                     guard let h = Int(words[3]) else { throw StepwiseError.usage("'head' needs a number") }
                     extraHead = h
                 } else if words.count > 2 {
                     throw StepwiseError.usage("unexpected '\(words[2...].joined(separator: " "))' (try '\(words[0]) \(layer) head 0')")
                 }
-            } else {
-                name = template
+            case .global(let hook):
+                name = hook.name
             }
         } else if words.count > 1 {
             throw StepwiseError.usage("unexpected '\(words[1...].joined(separator: " "))' after '\(words[0])'")

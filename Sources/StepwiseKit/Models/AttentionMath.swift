@@ -206,19 +206,4 @@ public enum AttentionMath {
         }
         return Tensor(shape: [t, dModel], data: out)
     }
-
-    /// Applies head ablations to `z` `[pos, heads, dHead]` in place.
-    public static func ablate(_ z: inout Tensor, layer: Int, interventions: [Intervention]) {
-        guard !interventions.isEmpty else { return }
-        let (t, heads, dHead) = (z.shape[0], z.shape[1], z.shape[2])
-        for h in 0..<heads {
-            guard let mode = interventions.ablation(layer: layer, head: h) else { continue }
-            var mean = [Float](repeating: 0, count: dHead)
-            if mode == .mean {
-                for i in 0..<t { for d in 0..<dHead { mean[d] += z.data[(i * heads + h) * dHead + d] } }
-                for d in 0..<dHead { mean[d] /= Float(t) }
-            }
-            for i in 0..<t { for d in 0..<dHead { z.data[(i * heads + h) * dHead + d] = mean[d] } }
-        }
-    }
 }

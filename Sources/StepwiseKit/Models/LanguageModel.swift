@@ -97,18 +97,21 @@ public struct ModelInfo: Sendable {
 public struct ForwardOptions: Sendable {
     /// Record every step (true) or only the logits (false, for fast generation).
     public var record: Bool
-    /// Heads to ablate and other edits.
-    public var interventions: [Intervention]
+    /// Edits applied at hook points, in order (head ablations included, see ``Intervention/patch``).
+    public var patches: [Patch]
     /// Overrides the model's mask: `false` lets a decoder attend both ways (a teaching switch).
     public var causal: Bool?
     /// Checked before each block; when it returns true the pass stops with a ``StepwiseError`` of kind
     /// `.interrupted` (Ctrl-C in the REPL).
     public var isCancelled: @Sendable () -> Bool
 
-    public init(record: Bool = true, interventions: [Intervention] = [], causal: Bool? = nil,
+    /// - Parameters:
+    ///   - interventions: the session's edits, turned into patches before `patches`.
+    ///   - patches: further edits at hook points.
+    public init(record: Bool = true, interventions: [Intervention] = [], patches: [Patch] = [], causal: Bool? = nil,
                 isCancelled: @escaping @Sendable () -> Bool = { false }) {
         self.record = record
-        self.interventions = interventions
+        self.patches = interventions.map(\.patch) + patches
         self.causal = causal
         self.isCancelled = isCancelled
     }
@@ -121,10 +124,18 @@ public struct ForwardOptions: Sendable {
     }
 }
 
-/// An edit to the forward pass.
+/// An edit the session keeps applying to every pass, until `restore`.
 public enum Intervention: Sendable, Equatable {
     /// Replaces one head's output `hook_z[:, head, :]` with zeros or with its mean over positions.
     case ablateHead(layer: Int, head: Int, mode: AblationMode)
+
+    /// The edit as a patch at a hook point: an ablation is a zero or mean patch of one head at `hook_z`.
+    public var patch: Patch {
+        switch self {
+        case let .ablateHead(layer, head, mode):
+            return Patch(.z(layer: layer), mode == .zero ? .zero : .mean, heads: [head])
+        }
+    }
 }
 
 /// How an ablated head's output is replaced.

@@ -14,7 +14,7 @@ public final class BERTModel: LanguageModel, @unchecked Sendable {
     let wordEmbeddings: Tensor  // [vocab, d]
     let positionEmbeddings: Tensor  // [positions, d]
     let tokenTypeEmbeddings: Tensor  // [types, d]
-    let embedLN: BERTLayerNorm
+    let embedLN: Norm
     let blocks: [BERTBlock]
     /// `pooler.dense` weight `[d, d]` and bias `[d]`, when the checkpoint has them.
     let pooler: (weight: Tensor, bias: Tensor)?
@@ -31,7 +31,7 @@ public final class BERTModel: LanguageModel, @unchecked Sendable {
         wordEmbeddings = try w("embeddings.word_embeddings.weight", [config.vocabSize, d])
         positionEmbeddings = try w("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, d])
         tokenTypeEmbeddings = try w("embeddings.token_type_embeddings.weight", [config.typeVocabSize, d])
-        embedLN = BERTLayerNorm(weight: try w("embeddings.LayerNorm.weight", [d]), bias: try w("embeddings.LayerNorm.bias", [d]),
+        embedLN = .layerNorm(weight: try w("embeddings.LayerNorm.weight", [d]), bias: try w("embeddings.LayerNorm.bias", [d]),
                                 eps: config.layerNormEps)
         blocks = try (0..<config.numHiddenLayers).map { l in
             try BERTBlock(layer: l, config: config, load: { try w("encoder.layer.\(l).\($0)", $1) })
@@ -85,54 +85,54 @@ public final class BERTModel: LanguageModel, @unchecked Sendable {
         }
         try validate(ids)
         let labels = ids.map { tokenizer.label(for: $0) }
-        var rec = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: labels, enabled: options.record)
+        var rec = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: labels, enabled: options.record,
+                                patches: options.patches)
         let (t, d) = (ids.count, config.hiddenSize)
         let dModel = TraceRecorder.dModel
+        let pos = rec.pos
 
         // MARK: Embeddings
-        let embed = wordEmbeddings.gatherRows(ids)
-        let posEmbed = positionEmbeddings.gatherRows(Array(0..<t))
-        let typeEmbed = tokenTypeEmbeddings.gatherRows(Array(repeating: 0, count: t))  // every token in segment A
-        rec.record("hook_embed", "Token embedding", formula: "embed[p] = W_E[token_id[p]]",
-                   explanation: "Each token id picks its row of the word-embedding matrix W_E: one vector of \(d) numbers per token.",
-                   axes: [rec.pos, dModel], tensor: embed)
-        rec.record("hook_pos_embed", "Position embedding", formula: "pos_embed[p] = W_pos[p]",
-                   explanation: "Each position picks its row of the learned position matrix W_pos, so the model can tell word order.",
-                   axes: [rec.pos, dModel], tensor: posEmbed)
-        rec.record("hook_token_type_embed", "Token type embedding", formula: "token_type_embed[p] = W_type[0]",
-                   explanation: "BERT also adds a segment vector (sentence A or B); every token here is in segment A, so all rows are W_type[0].",
-                   axes: [rec.pos, dModel], tensor: typeEmbed)
-        let sum = embed + posEmbed + typeEmbed
-        rec.record("embed.hook_sum", "Embedding sum", formula: "sum = embed + pos_embed + token_type_embed",
-                   explanation: "The three embeddings added together, before BERT's embedding layer norm.",
-                   axes: [rec.pos, dModel], inputs: ["hook_embed", "hook_pos_embed", "hook_token_type_embed"], tensor: sum)
-        var x = embedLN(sum, prefix: "embed.ln", inputs: ["embed.hook_sum"], what: "embeddings", layer: nil, recorder: &rec)
-        rec.record("embed.ln.hook_out", "Norm output (embeddings)", formula: "normalized · w + b",
-                   explanation: "The learned per-dimension gain and bias of the embedding layer norm: the input to layer 0.",
-                   axes: [rec.pos, dModel], inputs: ["embed.ln.hook_normalized"], tensor: x)
+        let embed = rec.hook(.embed, wordEmbeddings.gatherRows(ids), title: "Token embedding", formula: "embed[p] = W_E[token_id[p]]",
+                             explanation: "Each token id picks its row of the word-embedding matrix W_E: one vector of \(d) numbers per token.",
+                             axes: [pos, dModel])
+        let posEmbed = rec.hook(.posEmbed, positionEmbeddings.gatherRows(Array(0..<t)), title: "Position embedding",
+                                formula: "pos_embed[p] = W_pos[p]",
+                                explanation: "Each position picks its row of the learned position matrix W_pos, so the model can tell word order.",
+                                axes: [pos, dModel])
+        // Every token in segment A.
+        let typeEmbed = rec.hook(.tokenTypeEmbed, tokenTypeEmbeddings.gatherRows(Array(repeating: 0, count: t)),
+                                 title: "Token type embedding", formula: "token_type_embed[p] = W_type[0]",
+                                 explanation: "BERT also adds a segment vector (sentence A or B); every token here is in segment A, so all rows are W_type[0].",
+                                 axes: [pos, dModel])
+        let sum = rec.hook(.embedSum, embed + posEmbed + typeEmbed, title: "Embedding sum",
+                           formula: "sum = embed + pos_embed + token_type_embed",
+                           explanation: "The three embeddings added together, before BERT's embedding layer norm.",
+                           axes: [pos, dModel], inputs: [.embed, .posEmbed, .tokenTypeEmbed])
+        let embedLNOut = embedLN(sum, at: .embed, inputs: [.embedSum], label: "embeddings", hookOut: false, recorder: &rec)
+        var x = rec.hook(.normOut(.embed), embedLNOut,
+                         title: "Norm output (embeddings)", formula: "normalized · w + b",
+                         explanation: "The learned per-dimension gain and bias of the embedding layer norm: the input to layer 0.",
+                         axes: [pos, dModel], inputs: [.normNormalized(.embed)])
 
         // MARK: Encoder
         for (l, block) in blocks.enumerated() {
             try options.checkCancelled(layer: l)
             x = block(x, options: options, recorder: &rec)
         }
-        let last = "blocks.\(config.numHiddenLayers - 1).hook_resid_post"
+        let last: [HookName] = [.residPost(layer: config.numHiddenLayers - 1)]
 
         // MARK: Outputs
         if let pooler {
-            let cls = x.rows(0, 1).linear(pooler.weight, bias: pooler.bias).map { tanh($0) }
-            rec.recordAlways(Step(
-                name: "pooler.hook_out", title: "Pooler output", formula: "pooled = tanh(h[CLS] · W_pool + b_pool)",
-                explanation: "The final vector of the first token ([CLS]) through one dense layer and tanh: BERT's summary of the whole text for classifiers.",
-                tensor: cls, axes: [Axis("pos", labels: Array(labels.prefix(1))), dModel], inputs: [last]))
+            _ = rec.hook(.poolerOut, x.rows(0, 1).linear(pooler.weight, bias: pooler.bias).map { tanh($0) }, title: "Pooler output",
+                         formula: "pooled = tanh(h[CLS] · W_pool + b_pool)",
+                         explanation: "The final vector of the first token ([CLS]) through one dense layer and tanh: BERT's summary of the whole text for classifiers.",
+                         axes: [Axis("pos", labels: Array(labels.prefix(1))), dModel], inputs: last, always: true)
         }
-        rec.recordAlways(Step(
-            name: "hook_sentence_embedding", title: "Sentence embedding",
-            formula: "e = mean_p h[p] / ‖mean_p h[p]‖",
-            explanation: "The final vectors of all \(t) positions averaged, then scaled to length 1 (sentence-transformers' mean pooling + normalize): texts with similar meaning point the same way.",
-            tensor: Self.meanPooled(x), axes: [dModel], inputs: [last]))
-        try rec.checkFinite()
-        return rec.trace
+        _ = rec.hook(.sentenceEmbedding, Self.meanPooled(x), title: "Sentence embedding",
+                     formula: "e = mean_p h[p] / ‖mean_p h[p]‖",
+                     explanation: "The final vectors of all \(t) positions averaged, then scaled to length 1 (sentence-transformers' mean pooling + normalize): texts with similar meaning point the same way.",
+                     axes: [dModel], inputs: last, always: true)
+        return try rec.finished()
     }
 
     /// Mean over positions of `x` `[pos, d]`, L2-normalised: `[d]`.

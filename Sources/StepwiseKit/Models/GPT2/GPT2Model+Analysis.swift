@@ -23,10 +23,15 @@ extension GPT2Model: HeadWeightsProviding, Unembedding {
 
     public func unembed(residual: Tensor) -> Tensor {
         // The same operations, in the same order, as the end of `forward`, so the last layer matches `logits` exactly.
-        let (scale, centered) = residual.layerNormParts(eps: lnFinal.eps)
-        let out = centered.dividedByRowScale(scale).affine(weight: lnFinal.weight, bias: lnFinal.bias)
-        return out.linear(unembed)
+        lnFinal(residual).linear(unembed)
     }
 
     public var unembeddingMatrix: Tensor { unembed }
+}
+
+/// What direct logit attribution needs: the final LayerNorm and each layer's attention output bias.
+extension GPT2Model: LogitAttributing {
+    public var finalNormParameters: (weight: Tensor, bias: Tensor?, centers: Bool) { (lnFinal.weight, lnFinal.bias, true) }
+
+    public func attentionOutputBias(layer: Int) -> Tensor? { blocks[layer].bO }
 }

@@ -12,7 +12,7 @@ public final class GPT2Model: LanguageModel, @unchecked Sendable {
     let wte: Tensor  // [vocab, d]
     let wpe: Tensor  // [positions, d]
     let blocks: [GPT2Block]
-    let lnFinal: LayerNormWeights
+    let lnFinal: Norm
     let unembed: Tensor  // [vocab, d]
 
     /// Builds the model from its config and weights.
@@ -29,7 +29,7 @@ public final class GPT2Model: LanguageModel, @unchecked Sendable {
         blocks = try (0..<config.nLayer).map { l in
             try GPT2Block(layer: l, config: config, load: { try w("h.\(l).\($0)", $1) })
         }
-        lnFinal = LayerNormWeights(weight: try w("ln_f.weight", [d]), bias: try w("ln_f.bias", [d]), eps: config.layerNormEpsilon)
+        lnFinal = .layerNorm(weight: try w("ln_f.weight", [d]), bias: try w("ln_f.bias", [d]), eps: config.layerNormEpsilon)
         if !config.tieWordEmbeddings, weights.contains("lm_head.weight") {
             unembed = try weights.tensor("lm_head.weight", shape: [config.vocabSize, d])
         } else {
@@ -65,19 +65,20 @@ public final class GPT2Model: LanguageModel, @unchecked Sendable {
         try validate(ids, startingAt: start)
         let labels = ids.map { tokenizer.label(for: $0) }
         let keyLabels = (cache?.tokenIDs.map { tokenizer.label(for: $0) } ?? []) + labels
-        var rec = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record)
+        var rec = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
+                                patches: options.patches)
         let (t, d) = (ids.count, config.nEmbd)
         let dModel = TraceRecorder.dModel
+        let pos = rec.pos
 
         // MARK: Embedding
-        let embed = wte.gatherRows(ids)
-        let posEmbed = wpe.gatherRows(Array(start..<(start + t)))
-        rec.record("hook_embed", "Token embedding", formula: "embed[p] = W_E[token_id[p]]",
-                   explanation: "Each token id picks its row of the embedding matrix W_E: one vector of \(d) numbers per token.",
-                   axes: [rec.pos, dModel], tensor: embed)
-        rec.record("hook_pos_embed", "Position embedding", formula: "pos_embed[p] = W_pos[p]",
-                   explanation: "Each position picks its row of the learned position matrix W_pos, so the model can tell word order.",
-                   axes: [rec.pos, dModel], tensor: posEmbed)
+        let embed = rec.hook(.embed, wte.gatherRows(ids), title: "Token embedding", formula: "embed[p] = W_E[token_id[p]]",
+                             explanation: "Each token id picks its row of the embedding matrix W_E: one vector of \(d) numbers per token.",
+                             axes: [pos, dModel])
+        let posEmbed = rec.hook(.posEmbed, wpe.gatherRows(Array(start..<(start + t))), title: "Position embedding",
+                                formula: "pos_embed[p] = W_pos[p]",
+                                explanation: "Each position picks its row of the learned position matrix W_pos, so the model can tell word order.",
+                                axes: [pos, dModel])
         var x = embed + posEmbed
 
         // MARK: Blocks
@@ -87,45 +88,14 @@ public final class GPT2Model: LanguageModel, @unchecked Sendable {
         }
 
         // MARK: Unembedding
-        let (scale, centered) = x.layerNormParts(eps: lnFinal.eps)
-        let normalized = centered.dividedByRowScale(scale)
-        let out = normalized.affine(weight: lnFinal.weight, bias: lnFinal.bias)
-        LayerNormWeights.record(&rec, prefix: "ln_final", input: "blocks.\(config.nLayer - 1).hook_resid_post",
-                                scale: scale, normalized: normalized, out: out, layer: nil, rms: false)
-        let logits = out.linear(unembed)
-        rec.recordAlways(Step(
-            name: "logits", title: "Logits", formula: "logits = ln_final(x) · W_Uᵀ",
-            explanation: "The final vector at each position is compared with every token's unembedding: a higher score means the model thinks that token comes next.",
-            tensor: logits, axes: [rec.pos, Axis("vocab")], inputs: ["ln_final.hook_out"]))
-        try rec.checkFinite()
+        let out = lnFinal(x, at: .final, inputs: [.residPost(layer: config.nLayer - 1)], recorder: &rec)
+        _ = rec.hook(.logits, out.linear(unembed), title: "Logits", formula: "logits = ln_final(x) · W_Uᵀ",
+                     explanation: "The final vector at each position is compared with every token's unembedding: a higher score means the model thinks that token comes next.",
+                     axes: [pos, Axis("vocab")], inputs: [.normOut(.final)], always: true)
         if let cache {
             cache.length += t
             cache.tokenIDs += ids
         }
-        return rec.trace
-    }
-}
-
-/// A LayerNorm's learned parameters.
-struct LayerNormWeights {
-    var weight: Tensor
-    var bias: Tensor?
-    var eps: Float
-
-    /// Records the three steps of a norm: scale, normalized (before the affine map) and out (after).
-    static func record(_ rec: inout TraceRecorder, prefix: String, input: String, scale: Tensor, normalized: Tensor,
-                       out: Tensor, layer: Int?, rms: Bool) {
-        let what = prefix == "ln_final" ? "the final layer norm" : "layer norm \(prefix.split(separator: ".").last ?? "")"
-        rec.record("\(prefix).hook_scale", "Norm scale", formula: rms ? "scale = √(mean(x²) + ε)" : "scale = √(var(x) + ε)",
-                   explanation: rms ? "How large each position's vector is (its root mean square): the number it is divided by."
-                       : "How spread out each position's vector is (its standard deviation): the number it is divided by.",
-                   axes: [rec.pos, TraceRecorder.one], inputs: [input], layer: layer, tensor: scale)
-        rec.record("\(prefix).hook_normalized", "Normalized", formula: rms ? "x / scale" : "(x − mean(x)) / scale",
-                   explanation: rms ? "Each vector divided by its RMS, so every position has the same size."
-                       : "Each vector centred on zero and divided by its spread, so every position has mean 0 and variance 1.",
-                   axes: [rec.pos, TraceRecorder.dModel], inputs: ["\(prefix).hook_scale"], layer: layer, tensor: normalized)
-        rec.record("\(prefix).hook_out", "Norm output", formula: rms ? "normalized · w" : "normalized · w + b",
-                   explanation: "The learned per-dimension gain\(rms ? "" : " and bias") of \(what), applied to the normalized vector.",
-                   axes: [rec.pos, TraceRecorder.dModel], inputs: ["\(prefix).hook_normalized"], layer: layer, tensor: out)
+        return try rec.finished()
     }
 }

@@ -51,14 +51,16 @@ struct LlamaAttention: Sendable {
     ///   - x: the ln1 output `[pos, d_model]` of the new tokens.
     ///   - start: position of the first new token (the cache length).
     ///   - cache: earlier keys/values of this layer, extended with the new ones (its `length` is not touched).
-    /// - Returns: the attention output `[pos, d_model]` (the heads' results summed when recording, else one
-    ///   o_proj product), before the residual add; `hook_attn_out` is recorded here.
-    func callAsFunction(_ x: Tensor, start: Int, cache: KVCache?, rope: RoPE, causal: Bool,
-                        interventions: [Intervention], recorder r: inout TraceRecorder) -> Tensor {
-        let L = layer, p = "blocks.\(L).attn."
+    ///   - ropeTables: cos and sin `[pos, d_head]` to rotate by instead of RoPE's own (a patch changed them).
+    /// - Returns: the attention output `[pos, d_model]` (the heads' results summed when `hook_result` is
+    ///   recorded or patched, else one o_proj product), before the residual add.
+    func callAsFunction(_ x: Tensor, start: Int, cache: KVCache?, rope: RoPE, ropeTables: (cos: Tensor, sin: Tensor)?,
+                        causal: Bool, recorder r: inout TraceRecorder) -> Tensor {
+        let L = layer
+        let pos = r.pos
         let T = x.dim(0), H = heads, KV = kvHeads, d = headDim, g = H / KV
         let headAxis = TraceRecorder.head, kvAxis = TraceRecorder.kvHead, dHead = TraceRecorder.dHead
-        let ln1 = "blocks.\(L).ln1.hook_out"
+        let ln1: [HookName] = [.normOut(.ln1(layer: L))]
 
         // MARK: - Projections and RoPE
         var q: [Float], k: [Float], v: [Float]
@@ -71,28 +73,31 @@ struct LlamaAttention: Sendable {
             k = key.linear(x).data
             v = value.linear(x).data
         }
-        r.record(p + "hook_q", "Queries (layer \(L))", formula: "q = ln1 · W_Q",
-                 explanation: "What each position looks for, per head, before RoPE adds its position.",
-                 axes: [r.pos, headAxis, dHead], inputs: [ln1], layer: L, tensor: Tensor(shape: [T, H, d], data: q))
-        r.record(p + "hook_k", "Keys (layer \(L))", formula: "k = ln1 · W_K",
-                 explanation: "What each position offers, for \(KV) key/value heads shared by \(H) query heads (\(sharingDescription)).",
-                 axes: [r.pos, kvAxis, dHead], inputs: [ln1], layer: L, tensor: Tensor(shape: [T, KV, d], data: k))
-        r.record(p + "hook_v", "Values (layer \(L))", formula: "v = ln1 · W_V",
-                 explanation: "What each position passes on when attended to; \(KV) key/value heads (\(sharingDescription)).",
-                 axes: [r.pos, kvAxis, dHead], inputs: [ln1], layer: L, tensor: Tensor(shape: [T, KV, d], data: v))
-        rope.apply(&q, rows: T, heads: H, start: start)
-        rope.apply(&k, rows: T, heads: KV, start: start)
+        q = r.hook(.q(layer: L), Tensor(shape: [T, H, d], data: q), title: "Queries (layer \(L))", formula: "q = ln1 · W_Q",
+                   explanation: "What each position looks for, per head, before RoPE adds its position.",
+                   axes: [pos, headAxis, dHead], inputs: ln1).data
+        k = r.hook(.k(layer: L), Tensor(shape: [T, KV, d], data: k), title: "Keys (layer \(L))", formula: "k = ln1 · W_K",
+                   explanation: "What each position offers, for \(KV) key/value heads shared by \(H) query heads (\(sharingDescription)).",
+                   axes: [pos, kvAxis, dHead], inputs: ln1).data
+        v = r.hook(.v(layer: L), Tensor(shape: [T, KV, d], data: v), title: "Values (layer \(L))", formula: "v = ln1 · W_V",
+                   explanation: "What each position passes on when attended to; \(KV) key/value heads (\(sharingDescription)).",
+                   axes: [pos, kvAxis, dHead], inputs: ln1).data
+        if let ropeTables {
+            rope.apply(&q, rows: T, heads: H, cos: ropeTables.cos, sin: ropeTables.sin)
+            rope.apply(&k, rows: T, heads: KV, cos: ropeTables.cos, sin: ropeTables.sin)
+        } else {
+            rope.apply(&q, rows: T, heads: H, start: start)
+            rope.apply(&k, rows: T, heads: KV, start: start)
+        }
         let pairText = rope.pairing == .halves ? "(i, i+\(d / 2))" : "(2i, 2i+1)"
-        r.record(p + "hook_rot_q", "Rotated queries (layer \(L))",
-                 formula: "q' = RoPE(q): pairs \(pairText) rotated by pos·θ^(−2i/\(d))",
-                 explanation: "Each pair of query dimensions turned by an angle that grows with the position; slow pairs change little.",
-                 axes: [r.pos, headAxis, dHead],
-                 inputs: [p + "hook_q", "rope.hook_cos", "rope.hook_sin"], layer: L, tensor: Tensor(shape: [T, H, d], data: q))
-        r.record(p + "hook_rot_k", "Rotated keys (layer \(L))",
-                 formula: "k' = RoPE(k): pairs \(pairText) rotated by pos·θ^(−2i/\(d))",
-                 explanation: "Keys turned the same way, so q'·k' depends on how far apart the two positions are.",
-                 axes: [r.pos, kvAxis, dHead],
-                 inputs: [p + "hook_k", "rope.hook_cos", "rope.hook_sin"], layer: L, tensor: Tensor(shape: [T, KV, d], data: k))
+        q = r.hook(.rotQ(layer: L), Tensor(shape: [T, H, d], data: q), title: "Rotated queries (layer \(L))",
+                   formula: "q' = RoPE(q): pairs \(pairText) rotated by pos·θ^(−2i/\(d))",
+                   explanation: "Each pair of query dimensions turned by an angle that grows with the position; slow pairs change little.",
+                   axes: [pos, headAxis, dHead], inputs: [.q(layer: L), .ropeCos, .ropeSin]).data
+        k = r.hook(.rotK(layer: L), Tensor(shape: [T, KV, d], data: k), title: "Rotated keys (layer \(L))",
+                   formula: "k' = RoPE(k): pairs \(pairText) rotated by pos·θ^(−2i/\(d))",
+                   explanation: "Keys turned the same way, so q'·k' depends on how far apart the two positions are.",
+                   axes: [pos, kvAxis, dHead], inputs: [.k(layer: L), .ropeCos, .ropeSin]).data
 
         // MARK: - Scores over cached + new keys, pattern, weighted values, output
         let keys: [Float], values: [Float]
@@ -108,13 +113,13 @@ struct LlamaAttention: Sendable {
         let S = keys.count / (KV * d)
         precondition(S == start + T, "LlamaAttention: cache holds \(S - T) positions, expected \(start)")
         return r.recordAttention(
-            "blocks.\(L)", layer: L, q: Tensor(shape: [T, H, d], data: q), k: Tensor(shape: [S, KV, d], data: keys),
+            layer: L, q: Tensor(shape: [T, H, d], data: q), k: Tensor(shape: [S, KV, d], data: keys),
             v: Tensor(shape: [S, KV, d], data: values), scale: 1 / Float(d).squareRoot(), start: start, causal: causal,
             maskExplanation: causal ? "Later positions are hidden: a token may only look at itself and earlier tokens."
                                     : "The causal mask is switched off: every token sees every other.",
-            interventions: interventions, outputSlices: outputPerHead, bO: nil,
+            outputSlices: outputPerHead, bO: nil,
             project: { project($0, outputPacked, quantized?.output) },
             attnOutExplanation: "What the attention heads together add to the residual stream; query head h read key/value head h/\(g) (\(sharingDescription)).",
-            qInput: p + "hook_rot_q", kInput: p + "hook_rot_k")
+            qInput: .rotQ(layer: L), kInput: .rotK(layer: L))
     }
 }

@@ -23,9 +23,10 @@ struct LlamaMLP: Sendable {
     /// - Parameter x: the ln2 output `[pos, d_model]`.
     /// - Returns: the MLP output `[pos, d_model]`, before the residual add.
     func callAsFunction(_ x: Tensor, recorder r: inout TraceRecorder) -> Tensor {
-        let L = layer, p = "blocks.\(L).mlp."
-        let dMLP = Axis("d_mlp")
-        let g: Tensor, u: Tensor
+        let L = layer
+        let pos = r.pos
+        let dMLP = TraceRecorder.dMLP
+        var g: Tensor, u: Tensor
         if let gateUp = quantized?.gateUp, usesBlocks(x) {
             let parts = gateUp.linearParts(x)
             (g, u) = (parts[0], parts[1])
@@ -33,22 +34,22 @@ struct LlamaMLP: Sendable {
             g = gate.linear(x)
             u = up.linear(x)
         }
-        r.record(p + "hook_pre", "MLP gate projection (layer \(L))", formula: "gate = ln2 · W_gate",
-                 explanation: "The gate projection: SiLU of it decides how much of each up-projected feature passes.",
-                 axes: [r.pos, dMLP], inputs: ["blocks.\(L).ln2.hook_out"], layer: L, tensor: g)
-        r.record(p + "hook_pre_linear", "MLP up projection (layer \(L))", formula: "up = ln2 · W_up",
-                 explanation: "The up projection: the features the gate scales.",
-                 axes: [r.pos, dMLP], inputs: ["blocks.\(L).ln2.hook_out"], layer: L, tensor: u)
+        let ln2: [HookName] = [.normOut(.ln2(layer: L))]
+        g = r.hook(.mlpPre(layer: L), g, title: "MLP gate projection (layer \(L))", formula: "gate = ln2 · W_gate",
+                   explanation: "The gate projection: SiLU of it decides how much of each up-projected feature passes.",
+                   axes: [pos, dMLP], inputs: ln2)
+        u = r.hook(.mlpPreLinear(layer: L), u, title: "MLP up projection (layer \(L))", formula: "up = ln2 · W_up",
+                   explanation: "The up projection: the features the gate scales.", axes: [pos, dMLP], inputs: ln2)
         var act = g.data
         act.withUnsafeMutableBufferPointer { a in
             u.data.withUnsafeBufferPointer { uu in
                 for i in 0..<a.count { a[i] = Activation.silu(a[i]) * uu[i] }
             }
         }
-        let post = Tensor(shape: g.shape, data: act)
-        r.record(p + "hook_post", "MLP activation (layer \(L))", formula: "post = SiLU(gate) ⊙ up, " + Activation.silu.formula,
-                 explanation: "SwiGLU: each up-projected feature times the SiLU of its gate.",
-                 axes: [r.pos, dMLP], inputs: [p + "hook_pre", p + "hook_pre_linear"], layer: L, tensor: post)
+        let post = r.hook(.mlpPost(layer: L), Tensor(shape: g.shape, data: act), title: "MLP activation (layer \(L))",
+                          formula: "post = SiLU(gate) ⊙ up, " + Activation.silu.formula,
+                          explanation: "SwiGLU: each up-projected feature times the SiLU of its gate.",
+                          axes: [pos, dMLP], inputs: [.mlpPre(layer: L), .mlpPreLinear(layer: L)])
         return project(post, down, quantized?.down)
     }
 }

@@ -20,9 +20,15 @@ extension LlamaModel: HeadWeightsProviding, Unembedding {
 
     public func unembed(residual: Tensor) -> Tensor {
         // As the end of `forward`: RMSNorm without weight, then the weight, then the LM head.
-        let (_, normalized) = residual.rmsNorm(weight: nil, eps: config.rmsNormEps)
-        return normalized.affine(weight: finalNorm, bias: nil).linear(lmHead)
+        finalNorm(residual).linear(lmHead)
     }
 
     public var unembeddingMatrix: Tensor { lmHead }
+}
+
+/// What direct logit attribution needs: the final RMSNorm (no centring, no bias); Llama has no attention bias.
+extension LlamaModel: LogitAttributing {
+    public var finalNormParameters: (weight: Tensor, bias: Tensor?, centers: Bool) { (finalNorm.weight, nil, false) }
+
+    public func attentionOutputBias(layer: Int) -> Tensor? { nil }
 }

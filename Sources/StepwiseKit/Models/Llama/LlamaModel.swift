@@ -18,8 +18,8 @@ public final class LlamaModel: LanguageModel {
     /// `[vocab, d_model]`.
     let embedding: Tensor
     let blocks: [LlamaBlock]
-    /// `[d_model]`.
-    let finalNorm: Tensor
+    /// The final RMSNorm.
+    let finalNorm: Norm
     /// `[vocab, d_model]`; the same storage as `embedding` when tied.
     let lmHead: Tensor
     /// True when the LM head is the embedding matrix.
@@ -56,7 +56,7 @@ public final class LlamaModel: LanguageModel {
         rope = RoPE(dimensions: d, theta: config.ropeTheta, pairing: layout.ropePairing)
 
         embedding = try weights.tensor(layout.embeddingName, shape: [V, D])
-        finalNorm = try weights.tensor(layout.finalNormName, shape: [D])
+        finalNorm = .rms(weight: try weights.tensor(layout.finalNormName, shape: [D]), eps: config.rmsNormEps)
         if config.tieWordEmbeddings {
             lmHead = embedding
             tiedEmbeddings = true
@@ -98,8 +98,9 @@ public final class LlamaModel: LanguageModel {
                let dn = qw(.down, [D, F]) {
                 mlp.quantized = (gateUp, dn)
             }
-            blocks.append(LlamaBlock(layer: l, attentionNorm: try w(.attentionNorm, [D]), mlpNorm: try w(.mlpNorm, [D]),
-                                     eps: config.rmsNormEps, attention: attention, mlp: mlp))
+            blocks.append(LlamaBlock(layer: l, attentionNorm: .rms(weight: try w(.attentionNorm, [D]), eps: config.rmsNormEps),
+                                     mlpNorm: .rms(weight: try w(.mlpNorm, [D]), eps: config.rmsNormEps),
+                                     attention: attention, mlp: mlp))
         }
         self.blocks = blocks
 
@@ -131,10 +132,21 @@ public final class LlamaModel: LanguageModel {
     public static func load(folder: String, tokenizer: any Tokenizer) throws -> LlamaModel {
         let dir = URL(fileURLWithPath: folder)
         let configURL = dir.appendingPathComponent("config.json")
-        guard FileManager.default.fileExists(atPath: configURL.path) else {
+        guard let data = try? MappedFile.data(path: configURL.path) else {
             throw StepwiseError.file(configURL.path, "not found; a Hugging Face Llama folder needs config.json")
         }
-        let config = try ConfigFile.decode(LlamaConfig.self, path: configURL.path, family: "Llama")
+        let config: LlamaConfig
+        do {
+            config = try JSONDecoder().decode(LlamaConfig.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw StepwiseError.file(configURL.path, "has no '\(key.stringValue)'")
+        } catch let DecodingError.dataCorrupted(ctx) {
+            throw StepwiseError.file(configURL.path, ctx.debugDescription)
+        } catch let DecodingError.typeMismatch(_, ctx) {
+            throw StepwiseError.file(configURL.path, "'\(ctx.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
+        } catch {
+            throw StepwiseError.file(configURL.path, "is not a valid Llama config (\(error))")
+        }
         try config.validate(source: configURL.path)
         let weightsPath = dir.appendingPathComponent("model.safetensors").path
         guard FileManager.default.fileExists(atPath: weightsPath) else {
@@ -174,8 +186,10 @@ public final class LlamaModel: LanguageModel {
         let T = ids.count, D = config.hiddenSize
         let labels = ids.map { tokenizer.label(for: $0) }
         let keyLabels = (cache?.tokenIDs.map { tokenizer.label(for: $0) } ?? []) + labels
-        var r = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record)
-        let dModel = Axis("d_model")
+        var r = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
+                              patches: options.patches)
+        let dModel = TraceRecorder.dModel
+        let pos = r.pos
 
         var xd = [Float](repeating: 0, count: T * D)
         embedding.data.withUnsafeBufferPointer { e in
@@ -183,40 +197,37 @@ public final class LlamaModel: LanguageModel {
                 for c in 0..<D { xd[t * D + c] = e[id * D + c] }
             }
         }
-        var x = Tensor(shape: [T, D], data: xd)
-        r.record("hook_embed", "Token embeddings", formula: "embed = W_E[token]",
-                 explanation: "Each token's row of the embedding matrix; Llama adds no position vector (RoPE rotates q and k instead).",
-                 axes: [r.pos, dModel], inputs: [], tensor: x)
-        if r.enabled {
+        var x = r.hook(.embed, Tensor(shape: [T, D], data: xd), title: "Token embeddings", formula: "embed = W_E[token]",
+                       explanation: "Each token's row of the embedding matrix; Llama adds no position vector (RoPE rotates q and k instead).",
+                       axes: [pos, dModel])
+        // RoPE's tables are steps of their own; when a patch changes them, every layer rotates by the patched ones.
+        var ropeTables: (cos: Tensor, sin: Tensor)?
+        if r.wants(.ropeCos) || r.wants(.ropeSin) {
             let (c, s) = rope.cosSin(positions: start..<(start + T))
-            let dHead = Axis("d_head")
+            let dHead = TraceRecorder.dHead
             let pairText = rope.pairing == .halves ? "dimensions i and i+\(config.headDim / 2)" : "dimensions 2i and 2i+1"
-            r.record("rope.hook_cos", "RoPE cos", formula: "cos(pos · θ^(−2i/d)), θ = \(config.ropeTheta)",
-                     explanation: "The cosine of each dimension's rotation angle per position; \(pairText) share an angle.",
-                     axes: [r.pos, dHead], inputs: [], tensor: c)
-            r.record("rope.hook_sin", "RoPE sin", formula: "sin(pos · θ^(−2i/d)), θ = \(config.ropeTheta)",
-                     explanation: "The sine of the same angles; position 0 is not rotated at all.",
-                     axes: [r.pos, dHead], inputs: [], tensor: s)
+            let cos = r.hook(.ropeCos, c, title: "RoPE cos", formula: "cos(pos · θ^(−2i/d)), θ = \(config.ropeTheta)",
+                             explanation: "The cosine of each dimension's rotation angle per position; \(pairText) share an angle.",
+                             axes: [pos, dHead])
+            let sin = r.hook(.ropeSin, s, title: "RoPE sin", formula: "sin(pos · θ^(−2i/d)), θ = \(config.ropeTheta)",
+                             explanation: "The sine of the same angles; position 0 is not rotated at all.",
+                             axes: [pos, dHead])
+            if cos != c || sin != s { ropeTables = (cos, sin) }
         }
         let causal = options.causal ?? true
         for (l, block) in blocks.enumerated() {
             try options.checkCancelled(layer: l)
-            x = block(x, start: start, cache: cache, rope: rope, causal: causal,
-                      interventions: options.interventions, recorder: &r)
+            x = block(x, start: start, cache: cache, rope: rope, ropeTables: ropeTables, causal: causal, recorder: &r)
         }
         if let cache {
             cache.length = start + T
             cache.tokenIDs += ids
         }
-        let last = "blocks.\(blocks.count - 1).hook_resid_post"
-        let normed = LlamaBlock.rmsNorm(x, weight: finalNorm, eps: config.rmsNormEps, name: "ln_final", from: last,
-                                        layer: nil, recorder: &r)
-        let logits = project(normed, lmHeadPacked, quantizedHead)
-        r.recordAlways(Step(
-            name: "logits", title: "Logits", formula: tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U",
-            explanation: "A score for every vocabulary entry as the next token; softmax turns them into probabilities.",
-            tensor: logits, axes: [r.pos, Axis("vocab")], inputs: ["ln_final.hook_out"]))
-        try r.checkFinite()
-        return r.trace
+        let normed = finalNorm(x, at: .final, inputs: [.residPost(layer: blocks.count - 1)], recorder: &r)
+        _ = r.hook(.logits, project(normed, lmHeadPacked, quantizedHead), title: "Logits",
+                   formula: tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U",
+                   explanation: "A score for every vocabulary entry as the next token; softmax turns them into probabilities.",
+                   axes: [pos, Axis("vocab")], inputs: [.normOut(.final)], always: true)
+        return try r.finished()
     }
 }

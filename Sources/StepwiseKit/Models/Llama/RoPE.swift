@@ -90,4 +90,23 @@ public struct RoPE: Sendable, Equatable {
             }
         }
     }
+
+    /// Rotates every head of every row in place by given tables: `cos` and `sin` are `[rows, d]` in this
+    /// pairing's order (as ``cosSin(positions:)`` makes them, or patched). For each pair `(a, b)`:
+    /// `a' = a·cos[a] − b·sin[a]`, `b' = b·cos[b] + a·sin[b]` (transformers' `q·cos + rotate_half(q)·sin`).
+    public func apply(_ x: inout [Float], rows: Int, heads: Int, cos: Tensor, sin: Tensor) {
+        let d = dimensions
+        precondition(x.count == rows * heads * d && cos.shape == [rows, d] && sin.shape == [rows, d],
+                     "RoPE.apply: \(x.count) values for [\(rows), \(heads), \(d)], tables \(cos.shape)")
+        for t in 0..<rows {
+            for hd in 0..<heads {
+                let base = (t * heads + hd) * d
+                for (a, b) in pairs {
+                    let xa = x[base + a], xb = x[base + b]
+                    x[base + a] = xa * cos.data[t * d + a] - xb * sin.data[t * d + a]
+                    x[base + b] = xb * cos.data[t * d + b] + xa * sin.data[t * d + b]
+                }
+            }
+        }
+    }
 }

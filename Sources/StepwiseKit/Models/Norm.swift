@@ -1,0 +1,98 @@
+/// A norm layer of any family: LayerNorm (GPT-2, BERT) or RMSNorm (Llama), with its learned weight
+/// (and bias), run through its three hook points `hook_scale`, `hook_normalized` and `hook_out`.
+///
+/// Mirrors `torch.nn.LayerNorm` and transformers' `LlamaRMSNorm` (TransformerLens's `LayerNormPre` +
+/// weight for the steps): the scale `[pos, 1]` is what each row is divided by, so a patch at the scale
+/// changes the normalized vector and everything after it.
+struct Norm: Sendable {
+    enum Kind: Sendable {
+        /// `(x − mean) / √(var + ε) · w + b`.
+        case layerNorm
+        /// `x / √(mean(x²) + ε) · w`.
+        case rms
+    }
+
+    let kind: Kind
+    /// `[d_model]`.
+    let weight: Tensor
+    /// `[d_model]`, LayerNorm only.
+    let bias: Tensor?
+    let eps: Float
+
+    static func layerNorm(weight: Tensor, bias: Tensor, eps: Float) -> Norm {
+        Norm(kind: .layerNorm, weight: weight, bias: bias, eps: eps)
+    }
+
+    static func rms(weight: Tensor, eps: Float) -> Norm {
+        Norm(kind: .rms, weight: weight, bias: nil, eps: eps)
+    }
+
+    /// Normalizes `x` `[pos, d_model]` through the hook points of `site`.
+    ///
+    /// - Parameters:
+    ///   - inputs: the steps `x` comes from (the scale's inputs).
+    ///   - label: added to the titles in parentheses, e.g. `layer 3`.
+    ///   - hookOut: false when the caller hooks the output under its own name (BERT's `hook_resid_mid`).
+    /// - Returns: `[pos, d_model]`, after the weight and bias.
+    func callAsFunction(_ x: Tensor, at site: HookName.NormSite, inputs: [HookName], label: String? = nil,
+                        hookOut: Bool = true, recorder rec: inout TraceRecorder) -> Tensor {
+        let at = label.map { " (\($0)" + ")" } ?? ""
+        let rms = kind == .rms
+        let pos = rec.pos
+        let one = TraceRecorder.one, dModel = TraceRecorder.dModel
+        var scale: Tensor, centered: Tensor
+        if rms {
+            (scale, centered) = (Self.rootMeanSquare(x, eps: eps), x)
+        } else {
+            (scale, centered) = x.layerNormParts(eps: eps)
+        }
+        scale = rec.hook(.normScale(site), scale,
+                         title: (rms ? "RMSNorm scale" : "Norm scale") + at,
+                         formula: rms ? "scale = √(mean(x²) + \(eps))" : "scale = √(var(x) + ε)",
+                         explanation: rms ? "The root-mean-square size of each position's vector; it is divided out."
+                             : "How spread out each position's vector is (its standard deviation): the number it is divided by.",
+                         axes: [pos, one], inputs: inputs)
+        let normalized = rec.hook(.normNormalized(site), centered.dividedByRowScale(scale),
+                                  title: (rms ? "RMS-normalised" : "Normalized") + at,
+                                  formula: rms ? "normalized = x / scale" : "(x − mean(x)) / scale",
+                                  explanation: rms ? "Each position's vector rescaled to RMS 1 (no mean is subtracted, unlike LayerNorm)."
+                                      : "Each vector centred on zero and divided by its spread, so every position has mean 0 and variance 1.",
+                                  axes: [pos, dModel], inputs: (rms ? inputs : []) + [.normScale(site)])
+        let out = normalized.affine(weight: weight, bias: bias)
+        guard hookOut else { return out }
+        let what: String
+        switch site {
+        case .final: what = "the final layer norm"
+        case .embed: what = "the embedding layer norm"
+        case .ln1: what = "layer norm ln1"
+        case .ln2: what = "layer norm ln2"
+        }
+        return rec.hook(.normOut(site), out, title: (rms ? "RMSNorm output" : "Norm output") + at,
+                        formula: rms ? "out = normalized ⊙ w" : "normalized · w + b",
+                        explanation: rms ? "Each dimension multiplied by its learned weight."
+                            : "The learned per-dimension gain and bias of \(what), applied to the normalized vector.",
+                        axes: [pos, dModel], inputs: [.normNormalized(site)])
+    }
+
+    /// The norm without hooks (the logit lens reads the residual stream through it).
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let normalized = kind == .rms ? x.dividedByRowScale(Self.rootMeanSquare(x, eps: eps))
+            : { let (s, c) = x.layerNormParts(eps: eps); return c.dividedByRowScale(s) }()
+        return normalized.affine(weight: weight, bias: bias)
+    }
+
+    /// `√(mean(x²) + ε)` of each row of the last axis, `[..., 1]` (as ``Tensor/rmsNorm(weight:eps:)`` computes it).
+    static func rootMeanSquare(_ x: Tensor, eps: Float) -> Tensor {
+        let n = x.dim(-1)
+        let rows = x.count / Swift.max(n, 1)
+        var scale = [Float](repeating: 0, count: rows)
+        x.data.withUnsafeBufferPointer { p in
+            for r in 0..<rows {
+                var ss: Float = 0
+                for j in 0..<n { ss += p[r * n + j] * p[r * n + j] }
+                scale[r] = (ss / Float(n) + eps).squareRoot()
+            }
+        }
+        return Tensor(shape: Array(x.shape.dropLast()) + [1], data: scale)
+    }
+}

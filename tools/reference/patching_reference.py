@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Reference activation patching for Stepwise's `patch` command, computed with PyTorch hooks on Hugging Face
+transformers' GPT2LMHeadModel (CPU, float32, eager attention).
+
+    python patching_reference.py OUT.json
+
+TransformerLens's denoising convention: run the corrupted prompt with one activation of the clean prompt copied
+in; metric m = logit(A) - logit(B) at the last position; value = (m - m_corrupted) / (m_clean - m_corrupted).
+  resid_pre  [layer, pos]   forward pre-hook on transformer.h[l] (its hidden_states input), one position
+  attn_out   [layer, pos]   forward hook on h[l].attn (its first output: c_proj's output, bias included), one position
+  mlp_out    [layer, pos]   forward hook on h[l].mlp, one position
+  z          [layer, head]  forward pre-hook on h[l].attn.c_proj (the merged heads' z), every position of one head
+  pattern    [layer, head]  modeling_gpt2.eager_attention_forward wrapped (transformers has no module for the
+                            softmax): every query row of one head's attention weights replaced before they weight v
+Writes {"transformers", "torch", "cases": [{"model", "clean", "corrupted", "a", "b", "ids_clean", "ids_corrupted",
+"m_clean", "m_corrupted", "results": {KIND: [[...]]}}]} for the built-in model.
+"""
+import json
+import os
+import sys
+
+import torch
+import transformers
+from transformers import AutoTokenizer, GPT2LMHeadModel
+from transformers.models.gpt2 import modeling_gpt2
+
+torch.set_grad_enabled(False)
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+_original_eager = modeling_gpt2.eager_attention_forward
+PATTERN = {"capture": None, "patch": None}  # capture: dict layer -> weights; patch: (layer, head, weights)
+
+
+def eager_with_pattern(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    if scaling is None:
+        scaling = query.size(-1) ** -0.5
+    w = torch.matmul(query, key.transpose(-1, -2)) * scaling
+    if attention_mask is not None:
+        w = w + attention_mask
+    w = torch.nn.functional.softmax(w, dim=-1).type(value.dtype)
+    if PATTERN["capture"] is not None:
+        PATTERN["capture"][module.layer_idx] = w.clone()
+    if PATTERN["patch"] is not None and PATTERN["patch"][0] == module.layer_idx:
+        _, h, clean = PATTERN["patch"]
+        w = w.clone()
+        w[:, h] = clean[:, h]
+    out = torch.matmul(w, value).transpose(1, 2)
+    return out, w
+
+
+modeling_gpt2.eager_attention_forward = eager_with_pattern
+
+
+def run(model, ids, hooks=()):
+    handles = [register() for register in hooks]
+    try:
+        return model(torch.tensor([ids])).logits[0, -1]
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def patching(model, clean, corrupted, a, b):
+    tr = model.transformer
+    L, H, T = model.config.n_layer, model.config.n_head, len(clean)
+    dh = model.config.n_embd // H
+    acts = {}
+
+    def cap_pre(name):
+        def hook(_m, args, kwargs):
+            acts[name] = (args[0] if args else kwargs["hidden_states"]).clone()
+        return hook
+
+    def cap_out(name):
+        def hook(_m, _i, out):
+            acts[name] = (out[0] if isinstance(out, tuple) else out).clone()
+        return hook
+
+    caps = []
+    for l, blk in enumerate(tr.h):
+        caps.append(lambda blk=blk, l=l: blk.register_forward_pre_hook(cap_pre(f"resid_pre{l}"), with_kwargs=True))
+        caps.append(lambda blk=blk, l=l: blk.attn.register_forward_hook(cap_out(f"attn_out{l}")))
+        caps.append(lambda blk=blk, l=l: blk.mlp.register_forward_hook(cap_out(f"mlp_out{l}")))
+        caps.append(lambda blk=blk, l=l: blk.attn.c_proj.register_forward_pre_hook(
+            lambda _m, inp, l=l: acts.__setitem__(f"z{l}", inp[0].clone())))
+    PATTERN["capture"] = {}
+    lc = run(model, clean, caps)
+    acts["pattern"] = PATTERN["capture"]
+    PATTERN["capture"] = None
+    lk = run(model, corrupted)
+    m_clean, m_corr = float(lc[a] - lc[b]), float(lk[a] - lk[b])
+
+    def value(logits):
+        return (float(logits[a] - logits[b]) - m_corr) / (m_clean - m_corr)
+
+    results = {k: [] for k in ["resid_pre", "attn_out", "mlp_out", "z", "pattern"]}
+    for l, blk in enumerate(tr.h):
+        for kind in ["resid_pre", "attn_out", "mlp_out"]:
+            row = []
+            for p in range(T):
+                src = acts[f"{kind}{l}"]
+                if kind == "resid_pre":
+                    def pre(_m, args, kwargs, src=src, p=p):
+                        x = (args[0] if args else kwargs["hidden_states"]).clone()
+                        x[:, p] = src[:, p]
+                        if args:
+                            return (x,) + tuple(args[1:]), kwargs
+                        kwargs["hidden_states"] = x
+                        return args, kwargs
+                    reg = lambda pre=pre, blk=blk: blk.register_forward_pre_hook(pre, with_kwargs=True)
+                else:
+                    mod = blk.attn if kind == "attn_out" else blk.mlp
+
+                    def post(_m, _i, out, src=src, p=p):
+                        if isinstance(out, tuple):
+                            x = out[0].clone()
+                            x[:, p] = src[:, p]
+                            return (x,) + tuple(out[1:])
+                        x = out.clone()
+                        x[:, p] = src[:, p]
+                        return x
+                    reg = lambda post=post, mod=mod: mod.register_forward_hook(post)
+                row.append(value(run(model, corrupted, [reg])))
+            results[kind].append(row)
+        row = []
+        for h in range(H):
+            def zpre(_m, inp, src=acts[f"z{l}"], h=h):
+                x = inp[0].clone()
+                x[..., h * dh:(h + 1) * dh] = src[..., h * dh:(h + 1) * dh]
+                return (x,)
+            row.append(value(run(model, corrupted, [lambda zpre=zpre, blk=blk: blk.attn.c_proj.register_forward_pre_hook(zpre)])))
+        results["z"].append(row)
+        row = []
+        for h in range(H):
+            PATTERN["patch"] = (l, h, acts["pattern"][l])
+            row.append(value(run(model, corrupted)))
+            PATTERN["patch"] = None
+        results["pattern"].append(row)
+    return m_clean, m_corr, results
+
+
+def main():
+    builtin = os.path.join(ROOT, "Sources/StepwiseKit/Resources/builtin")
+    model = GPT2LMHeadModel.from_pretrained(builtin, attn_implementation="eager").eval()
+    tok = AutoTokenizer.from_pretrained(builtin)
+    cases = []
+    for clean, corrupted, a, b in [
+        ("Mr. Darcy bowed to Miss Bennet, and Mr. Darcy bowed to Miss",
+         "Mr. Darcy bowed to Miss Lucas, and Mr. Darcy bowed to Miss", " Bennet", " Lucas"),
+    ]:
+        ic, ik = tok(clean)["input_ids"], tok(corrupted)["input_ids"]
+        ta, tb = tok(a)["input_ids"], tok(b)["input_ids"]
+        assert len(ic) == len(ik) and len(ta) == 1 and len(tb) == 1
+        m_clean, m_corr, results = patching(model, ic, ik, ta[0], tb[0])
+        cases.append({"model": "builtin", "clean": clean, "corrupted": corrupted, "a": a, "b": b,
+                      "ids_clean": ic, "ids_corrupted": ik, "m_clean": m_clean, "m_corrupted": m_corr, "results": results})
+    with open(sys.argv[1], "w") as f:
+        json.dump({"transformers": transformers.__version__, "torch": torch.__version__, "cases": cases}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
