@@ -57,16 +57,7 @@ enum StepRenderer {
             lines = StepHeader.render(step: step, index: index, total: total, options: o)
         }
         let (t, axes) = slice(step, selections)
-        var mask = mask(for: step, in: session.trace)
-        if mask == .causal, let q = axes.firstIndex(where: { $0.name == "query_pos" }),
-           let k = axes.firstIndex(where: { $0.name == "key_pos" }), axes[q].positions != nil || axes[k].positions != nil {
-            // A slice of a pattern: mask by the cells' positions on the full axes, not their places in the slice.
-            let full = step.axes
-            let offset = (full.firstIndex { $0.name == "key_pos" }.map { step.tensor.shape[$0] } ?? 0)
-                - (full.firstIndex { $0.name == "query_pos" }.map { step.tensor.shape[$0] } ?? 0)
-            mask = .causalPositions(queries: (0..<t.shape[q]).map(axes[q].position),
-                                    keys: (0..<t.shape[k]).map(axes[k].position), offset: offset)
-        }
+        let mask = viewMask(step, tensor: t, axes: axes, session: session)
         let isMatrix = step.name.hasSuffix("hook_pattern") || step.name.hasSuffix("hook_attn_scores")
             || step.name.hasSuffix("hook_attn_scores_unmasked")
         let useHeatmap: Bool
@@ -83,6 +74,21 @@ enum StepRenderer {
             lines += TableView.render(t, axes: axes, options: o, mask: mask, name: step.name)
         }
         return lines
+    }
+
+    /// The mask to draw for a (sliced) step: the causal mask, and for a slice of a pattern by the cells'
+    /// positions on the full axes, not their places in the slice. `show` and the pictures share it.
+    static func viewMask(_ step: Step, tensor t: Tensor, axes: [Axis], session: Session) -> ViewMask {
+        var mask = mask(for: step, in: session.trace)
+        if mask == .causal, let q = axes.firstIndex(where: { $0.name == "query_pos" }),
+           let k = axes.firstIndex(where: { $0.name == "key_pos" }), axes[q].positions != nil || axes[k].positions != nil {
+            let full = step.axes
+            let offset = (full.firstIndex { $0.name == "key_pos" }.map { step.tensor.shape[$0] } ?? 0)
+                - (full.firstIndex { $0.name == "query_pos" }.map { step.tensor.shape[$0] } ?? 0)
+            mask = .causalPositions(queries: (0..<t.shape[q]).map(axes[q].position),
+                                    keys: (0..<t.shape[k]).map(axes[k].position), offset: offset)
+        }
+        return mask
     }
 
     /// All heads' patterns of one layer side by side.

@@ -20,15 +20,7 @@ struct BarPicture {
         let m = MatrixPicture.margin, body = Picture.FontSize.body
         var p = Picture(width: 0, height: 0)
         p.label = ([title] + subtitle).joined(separator: " — ")
-        var y = m + Picture.FontSize.title.capHeight
-        p.text(title, x: m, y: y, size: .title, bold: true)
-        var widest = m + Picture.width(title, .title)
-        y += 10
-        for line in subtitle {
-            y += body.lineHeight
-            p.text(line, x: m, y: y, color: .muted)
-            widest = max(widest, m + Picture.width(line))
-        }
+        var (y, widest) = p.header(title, subtitle, margin: m)
         y += 24
         let labels = items.map { TextWidth.truncate($0.label, to: 24) }
         let labelW = labels.map { Picture.width($0) }.max() ?? 0

@@ -71,15 +71,7 @@ struct MatrixPicture {
         p.label = ([title] + subtitle).joined(separator: " — ")
 
         // Header.
-        var y = m + Picture.FontSize.title.capHeight
-        p.text(title, x: m, y: y, size: .title, bold: true)
-        var widest = m + Picture.width(title, .title)
-        y += 10
-        for line in subtitle {
-            y += body.lineHeight
-            p.text(line, x: m, y: y, color: .muted)
-            widest = max(widest, m + Picture.width(line))
-        }
+        var (y, widest) = p.header(title, subtitle, margin: m)
         y += 16
 
         // Sizes of the parts around each grid.

@@ -177,3 +177,20 @@ public struct Picture: Sendable {
         }
     }
 }
+
+extension Picture {
+    /// Draws a title and its muted subtitle lines at the top left; returns the baseline of the last line
+    /// drawn and the right edge of the widest one.
+    mutating func header(_ title: String, _ subtitle: [String], margin m: Int) -> (y: Int, widest: Int) {
+        var y = m + FontSize.title.capHeight
+        text(title, x: m, y: y, size: .title, bold: true)
+        var widest = m + Picture.width(title, .title)
+        y += 10
+        for line in subtitle {
+            y += FontSize.body.lineHeight
+            text(line, x: m, y: y, color: .muted)
+            widest = max(widest, m + Picture.width(line))
+        }
+        return (y, widest)
+    }
+}

@@ -191,18 +191,9 @@ public enum StepPictures {
 
     // MARK: - Pieces
 
-    /// The mask `show` would draw for this (sliced) step: the causal mask, by full-axis positions when sliced.
+    /// The mask `show` would draw for this (sliced) step.
     static func viewMask(_ step: Step, tensor t: Tensor, axes: [Axis], session: Session) -> ViewMask {
-        var mask = StepRenderer.mask(for: step, in: session.trace)
-        if mask == .causal, let q = axes.firstIndex(where: { $0.name == "query_pos" }),
-           let k = axes.firstIndex(where: { $0.name == "key_pos" }), axes[q].positions != nil || axes[k].positions != nil {
-            let full = step.axes
-            let offset = (full.firstIndex { $0.name == "key_pos" }.map { step.tensor.shape[$0] } ?? 0)
-                - (full.firstIndex { $0.name == "query_pos" }.map { step.tensor.shape[$0] } ?? 0)
-            mask = .causalPositions(queries: (0..<t.shape[q]).map(axes[q].position),
-                                    keys: (0..<t.shape[k]).map(axes[k].position), offset: offset)
-        }
-        return mask
+        StepRenderer.viewMask(step, tensor: t, axes: axes, session: session)
     }
 
     /// Attention weights on `0…1`; anything else fitted to its unmasked finite values.
