@@ -87,22 +87,38 @@ extension REPL {
             return false
         }
         let box = prepared.box
+        // Ctrl-C during a lesson's command stops that command and returns to the pause.
+        Terminal.catchInterrupts()
         let run = LessonRunner.runner(box, interpreter: interpreter, context: prepared.context)
         var player = LessonPlayer(lesson: prepared.lesson, width: width)
+        Terminal.interrupted.store(false, ordering: .relaxed)
         var events = player.next(run: run)
         while true {
             LessonRunner.lines(for: events, width: width).forEach(Console.print)
-            if player.state == .awaitingAnswer {
-                let answer = reader.readLine(prompt: "your answer (Enter to skip)> ")
-                events = player.answer(answer.flatMap { $0.isEmpty ? nil : $0 }, run: run)
-                continue
-            }
+            Terminal.interrupted.store(false, ordering: .relaxed)
             if player.state == .finished && events.last == .end { break }
-            guard let key = reader.readLine(prompt: "[Enter] next  [b] back  [q] quit to the REPL > ") else { break }
-            switch key.trimmingCharacters(in: .whitespaces).lowercased() {
-            case "b": events = player.back()
-            case "q": player.quit(); session = box.value; return true
-            default:
+            // Every pause shows its keys, and takes one key press (no Enter); a quiz keeps its typed
+            // answer apart from them: 'a' opens the answer line.
+            let atQuiz = player.state == .awaitingAnswer
+            let hint = atQuiz ? "[a] answer  [Enter] skip  [b] back  [q] quit to the REPL  "
+                : "[Enter] next  [b] back  [q] quit to the REPL  "
+            switch KeyReader.read(hint: hint) {
+            case .interrupt:
+                Console.print("(Ctrl-C: still in the lesson; q quits to the REPL)")
+                events = []
+            case .other:
+                events = []
+            case .back:
+                events = player.back()
+            case .quit, .end:
+                player.quit()
+                session = box.value
+                return true
+            case .answer where atQuiz:
+                let answer = reader.readLine(prompt: "your answer> ")
+                events = player.answer(answer.flatMap { $0.isEmpty ? nil : $0 }, run: run)
+            case .next, .answer:
+                if atQuiz { events = player.answer(nil, run: run); continue }
                 if player.state == .finished { session = box.value; return true }
                 events = player.next(run: run)
             }

@@ -13,10 +13,12 @@ protocol LineReader {
     mutating func readLine(prompt: String) -> String?
 }
 
-/// Plain lines from standard input: scripts, pipes, TERM=dumb. No prompt, no editing.
+/// Plain lines from standard input: scripts, pipes, TERM=dumb. No editing; the prompt only when a
+/// person is at a terminal (a lesson's answer line from the shell), never in a script's output.
 struct PlainReader: LineReader {
     mutating func readLine(prompt: String) -> String? {
-        Swift.readLine(strippingNewline: true)
+        if !prompt.isEmpty, isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 { Console.write(STDOUT_FILENO, prompt) }
+        return Swift.readLine(strippingNewline: true)
     }
 }
 

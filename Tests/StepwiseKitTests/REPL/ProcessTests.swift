@@ -183,6 +183,38 @@ struct PTYTests {
         }
     }
 
+    @Test("a lesson from the shell: every pause shows its keys, one key press (no Enter) moves, Ctrl-C stays, a quiz takes 'a' then an answer, q leaves to the REPL")
+    func lessonKeys() throws {
+        let pty = try PTY(args: ["lesson", "lessons/02-tokens.md"], environment: ["NO_COLOR": "1", "STEPWISE_HISTORY": "/dev/null"])
+        defer { pty.close() }
+        #expect(pty.expect("[Enter] next  [b] back  [q] quit to the REPL"), "no key hint: \(pty.buffer)")
+        pty.buffer = ""
+        pty.send("\u{03}")  // Ctrl-C at a pause: still in the lesson
+        #expect(pty.expect("still in the lesson"), "\(pty.buffer)")
+        #expect(pty.process.isRunning)
+        // Three single keys, no Enter, reach the quiz.
+        for _ in 0..<3 {
+            pty.buffer = ""
+            pty.send(" ")
+            #expect(pty.expect("quit to the REPL"), "\(pty.buffer)")
+        }
+        #expect(pty.buffer.contains("Quiz: How many tokens") && pty.buffer.contains("[a] answer"), "\(pty.buffer)")
+        // 'b' and 'q' are keys at a quiz, not answers; 'a' opens the answer line.
+        pty.buffer = ""
+        pty.send("a")
+        #expect(pty.expect("your answer> "))
+        pty.send("3\r")
+        #expect(pty.expect("Correct."), "\(pty.buffer)")
+        pty.buffer = ""
+        pty.send("q")
+        #expect(pty.expect("stepwise> "), "q did not leave to the REPL: \(pty.buffer)")
+        pty.send("where\r")
+        #expect(pty.expect("step "), "the REPL lacks the lesson's state: \(pty.buffer)")
+        pty.send("quit\r")
+        pty.process.waitUntilExit()
+        #expect(pty.process.terminationStatus == 0)
+    }
+
     @Test("history is written after every line and read back; tab completes commands; Ctrl-C keeps the session; Ctrl-D exits cleanly")
     func historyAndCompletion() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stepwise-pty-\(getpid())")
