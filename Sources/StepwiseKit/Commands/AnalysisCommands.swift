@@ -26,13 +26,21 @@ enum AnalysisCommands {
         }
     }
 
-    /// One line naming the ablated heads, or nil when none are (used by `info` and `where` too).
+    /// One line naming the ablated heads and the steering vectors, or nil when there are none (used by
+    /// `info` and `where` too).
     static func ablationNote(_ session: Session) -> String? {
         guard !session.interventions.isEmpty else { return nil }
-        let names = session.interventions.map { i -> String in
-            switch i { case let .ablateHead(l, h, mode): return "\(l).\(h) (\(mode.rawValue))" }
+        var heads: [String] = [], steers: [String] = []
+        for i in session.interventions {
+            switch i {
+            case let .ablateHead(l, h, mode): heads.append("\(l).\(h) (\(mode.rawValue))")
+            case let .steer(v): steers.append(v.summary)
+            }
         }
-        return "ablated heads: " + names.joined(separator: ", ") + " — 'restore' undoes"
+        var parts: [String] = []
+        if !heads.isEmpty { parts.append("ablated heads: " + heads.joined(separator: ", ")) }
+        if !steers.isEmpty { parts.append("steering: " + steers.joined(separator: "; ")) }
+        return parts.joined(separator: "; ") + " — 'restore' undoes"
     }
 
     static func p(_ x: Float) -> String { String(format: "%.3f", x) }
@@ -274,9 +282,9 @@ enum AnalysisCommands {
     }
 
     static let restore = Command(
-        "restore", usage: "restore [LAYER HEAD ...]",
-        summary: "undo ablations: all of them, or the heads named; re-runs and shows what changed",
-        examples: ["restore", "restore 0 1", "restore 0.3"],
+        "restore", usage: "restore [LAYER HEAD ... | steer]",
+        summary: "undo ablations and steering: all of them, the heads named, or every steer; re-runs and shows what changed",
+        examples: ["restore", "restore 0 1", "restore 0.3", "restore steer"],
         completion: .layers
     ) { session, context, rest in
         let model = try session.requireModel()
@@ -284,9 +292,15 @@ enum AnalysisCommands {
         guard !session.interventions.isEmpty else { return ["nothing to restore: no head is ablated"] }
         var new = session.interventions
         let what: String
+        let hadSteers = session.interventions.contains(where: \.isSteer)
         if words.isEmpty {
             new = []
-            what = "restored every head"
+            what = hadSteers ? (session.interventions.allSatisfy(\.isSteer) ? "removed every steering vector"
+                                : "restored every head and removed every steering vector") : "restored every head"
+        } else if words == ["steer"] {
+            guard hadSteers else { throw StepwiseError.usage("nothing is steered (\(ablationNote(session)!))") }
+            new.removeAll(where: \.isSteer)
+            what = "removed every steering vector"
         } else {
             let pairs = try heads(words, model.info)
             for (l, h) in pairs {
@@ -310,13 +324,14 @@ enum AnalysisCommands {
         let tok = model.tokenizer
         let before = try model.trace(session.ids, options: session.forwardOptions(record: false, context: context))
         let after = try model.trace(session.ids, options: session.forwardOptions(interventions: interventions, context: context))
+        let removedSteer = session.interventions.contains(where: \.isSteer) && !interventions.contains(where: \.isSteer)
         session.interventions = interventions
         session.trace = after
         session.history = []
         session.future = []
         session.cursor = min(session.cursor, after.steps.count - 1)
         var lines = [what + "; re-ran the prompt (\(session.ids.count) tokens)"]
-        lines.append(ablationNote(session) ?? "no head is ablated now")
+        lines.append(ablationNote(session) ?? (removedSteer ? "nothing is steered or ablated now" : "no head is ablated now"))
         guard let lb = before.logits, let la = after.logits else {
             lines.append("an encoder has no next-token prediction: 'show' the steps to see what changed")
             return lines

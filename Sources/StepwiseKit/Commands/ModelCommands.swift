@@ -99,7 +99,10 @@ enum ModelCommands {
         session.future = []
         session.cursor = 0
         var notes: [String] = []
-        if !session.interventions.isEmpty { notes.append("\(session.interventions.count) head(s) ablated") }
+        let ablated = session.interventions.filter { !$0.isSteer }.count
+        if ablated > 0 { notes.append("\(ablated) head(s) ablated") }
+        let steered = session.interventions.compactMap { i -> String? in if case let .steer(v) = i { return v.hook.name }; return nil }
+        if !steered.isEmpty { notes.append("steering at " + steered.joined(separator: ", ")) }
         if let c = session.settings.causalMask, c != model.info.isCausal { notes.append(c ? "causal mask forced on" : "causal mask switched off") }
         // The time only where a person watches: scripts, lessons and snapshots need the same text every run.
         var lines = ["\(ids.count) tokens → \(trace.steps.count) steps" + (context.interactive ? Timing.suffix(milliseconds: ms) : "")

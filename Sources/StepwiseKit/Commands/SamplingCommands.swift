@@ -103,13 +103,26 @@ enum SamplingCommands {
     }
 
     static let compare = Command(
-        "compare", usage: "compare SETTING A B",
-        summary: "two sampling settings side by side on the same logits (compare temperature 0.5 1.5)",
-        examples: ["compare temperature 0.5 1.5", "compare top-k 3 50", "compare top-p 0.5 0.95"],
+        "compare", usage: "compare SETTING A B | compare prompts \"A\" \"B\"",
+        summary: "two sampling settings side by side on the same logits, or two prompts: tokens, top-k, where heads and layers differ",
+        help: """
+            compare SETTING A B samples the current logits under two values of one sampling setting (temperature, \
+            top-k, top-p, ...) and shows both distributions and their entropies. compare prompts "A" "B" runs both \
+            prompts (with the session's ablations and steering) and shows their tokens, their top 5 next tokens side \
+            by side, the 5 heads whose attention patterns differ most (total variation ½ Σ|A − B| of each query's \
+            row, averaged over the positions both prompts have, aligned from position 0) and the 5 places (layer, \
+            position) where the residual stream after a block differs most in direction (1 − cos). It changes \
+            nothing in the session.
+            """,
+        examples: ["compare temperature 0.5 1.5", "compare top-k 3 50", "compare top-p 0.5 0.95",
+                   "compare prompts \"Mr. Darcy bowed to Miss Bennet, and then Mr. Darcy bowed to Miss\" \"Mr. Darcy bowed to Miss Lucas, and then Mr. Darcy bowed to Miss\""],
         completion: .settings
     ) { session, context, rest in
-        let logits = try lastLogits(session)
         let words = try Arguments.split(rest)
+        if words.first == "prompts" {
+            return try SteerCommands.comparePrompts(session, context, Array(words.dropFirst()))
+        }
+        let logits = try lastLogits(session)
         guard words.count == 3 else { throw StepwiseError.usage("usage: compare SETTING A B, e.g. compare temperature 0.5 1.5") }
         var a = session.sampling, b = session.sampling
         try a.set(words[0], to: words[1])

@@ -8,7 +8,7 @@ public enum StandardCommands {
         InspectCommands.show, InspectCommands.attn, RoPEView.command, InspectCommands.heads, InspectCommands.embed, InspectCommands.ffn,
         InspectCommands.logits, InspectCommands.top,
         SamplingCommands.sample, SamplingCommands.generate, SamplingCommands.compare, ModelCommands.similarity,
-        AnalysisCommands.weights, AnalysisCommands.detect, AnalysisCommands.ablate, AnalysisCommands.restore, AnalysisCommands.lens,
+        AnalysisCommands.weights, AnalysisCommands.detect, AnalysisCommands.ablate, AnalysisCommands.restore, SteerCommands.steer, AnalysisCommands.lens,
         AnalysisCommands.attribute, AnalysisCommands.patch,
         ModelCommands.load, ModelCommands.info, SettingsCommands.set, ExportCommand.export,
         LessonCommands.lessons, LessonCommands.lesson, LessonCommands.record,

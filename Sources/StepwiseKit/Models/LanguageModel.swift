@@ -128,13 +128,24 @@ public struct ForwardOptions: Sendable {
 public enum Intervention: Sendable, Equatable {
     /// Replaces one head's output `hook_z[:, head, :]` with zeros or with its mean over positions.
     case ablateHead(layer: Int, head: Int, mode: AblationMode)
+    /// Adds a steering vector at one hook point, at every position (`steer`).
+    case steer(Steering.Vector)
 
-    /// The edit as a patch at a hook point: an ablation is a zero or mean patch of one head at `hook_z`.
+    /// The edit as a patch at a hook point: an ablation is a zero or mean patch of one head at `hook_z`,
+    /// a steer an add patch at every position.
     public var patch: Patch {
         switch self {
         case let .ablateHead(layer, head, mode):
             return Patch(.z(layer: layer), mode == .zero ? .zero : .mean, heads: [head])
+        case let .steer(v):
+            return v.patch
         }
+    }
+
+    /// True for a steer.
+    public var isSteer: Bool {
+        if case .steer = self { return true }
+        return false
     }
 }
 
