@@ -127,3 +127,17 @@ extension REPL {
         return true
     }
 }
+
+struct LessonsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lessons",
+        abstract: "List the lessons with their titles: a folder's, or the lessons folder (STEPWISE_LESSONS, ./lessons, or the one that ships).")
+
+    @Argument(help: "A folder of lessons (default: the lessons folder).")
+    var folder: String?
+
+    func run() throws {
+        var repl = REPL(session: Session())
+        throw ExitCode(repl.runBatch(["lessons" + (folder.map { " " + quoted($0) } ?? "")]))
+    }
+}

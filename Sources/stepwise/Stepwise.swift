@@ -12,7 +12,7 @@ struct Stepwise: ParsableCommand {
             from -e (repeatable), or from standard input when it is not a terminal (stopping at the first \
             failing command with exit status 1).
             """,
-        subcommands: [REPLCommand.self, LessonCommand.self, CheckCommand.self, HTMLCommand.self, BenchCommand.self],
+        subcommands: [REPLCommand.self, LessonCommand.self, LessonsCommand.self, CheckCommand.self, HTMLCommand.self, BenchCommand.self],
         defaultSubcommand: REPLCommand.self
     )
 

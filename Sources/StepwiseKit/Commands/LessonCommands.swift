@@ -86,8 +86,11 @@ public enum LessonRunner {
         let direct = context.resolve(name)
         if FileKind.at(direct) != .missing { return direct }
         let folder = context.sandbox?.folder ?? lessonsFolder
-        if let f = list(folder).first(where: { $0.file == name || $0.file.hasPrefix(name) }) {
-            return folder + "/" + f.file
+        let files = list(folder).map(\.file)
+        // `04`, `04-one`, or a number without its zeros: `lesson 1` is lessons/01-….md.
+        let number = Int(name).map { n in { (f: String) in Int(f.prefix { $0.isNumber }) == n && f.dropFirst(f.prefix { $0.isNumber }.count).first == "-" } }
+        if let f = files.first(where: { $0 == name || $0.hasPrefix(name) }) ?? number.flatMap({ files.first(where: $0) }) {
+            return folder + "/" + f
         }
         throw StepwiseError.file(name, "no such lesson ('lessons' lists them)")
     }
@@ -167,16 +170,22 @@ public final class SessionBox: @unchecked Sendable {
 /// `lessons`, `lesson FILE` (played straight through when there is no terminal), `record FILE`.
 enum LessonCommands {
     static let lessons = Command(
-        "lessons", usage: "lessons",
-        summary: "list the lessons with their titles",
-        examples: ["lessons"]
-    ) { _, context, _ in
-        let folder = context.sandbox?.folder ?? LessonRunner.lessonsFolder
+        "lessons", usage: "lessons [FOLDER]",
+        summary: "list the lessons with their titles (the lessons folder: STEPWISE_LESSONS, ./lessons, or the one that ships; or FOLDER)",
+        examples: ["lessons", "lessons ~/my-class"],
+        completion: .files
+    ) { _, context, rest in
+        let given = try Unescape.promptText(rest)
+        if !given.isEmpty, context.sandbox != nil {
+            throw StepwiseError.usage("inside a lesson, 'lessons' lists the lesson's own folder only")
+        }
+        let folder = given.isEmpty ? (context.sandbox?.folder ?? LessonRunner.lessonsFolder) : context.resolve(given)
+        if !given.isEmpty, FileKind.at(folder) != .directory { throw StepwiseError.file(given, "is not a folder") }
         let all = LessonRunner.list(folder)
         guard !all.isEmpty else { return ["no lessons in \(folder)"] }
         let w = all.map(\.file.count).max()!
         return all.map { $0.file.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + $0.title }
-            + ["play one with 'lesson FILE' (Enter: next, b: back, q: quit to the REPL)"]
+            + ["play one with 'lesson FILE' or its number (one key at each pause: Enter next, b back, q quit to the REPL)"]
     }
 
     static let lesson = Command(

@@ -23,3 +23,22 @@ struct LessonFilesTests {
         #expect(all.allSatisfy { !$0.title.isEmpty && $0.title != "(cannot be read)" })
     }
 }
+
+@Suite("Finding lessons")
+struct FindingLessonsTests {
+    @Test("'lesson 1' finds 01-…, 'lesson 05b' finds 05b-…; 'lessons DIR' lists a teacher's own folder")
+    func numbers() throws {
+        let ctx = CommandContext(baseDirectory: "/nonexistent-base")
+        #expect(try LessonRunner.find("1", ctx).hasSuffix("/01-next-word.md"))
+        #expect(try LessonRunner.find("02", ctx).hasSuffix("/02-tokens.md"))
+        #expect(try LessonRunner.find("5", ctx).hasSuffix("/05-many-heads.md"))
+        #expect(throws: StepwiseError.self) { try LessonRunner.find("99", ctx) }
+        let t = try TempFolder()
+        try t.write("intro.md", "# My own lesson\n\n```stepwise\nhelp\n```\n")
+        var s = Session()
+        guard case .output(let lines) = StandardCommands.interpreter().execute("lessons \"\(t.path)\"", in: &s, context: ctx) else {
+            Issue.record("lessons DIR failed"); return
+        }
+        #expect(lines.first == "intro.md  My own lesson")
+    }
+}
