@@ -78,7 +78,7 @@ enum SettingsCommands {
                 return ["mask = \(value)"] + (try ModelCommands.run(text, &session, context: context))
             }
         case "unicode": session.settings.unicode = try bool(value, "unicode")
-        case "temperature", "top-k", "topk", "top-p", "topp", "seed":
+        case "temperature", "top-k", "top_k", "topk", "top-p", "top_p", "topp", "seed":
             try session.sampling.set(name, to: value)
         default:
             let hint = Suggest.closest(to: name, among: Settings.names).map { " — did you mean '\($0)'?" } ?? ""
