@@ -13,7 +13,10 @@ in; metric m = logit(A) - logit(B) at the last position; value = (m - m_corrupte
   pattern    [layer, head]  modeling_gpt2.eager_attention_forward wrapped (transformers has no module for the
                             softmax): every query row of one head's attention weights replaced before they weight v
 Writes {"transformers", "torch", "cases": [{"model", "clean", "corrupted", "a", "b", "ids_clean", "ids_corrupted",
-"m_clean", "m_corrupted", "results": {KIND: [[...]]}}]} for the built-in model.
+"m_clean", "m_corrupted", "results": {KIND: [[...]]}}]} for the built-in model (every kind), the random GPT-2
+fixture Tests/StepwiseKitTests/Fixtures/gpt2/tied-4h (every kind; ids, no text) and SmolLM2 (`z` only, see
+`patching_llama_z`; LlamaForCausalLM on the float32 HF copy ~/stepwise-ref/models/smollm2-f32-hf, or $SMOLLM2_HF,
+dequantized from the Q4_1 GGUF that Stepwise loads).
 """
 import json
 import os
@@ -21,7 +24,7 @@ import sys
 
 import torch
 import transformers
-from transformers import AutoTokenizer, GPT2LMHeadModel
+from transformers import AutoTokenizer, GPT2LMHeadModel, LlamaForCausalLM
 from transformers.models.gpt2 import modeling_gpt2
 
 torch.set_grad_enabled(False)
@@ -139,6 +142,39 @@ def patching(model, clean, corrupted, a, b):
     return m_clean, m_corr, results
 
 
+def patching_llama_z(model, clean, corrupted, a, b):
+    """`z` [layer, head] for a Llama (SmolLM2): forward pre-hook on layers[l].self_attn.o_proj (the merged query
+    heads' z), every position of one head."""
+    H, dh = model.config.num_attention_heads, model.config.head_dim
+    layers = model.model.layers
+    acts = {}
+
+    def capture(l):
+        def hook(_m, args, kwargs):
+            acts[l] = (args[0] if args else kwargs["input"]).clone()
+        return hook
+
+    lc = run(model, clean, [lambda l=l, layer=layer: layer.self_attn.o_proj.register_forward_pre_hook(capture(l), with_kwargs=True)
+                            for l, layer in enumerate(layers)])
+    lk = run(model, corrupted)
+    m_clean, m_corr = float(lc[a] - lc[b]), float(lk[a] - lk[b])
+    rows = []
+    for l, layer in enumerate(layers):
+        row = []
+        for h in range(H):
+            def zpre(_m, inp, src=acts[l], h=h):
+                x = inp[0].clone()
+                x[..., h * dh:(h + 1) * dh] = src[..., h * dh:(h + 1) * dh]
+                return (x,) + tuple(inp[1:])
+            logits = run(model, corrupted, [lambda zpre=zpre, layer=layer: layer.self_attn.o_proj.register_forward_pre_hook(zpre)])
+            row.append((float(logits[a] - logits[b]) - m_corr) / (m_clean - m_corr))
+        rows.append(row)
+    return m_clean, m_corr, {"z": rows}
+
+
+SMOLLM2 = os.path.expanduser(os.environ.get("SMOLLM2_HF", "~/stepwise-ref/models/smollm2-f32-hf"))
+
+
 def main():
     builtin = os.path.join(ROOT, "Sources/StepwiseKit/Resources/builtin")
     model = GPT2LMHeadModel.from_pretrained(builtin, attn_implementation="eager").eval()
@@ -153,6 +189,25 @@ def main():
         assert len(ic) == len(ik) and len(ta) == 1 and len(tb) == 1
         m_clean, m_corr, results = patching(model, ic, ik, ta[0], tb[0])
         cases.append({"model": "builtin", "clean": clean, "corrupted": corrupted, "a": a, "b": b,
+                      "ids_clean": ic, "ids_corrupted": ik, "m_clean": m_clean, "m_corrupted": m_corr, "results": results})
+    # The random GPT-2 fixture (no tokenizer: ids); A and B are the clean and corrupted runs' top tokens.
+    fixture = os.path.join(ROOT, "Tests/StepwiseKitTests/Fixtures/gpt2/tied-4h")
+    model = GPT2LMHeadModel.from_pretrained(fixture, attn_implementation="eager").eval()
+    ic, ik = [292, 121, 86, 283, 147, 287, 179], [292, 121, 86, 250, 147, 287, 179]
+    a, b = int(run(model, ic).argmax()), int(run(model, ik).argmax())
+    assert (a, b) == (244, 187), (a, b)
+    m_clean, m_corr, results = patching(model, ic, ik, a, b)
+    cases.append({"model": "gpt2/tied-4h", "ids_clean": ic, "ids_corrupted": ik, "a": a, "b": b,
+                  "m_clean": m_clean, "m_corrupted": m_corr, "results": results})
+    # SmolLM2 (float32 HF copy of the Q4_1 GGUF Stepwise loads; no BOS): z only, one prompt pair.
+    model = LlamaForCausalLM.from_pretrained(SMOLLM2, dtype=torch.float32, attn_implementation="eager").eval()
+    tok = AutoTokenizer.from_pretrained(SMOLLM2)
+    enc = lambda t: tok(t, add_special_tokens=False)["input_ids"]
+    for clean, corrupted, a, b in [("The capital of France is", "The capital of Italy is", " Paris", " Rome")]:
+        ic, ik, ta, tb = enc(clean), enc(corrupted), enc(a), enc(b)
+        assert len(ic) == len(ik) and len(ta) == 1 and len(tb) == 1, (ic, ik, ta, tb)
+        m_clean, m_corr, results = patching_llama_z(model, ic, ik, ta[0], tb[0])
+        cases.append({"model": "smollm2", "clean": clean, "corrupted": corrupted, "a": a, "b": b,
                       "ids_clean": ic, "ids_corrupted": ik, "m_clean": m_clean, "m_corrupted": m_corr, "results": results})
     with open(sys.argv[1], "w") as f:
         json.dump({"transformers": transformers.__version__, "torch": torch.__version__, "cases": cases}, f, indent=1)

@@ -9,23 +9,41 @@ struct ActivationPatchingTests {
         return m
     }
 
+    /// A case of Fixtures/hooks/patching.json, made by tools/reference/patching_reference.py (hooks on transformers' GPT-2).
+    static func referenceCase(_ model: String) throws -> [String: Any] {
+        let doc = try #require(loadJSON(TestPaths.fixtures.appendingPathComponent("hooks/patching.json")) as? [String: Any])
+        return try #require((doc["cases"] as? [[String: Any]])?.first { $0["model"] as? String == model })
+    }
+
+    static func expectMatches(_ c: [String: Any], model: any LanguageModel, clean: [Int], corrupted: [Int], a: Int, b: Int,
+                              kind: ActivationPatching.Kind) throws {
+        let r = try ActivationPatching.run(model: model, clean: clean, corrupted: corrupted, a: a, b: b, kind: kind)
+        let want = flattenNumbers((c["results"] as! [String: Any])[kind.rawValue]!)
+        #expect(r.values.shape == want.shape)
+        let (err, bound) = referenceError(r.values.data, want.data)
+        #expect(err <= bound, "\(c["model"]!) \(kind.rawValue): max error \(err)")
+        print("patching \(c["model"]!) \(kind.rawValue): max error \(err) (bound \(bound))")
+        #expect(abs(r.cleanMetric - (c["m_clean"] as! NSNumber).floatValue) < 1e-4)
+        #expect(abs(r.corruptedMetric - (c["m_corrupted"] as! NSNumber).floatValue) < 1e-4)
+    }
+
     @Test("every cell of every kind equals the PyTorch reference on the built-in model", arguments: ActivationPatching.Kind.allCases)
     func reference(kind: ActivationPatching.Kind) throws {
-        // Made by tools/reference/patching_reference.py (hooks on transformers' GPT-2).
-        let doc = try #require(loadJSON(TestPaths.fixtures.appendingPathComponent("hooks/patching.json")) as? [String: Any])
-        let c = try #require((doc["cases"] as? [[String: Any]])?.first)
+        let c = try Self.referenceCase("builtin")
         let model = try Self.builtin()
         let tok = model.tokenizer
         let clean = try tok.encodeForModel(c["clean"] as! String), corrupted = try tok.encodeForModel(c["corrupted"] as! String)
         #expect(clean == c["ids_clean"] as! [Int] && corrupted == c["ids_corrupted"] as! [Int])
         let a = try AnalysisCommands.singleToken(c["a"] as! String, tok), b = try AnalysisCommands.singleToken(c["b"] as! String, tok)
-        let r = try ActivationPatching.run(model: model, clean: clean, corrupted: corrupted, a: a, b: b, kind: kind)
-        let want = flattenNumbers((c["results"] as! [String: Any])[kind.rawValue]!)
-        #expect(r.values.shape == want.shape)
-        let (err, bound) = referenceError(r.values.data, want.data)
-        #expect(err <= bound, "\(kind.rawValue): max error \(err)")
-        #expect(abs(r.cleanMetric - (c["m_clean"] as! NSNumber).floatValue) < 1e-4)
-        #expect(abs(r.corruptedMetric - (c["m_corrupted"] as! NSNumber).floatValue) < 1e-4)
+        try Self.expectMatches(c, model: model, clean: clean, corrupted: corrupted, a: a, b: b, kind: kind)
+    }
+
+    @Test("every cell of every kind equals the PyTorch reference on the random GPT-2 tied-4h", arguments: ActivationPatching.Kind.allCases)
+    func randomGPT2(kind: ActivationPatching.Kind) throws {
+        let c = try Self.referenceCase("gpt2/tied-4h")
+        let model = try GPT2Reference(GPT2Reference.folder("tied-4h")).model()
+        try Self.expectMatches(c, model: model, clean: c["ids_clean"] as! [Int], corrupted: c["ids_corrupted"] as! [Int],
+                               a: c["a"] as! Int, b: c["b"] as! Int, kind: kind)
     }
 
     @Test("patch records the step 'patching'; prompts of different lengths are a clear error")
