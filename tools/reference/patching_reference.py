@@ -14,8 +14,8 @@ in; metric m = logit(A) - logit(B) at the last position; value = (m - m_corrupte
                             softmax): every query row of one head's attention weights replaced before they weight v
 Writes {"transformers", "torch", "cases": [{"model", "clean", "corrupted", "a", "b", "ids_clean", "ids_corrupted",
 "m_clean", "m_corrupted", "results": {KIND: [[...]]}}]} for the built-in model (every kind), the random GPT-2
-fixture Tests/StepwiseKitTests/Fixtures/gpt2/tied-4h (every kind; ids, no text) and SmolLM2 (`z` only, see
-`patching_llama_z`; LlamaForCausalLM on the float32 HF copy ~/stepwise-ref/models/smollm2-f32-hf, or $SMOLLM2_HF,
+fixture Tests/StepwiseKitTests/Fixtures/gpt2/tied-4h (every kind; ids, no text) and SmolLM2 (every kind, see
+`patching_llama_z` and `patching_llama`; LlamaForCausalLM on the float32 HF copy ~/stepwise-ref/models/smollm2-f32-hf, or $SMOLLM2_HF,
 dequantized from the Q4_1 GGUF that Stepwise loads).
 """
 import json
@@ -26,6 +26,7 @@ import torch
 import transformers
 from transformers import AutoTokenizer, GPT2LMHeadModel, LlamaForCausalLM
 from transformers.models.gpt2 import modeling_gpt2
+from transformers.models.llama import modeling_llama
 
 torch.set_grad_enabled(False)
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -52,6 +53,27 @@ def eager_with_pattern(module, query, key, value, attention_mask, scaling=None, 
 
 
 modeling_gpt2.eager_attention_forward = eager_with_pattern
+
+
+def llama_eager_with_pattern(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
+    """modeling_llama.eager_attention_forward with the same capture/patch of the softmax output (query heads)."""
+    k = modeling_llama.repeat_kv(key, module.num_key_value_groups)
+    v = modeling_llama.repeat_kv(value, module.num_key_value_groups)
+    w = torch.matmul(query, k.transpose(2, 3)) * scaling
+    if attention_mask is not None:
+        w = w + attention_mask
+    w = torch.nn.functional.softmax(w, dim=-1, dtype=torch.float32).to(query.dtype)
+    if PATTERN["capture"] is not None:
+        PATTERN["capture"][module.layer_idx] = w.clone()
+    if PATTERN["patch"] is not None and PATTERN["patch"][0] == module.layer_idx:
+        _, h, clean = PATTERN["patch"]
+        w = w.clone()
+        w[:, h] = clean[:, h]
+    out = torch.matmul(w, v).transpose(1, 2).contiguous()
+    return out, w
+
+
+modeling_llama.eager_attention_forward = llama_eager_with_pattern
 
 
 def run(model, ids, hooks=()):
@@ -172,6 +194,79 @@ def patching_llama_z(model, clean, corrupted, a, b):
     return m_clean, m_corr, {"z": rows}
 
 
+def patching_llama(model, clean, corrupted, a, b):
+    """resid_pre, attn_out, mlp_out and pattern for a Llama (SmolLM2), beside `patching_llama_z`'s z:
+      resid_pre  [layer, pos]   forward pre-hook on model.layers[l] (its hidden_states input), one position
+      attn_out   [layer, pos]   forward hook on layers[l].self_attn (its first output: o_proj's output), one position
+      mlp_out    [layer, pos]   forward hook on layers[l].mlp, one position
+      pattern    [layer, head]  modeling_llama.eager_attention_forward wrapped: every query row of one query head's
+                                attention weights replaced before they weight v"""
+    m_clean, m_corr, results = patching_llama_z(model, clean, corrupted, a, b)
+    layers, H, T = model.model.layers, model.config.num_attention_heads, len(clean)
+    acts = {}
+
+    def cap_pre(name):
+        def hook(_m, args, kwargs):
+            acts[name] = (args[0] if args else kwargs["hidden_states"]).clone()
+        return hook
+
+    def cap_out(name):
+        def hook(_m, _i, out):
+            acts[name] = (out[0] if isinstance(out, tuple) else out).clone()
+        return hook
+
+    caps = []
+    for l, layer in enumerate(layers):
+        caps.append(lambda layer=layer, l=l: layer.register_forward_pre_hook(cap_pre(f"resid_pre{l}"), with_kwargs=True))
+        caps.append(lambda layer=layer, l=l: layer.self_attn.register_forward_hook(cap_out(f"attn_out{l}")))
+        caps.append(lambda layer=layer, l=l: layer.mlp.register_forward_hook(cap_out(f"mlp_out{l}")))
+    PATTERN["capture"] = {}
+    run(model, clean, caps)
+    pattern = PATTERN["capture"]
+    PATTERN["capture"] = None
+
+    def value(logits):
+        return (float(logits[a] - logits[b]) - m_corr) / (m_clean - m_corr)
+
+    for kind in ["resid_pre", "attn_out", "mlp_out", "pattern"]:
+        results[kind] = []
+    for l, layer in enumerate(layers):
+        for kind in ["resid_pre", "attn_out", "mlp_out"]:
+            row = []
+            for p in range(T):
+                src = acts[f"{kind}{l}"]
+                if kind == "resid_pre":
+                    def pre(_m, args, kwargs, src=src, p=p):
+                        x = (args[0] if args else kwargs["hidden_states"]).clone()
+                        x[:, p] = src[:, p]
+                        if args:
+                            return (x,) + tuple(args[1:]), kwargs
+                        kwargs["hidden_states"] = x
+                        return args, kwargs
+                    reg = lambda pre=pre, layer=layer: layer.register_forward_pre_hook(pre, with_kwargs=True)
+                else:
+                    mod = layer.self_attn if kind == "attn_out" else layer.mlp
+
+                    def post(_m, _i, out, src=src, p=p):
+                        if isinstance(out, tuple):
+                            x = out[0].clone()
+                            x[:, p] = src[:, p]
+                            return (x,) + tuple(out[1:])
+                        x = out.clone()
+                        x[:, p] = src[:, p]
+                        return x
+                    reg = lambda post=post, mod=mod: mod.register_forward_hook(post)
+                row.append(value(run(model, corrupted, [reg])))
+            results[kind].append(row)
+        row = []
+        for h in range(H):
+            PATTERN["patch"] = (l, h, pattern[l])
+            row.append(value(run(model, corrupted)))
+            PATTERN["patch"] = None
+        results["pattern"].append(row)
+    return m_clean, m_corr, results
+
+
 SMOLLM2 = os.path.expanduser(os.environ.get("SMOLLM2_HF", "~/stepwise-ref/models/smollm2-f32-hf"))
 
 
@@ -199,14 +294,14 @@ def main():
     m_clean, m_corr, results = patching(model, ic, ik, a, b)
     cases.append({"model": "gpt2/tied-4h", "ids_clean": ic, "ids_corrupted": ik, "a": a, "b": b,
                   "m_clean": m_clean, "m_corrupted": m_corr, "results": results})
-    # SmolLM2 (float32 HF copy of the Q4_1 GGUF Stepwise loads; no BOS): z only, one prompt pair.
+    # SmolLM2 (float32 HF copy of the Q4_1 GGUF Stepwise loads; no BOS): every kind, one prompt pair.
     model = LlamaForCausalLM.from_pretrained(SMOLLM2, dtype=torch.float32, attn_implementation="eager").eval()
     tok = AutoTokenizer.from_pretrained(SMOLLM2)
     enc = lambda t: tok(t, add_special_tokens=False)["input_ids"]
     for clean, corrupted, a, b in [("The capital of France is", "The capital of Italy is", " Paris", " Rome")]:
         ic, ik, ta, tb = enc(clean), enc(corrupted), enc(a), enc(b)
         assert len(ic) == len(ik) and len(ta) == 1 and len(tb) == 1, (ic, ik, ta, tb)
-        m_clean, m_corr, results = patching_llama_z(model, ic, ik, ta[0], tb[0])
+        m_clean, m_corr, results = patching_llama(model, ic, ik, ta[0], tb[0])
         cases.append({"model": "smollm2", "clean": clean, "corrupted": corrupted, "a": a, "b": b,
                       "ids_clean": ic, "ids_corrupted": ik, "m_clean": m_clean, "m_corrupted": m_corr, "results": results})
     with open(sys.argv[1], "w") as f:

@@ -39,22 +39,22 @@ struct SmolLM2AnalysisTests {
         print("SmolLM2 attribution: largest term error \(worst) (relative to max(1, |ref|)); logit \(r.logit) vs \(logit)")
     }
 
-    @Test("patching z: every cell equals the PyTorch reference")
-    func patchingZ() throws {
+    @Test("patching: every cell of every kind equals the PyTorch reference", arguments: ActivationPatching.Kind.allCases)
+    func patching(kind: ActivationPatching.Kind) throws {
         let c = try Self.referenceCase("patching.json")
         let model = try SmolLM2GGUFTests.model()
         let tok = model.tokenizer
         let clean = try tok.encodeForModel(c["clean"] as! String), corrupted = try tok.encodeForModel(c["corrupted"] as! String)
         #expect(clean == c["ids_clean"] as! [Int] && corrupted == c["ids_corrupted"] as! [Int])
         let a = try AnalysisCommands.singleToken(c["a"] as! String, tok), b = try AnalysisCommands.singleToken(c["b"] as! String, tok)
-        let r = try ActivationPatching.run(model: model, clean: clean, corrupted: corrupted, a: a, b: b, kind: .z)
-        let want = flattenNumbers((c["results"] as! [String: Any])["z"]!)
+        let r = try ActivationPatching.run(model: model, clean: clean, corrupted: corrupted, a: a, b: b, kind: kind)
+        let want = flattenNumbers((c["results"] as! [String: Any])[kind.rawValue]!)
         #expect(r.values.shape == want.shape)
         let (err, bound) = referenceError(r.values.data, want.data)
-        #expect(err <= bound, "z: max error \(err)")
+        #expect(err <= bound, "\(kind.rawValue): max error \(err)")
         let mClean = (c["m_clean"] as! NSNumber).floatValue, mCorrupted = (c["m_corrupted"] as! NSNumber).floatValue
         #expect(Self.close(r.cleanMetric, mClean), "m_clean \(r.cleanMetric) vs \(mClean)")
         #expect(Self.close(r.corruptedMetric, mCorrupted), "m_corrupted \(r.corruptedMetric) vs \(mCorrupted)")
-        print("SmolLM2 patching z: max error \(err); m_clean \(r.cleanMetric) vs \(mClean), m_corrupted \(r.corruptedMetric) vs \(mCorrupted)")
+        print("SmolLM2 patching \(kind.rawValue): max error \(err); m_clean \(r.cleanMetric) vs \(mClean), m_corrupted \(r.corruptedMetric) vs \(mCorrupted)")
     }
 }
