@@ -85,6 +85,37 @@ def run(model, ids, hooks=()):
             h.remove()
 
 
+def position_patches(model, corrupted, T, acts, l, block, attn, mlp, value):
+    """resid_pre, attn_out and mlp_out of layer l, one corrupted run per position with the clean activation
+    (acts[KIND + l]) copied in: resid_pre through a pre-hook on the block's hidden_states input, attn_out and
+    mlp_out through forward hooks on the attention and MLP modules (their first output). Both families."""
+    rows = {}
+    for kind in ["resid_pre", "attn_out", "mlp_out"]:
+        row = []
+        src = acts[f"{kind}{l}"]
+        for p in range(T):
+            if kind == "resid_pre":
+                def pre(_m, args, kwargs, p=p):
+                    x = (args[0] if args else kwargs["hidden_states"]).clone()
+                    x[:, p] = src[:, p]
+                    if args:
+                        return (x,) + tuple(args[1:]), kwargs
+                    kwargs["hidden_states"] = x
+                    return args, kwargs
+                reg = lambda pre=pre: block.register_forward_pre_hook(pre, with_kwargs=True)
+            else:
+                mod = attn if kind == "attn_out" else mlp
+
+                def post(_m, _i, out, p=p):
+                    x = (out[0] if isinstance(out, tuple) else out).clone()
+                    x[:, p] = src[:, p]
+                    return (x,) + tuple(out[1:]) if isinstance(out, tuple) else x
+                reg = lambda post=post, mod=mod: mod.register_forward_hook(post)
+            row.append(value(run(model, corrupted, [reg])))
+        rows[kind] = row
+    return rows
+
+
 def patching(model, clean, corrupted, a, b):
     tr = model.transformer
     L, H, T = model.config.n_layer, model.config.n_head, len(clean)
@@ -120,32 +151,7 @@ def patching(model, clean, corrupted, a, b):
 
     results = {k: [] for k in ["resid_pre", "attn_out", "mlp_out", "z", "pattern"]}
     for l, blk in enumerate(tr.h):
-        for kind in ["resid_pre", "attn_out", "mlp_out"]:
-            row = []
-            for p in range(T):
-                src = acts[f"{kind}{l}"]
-                if kind == "resid_pre":
-                    def pre(_m, args, kwargs, src=src, p=p):
-                        x = (args[0] if args else kwargs["hidden_states"]).clone()
-                        x[:, p] = src[:, p]
-                        if args:
-                            return (x,) + tuple(args[1:]), kwargs
-                        kwargs["hidden_states"] = x
-                        return args, kwargs
-                    reg = lambda pre=pre, blk=blk: blk.register_forward_pre_hook(pre, with_kwargs=True)
-                else:
-                    mod = blk.attn if kind == "attn_out" else blk.mlp
-
-                    def post(_m, _i, out, src=src, p=p):
-                        if isinstance(out, tuple):
-                            x = out[0].clone()
-                            x[:, p] = src[:, p]
-                            return (x,) + tuple(out[1:])
-                        x = out.clone()
-                        x[:, p] = src[:, p]
-                        return x
-                    reg = lambda post=post, mod=mod: mod.register_forward_hook(post)
-                row.append(value(run(model, corrupted, [reg])))
+        for kind, row in position_patches(model, corrupted, T, acts, l, blk, blk.attn, blk.mlp, value).items():
             results[kind].append(row)
         row = []
         for h in range(H):
@@ -231,32 +237,7 @@ def patching_llama(model, clean, corrupted, a, b):
     for kind in ["resid_pre", "attn_out", "mlp_out", "pattern"]:
         results[kind] = []
     for l, layer in enumerate(layers):
-        for kind in ["resid_pre", "attn_out", "mlp_out"]:
-            row = []
-            for p in range(T):
-                src = acts[f"{kind}{l}"]
-                if kind == "resid_pre":
-                    def pre(_m, args, kwargs, src=src, p=p):
-                        x = (args[0] if args else kwargs["hidden_states"]).clone()
-                        x[:, p] = src[:, p]
-                        if args:
-                            return (x,) + tuple(args[1:]), kwargs
-                        kwargs["hidden_states"] = x
-                        return args, kwargs
-                    reg = lambda pre=pre, layer=layer: layer.register_forward_pre_hook(pre, with_kwargs=True)
-                else:
-                    mod = layer.self_attn if kind == "attn_out" else layer.mlp
-
-                    def post(_m, _i, out, src=src, p=p):
-                        if isinstance(out, tuple):
-                            x = out[0].clone()
-                            x[:, p] = src[:, p]
-                            return (x,) + tuple(out[1:])
-                        x = out.clone()
-                        x[:, p] = src[:, p]
-                        return x
-                    reg = lambda post=post, mod=mod: mod.register_forward_hook(post)
-                row.append(value(run(model, corrupted, [reg])))
+        for kind, row in position_patches(model, corrupted, T, acts, l, layer, layer.self_attn, layer.mlp, value).items():
             results[kind].append(row)
         row = []
         for h in range(H):
