@@ -18,6 +18,7 @@ extension TraceRecorder {
     ///   - window: a sliding window of this many keys (Mistral, Gemma's local layers), masked like the causal mask.
     ///   - softcap: Gemma 2's attention soft-capping `cap · tanh(scores / cap)`, applied before the mask.
     ///   - scaleText: the scores' formula when the scale is not `1/√d_head` (Gemma's `query_pre_attn_scalar`).
+    ///   - outputHook: false when a norm follows (Gemma's `ln1_post`): the caller hooks `hook_attn_out` after it.
     /// - Returns: the attention output `[queries, dModel]`.
     /// `50`, `30.5`: a config number as it would be written.
     static func number(_ x: Float) -> String {
@@ -28,7 +29,8 @@ extension TraceRecorder {
                                   causal: Bool, maskExplanation: String,
                                   outputSlices: [PackedMatrix], bO: Tensor?, project: (Tensor) -> Tensor,
                                   attnOutExplanation: String, qInput: HookName? = nil, kInput: HookName? = nil,
-                                  window: Int? = nil, softcap: Float? = nil, scaleText: String? = nil) -> Tensor {
+                                  window: Int? = nil, softcap: Float? = nil, scaleText: String? = nil,
+                                  outputHook: Bool = true) -> Tensor {
         let (t, heads, dHead) = (q.shape[0], q.shape[1], q.shape[2])
         let dModel = outputSlices[0].rows
         let head = TraceRecorder.head
@@ -73,6 +75,7 @@ extension TraceRecorder {
         } else {
             attnOut = project(z.reshaped([t, heads * dHead]))
         }
+        guard outputHook else { return attnOut }
         return hook(.attnOut(layer: L), attnOut, title: "Attention output (layer \(L))",
                     formula: "attn_out = Σ_h result[h]" + (bO == nil ? "" : " + b_O"),
                     explanation: attnOutExplanation, axes: [pos, TraceRecorder.dModel], inputs: [.result(layer: L)])

@@ -18,6 +18,9 @@ struct Norm: Sendable {
     /// `[d_model]`, LayerNorm only.
     let bias: Tensor?
     let eps: Float
+    /// How `out`'s formula writes the weight: `w`, or `(1 + w)` for Gemma, whose checkpoints store the
+    /// weight minus one (``gemma(weight:eps:storesOnePlus:)`` adds the one at load).
+    var weightText = "w"
 
     static func layerNorm(weight: Tensor, bias: Tensor, eps: Float) -> Norm {
         Norm(kind: .layerNorm, weight: weight, bias: bias, eps: eps)
@@ -27,19 +30,29 @@ struct Norm: Sendable {
         Norm(kind: .rms, weight: weight, bias: nil, eps: eps)
     }
 
+    /// Gemma's RMSNorm, `x / √(mean(x²) + ε) · (1 + w)`: Hugging Face weights hold `w` (the one is added
+    /// here, in float32, as transformers does), GGUF weights hold `1 + w` already (llama.cpp's converter added it).
+    static func gemma(weight: Tensor, eps: Float, storesOnePlus: Bool) -> Norm {
+        var n = Norm(kind: .rms, weight: storesOnePlus ? weight : weight.map { 1 + $0 }, bias: nil, eps: eps)
+        n.weightText = "(1 + w)"
+        return n
+    }
+
     /// Normalizes `x` `[pos, d_model]` through the hook points of `site`.
     ///
     /// - Parameters:
     ///   - inputs: the steps `x` comes from (the scale's inputs).
     ///   - label: added to the titles in parentheses, e.g. `layer 3`.
     ///   - hookOut: false when the caller hooks the output under its own name (BERT's `hook_resid_mid`).
-    /// - Returns: `[pos, d_model]`, after the weight and bias.
+    ///   - axes: the axes of `x` when it is not `[pos, d_model]` (q/k norms: `[pos, head, d_head]`); the
+    ///     last axis is the one normalized.
+    /// - Returns: `x`'s shape, after the weight and bias.
     func callAsFunction(_ x: Tensor, at site: HookName.NormSite, inputs: [HookName], label: String? = nil,
-                        hookOut: Bool = true, recorder rec: inout TraceRecorder) -> Tensor {
+                        hookOut: Bool = true, axes: [Axis]? = nil, recorder rec: inout TraceRecorder) -> Tensor {
         let at = label.map { " (\($0)" + ")" } ?? ""
         let rms = kind == .rms
-        let pos = rec.pos
-        let one = TraceRecorder.one, dModel = TraceRecorder.dModel
+        let valueAxes = axes ?? [rec.pos, TraceRecorder.dModel]
+        let scaleAxes = Array(valueAxes.dropLast()) + [TraceRecorder.one]
         var scale: Tensor, centered: Tensor
         if rms {
             (scale, centered) = (Self.rootMeanSquare(x, eps: eps), x)
@@ -51,13 +64,13 @@ struct Norm: Sendable {
                          formula: rms ? "scale = √(mean(x²) + \(eps))" : "scale = √(var(x) + ε)",
                          explanation: rms ? "The root-mean-square size of each position's vector; it is divided out."
                              : "How spread out each position's vector is (its standard deviation): the number it is divided by.",
-                         axes: [pos, one], inputs: inputs)
+                         axes: scaleAxes, inputs: inputs)
         let normalized = rec.hook(.normNormalized(site), centered.dividedByRowScale(scale),
                                   title: (rms ? "RMS-normalised" : "Normalized") + at,
                                   formula: rms ? "normalized = x / scale" : "(x − mean(x)) / scale",
                                   explanation: rms ? "Each position's vector rescaled to RMS 1 (no mean is subtracted, unlike LayerNorm)."
                                       : "Each vector centred on zero and divided by its spread, so every position has mean 0 and variance 1.",
-                                  axes: [pos, dModel], inputs: (rms ? inputs : []) + [.normScale(site)])
+                                  axes: valueAxes, inputs: (rms ? inputs : []) + [.normScale(site)])
         let out = normalized.affine(weight: weight, bias: bias)
         guard hookOut else { return out }
         let what: String
@@ -66,12 +79,16 @@ struct Norm: Sendable {
         case .embed: what = "the embedding layer norm"
         case .ln1: what = "layer norm ln1"
         case .ln2: what = "layer norm ln2"
+        case .ln1Post: what = "the norm after attention"
+        case .ln2Post: what = "the norm after the MLP"
+        case .qNorm: what = "the query norm"
+        case .kNorm: what = "the key norm"
         }
         return rec.hook(.normOut(site), out, title: (rms ? "RMSNorm output" : "Norm output") + at,
-                        formula: rms ? "out = normalized ⊙ w" : "normalized · w + b",
+                        formula: rms ? "out = normalized ⊙ \(weightText)" : "normalized · w + b",
                         explanation: rms ? "Each dimension multiplied by its learned weight."
                             : "The learned per-dimension gain and bias of \(what), applied to the normalized vector.",
-                        axes: [pos, dModel], inputs: [.normNormalized(site)])
+                        axes: valueAxes, inputs: [.normNormalized(site)])
     }
 
     /// The norm without hooks (the logit lens reads the residual stream through it).
