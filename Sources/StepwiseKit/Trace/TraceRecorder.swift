@@ -166,6 +166,14 @@ public struct TraceRecorder {
 
     /// The position axis of the new tokens.
     public var pos: Axis { Axis("pos", labels: queryLabels) }
+
+    /// The rows the logits are computed for: all of `normed`, or only its last when `options` asks for
+    /// ``ForwardOptions/lastLogitsOnly`` on a pass that records nothing; with the matching position axis.
+    func logitRows(_ normed: Tensor, _ options: ForwardOptions) -> (Tensor, Axis) {
+        let T = normed.dim(0)
+        guard options.lastLogitsOnly, !options.record, T > 1 else { return (normed, pos) }
+        return (normed.row(T - 1).reshaped([1, normed.dim(1)]), Axis("pos", labels: queryLabels.suffix(1), positions: [T - 1]))
+    }
     public var queryPos: Axis { Axis("query_pos", labels: queryLabels) }
     public var keyPos: Axis { Axis("key_pos", labels: keyLabels) }
     public static let head = Axis("head")
