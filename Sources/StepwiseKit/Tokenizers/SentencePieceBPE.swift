@@ -142,7 +142,7 @@ public final class SentencePieceBPE: Tokenizer {
         for segment in segments(text) {
             switch segment {
             case .special(_, let id): out.append(id)
-            case .text(let scalars): merge(symbols(scalars), into: &out, record: nil)
+            case .text(let scalars): merge(try symbols(scalars), into: &out, record: nil)
             }
         }
         return out
@@ -155,7 +155,7 @@ public final class SentencePieceBPE: Tokenizer {
             case .special(let s, let id):
                 result.append(PretokenExplanation(text: s, initial: [s], rules: [], pieces: [s], ids: [id], isSpecial: true))
             case .text(let scalars):
-                let start = symbols(scalars)
+                let start = try symbols(scalars)
                 var rules: [TokenizationRule] = []
                 var ids: [Int] = []
                 merge(start, into: &ids) { rules.append($0) }
@@ -201,7 +201,8 @@ public final class SentencePieceBPE: Tokenizer {
 
     /// The starting symbols of a segment: each character (spaces as `▁`) as its piece, or as the byte
     /// tokens of its UTF-8 when the vocabulary lacks it (and as `<unk>` when there are no byte tokens).
-    func symbols(_ scalars: [Unicode.Scalar]) -> [Int32] {
+    /// - Throws: ``StepwiseError`` when a character has no piece, no byte tokens and there is no `<unk>`.
+    func symbols(_ scalars: [Unicode.Scalar]) throws -> [Int32] {
         var out: [Int32] = []
         out.reserveCapacity(scalars.count + 1)
         var chars = scalars.map { $0 == " " ? Self.space : $0 }
@@ -212,7 +213,14 @@ public final class SentencePieceBPE: Tokenizer {
             } else {
                 for b in UTF8.encode(c)! {
                     let id = byteIDs[Int(b)]
-                    out.append(id >= 0 ? id : Int32(specialTokens.unknown ?? 0))
+                    if id >= 0 {
+                        out.append(id)
+                    } else if let unk = specialTokens.unknown {
+                        out.append(Int32(unk))
+                    } else {
+                        throw StepwiseError(.unsupported, String(format: "the vocabulary has no piece for %@ (U+%04X), no byte token <0x%02X> and no unknown token",
+                                                                 String(c).debugDescription, c.value, Int(b)))
+                    }
                 }
             }
         }
