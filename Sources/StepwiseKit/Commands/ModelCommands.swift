@@ -43,7 +43,9 @@ enum ModelCommands {
             ("model", i.name), ("family", i.family),
             ("source", session.source == "builtin" ? "the built-in model (Sources/StepwiseKit/Resources/builtin)" : i.source),
             ("layers", "\(i.layers)"),
-            ("heads", i.kvHeads == i.heads ? "\(i.heads) per layer" : "\(i.heads) query heads sharing \(i.kvHeads) key/value heads (grouped-query)"),
+            ("heads", i.kvHeads == i.heads ? "\(i.heads) per layer"
+                : i.kvHeads == 1 ? "\(i.heads) query heads sharing 1 key/value head (multi-query)"
+                : "\(i.heads) query heads sharing \(i.kvHeads) key/value heads (grouped-query)"),
             ("d_model", "\(i.dModel)"), ("d_head", "\(i.dHead)"), ("d_mlp", "\(i.dMLP)"),
             ("vocabulary", "\(i.vocabularySize) tokens"),
             ("context", i.contextLength.map { "\($0) positions" } ?? "unbounded"),
@@ -52,6 +54,13 @@ enum ModelCommands {
         rows += i.details
         if let note = AnalysisCommands.ablationNote(session) { rows.append(("interventions", note)) }
         rows.append(("parameters", Format.count(i.parameterCount) + " (" + i.parameterCounts.map { "\($0.0) \(Format.count($0.1))" }.joined(separator: ", ") + ")"))
+        if let trace = session.trace {
+            // What the current trace holds: its steps' tensors, and which logits it kept.
+            let floats = trace.steps.reduce(0) { $0 + $1.tensor.count }
+            let T = trace.tokenIDs.count
+            let kept = trace.logits.map { $0.dim(0) == T ? "logits for all \(T) positions" : "logits for the last position only" } ?? "no logits"
+            rows.append(("trace", String(format: "%d steps, %.1f MB of tensors; %@", trace.steps.count, Double(floats) * 4 / 1_048_576, kept)))
+        }
         let w = rows.map(\.0.count).max() ?? 0
         // Values wrap under themselves so every line fits the terminal.
         return rows.flatMap { row -> [String] in

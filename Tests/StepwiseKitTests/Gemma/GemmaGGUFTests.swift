@@ -169,6 +169,16 @@ struct GemmaGGUFTests {
         }
     }
 
+    @Test("info says what the trace holds: its size and which logits it kept", .enabled(if: available))
+    func infoTrace() throws {
+        var t = try Transcript(model: try #require(GemmaFixture.path).path)
+        let (text, ok) = t.run("prompt The capital of France is\ninfo")
+        #expect(ok)
+        #expect(text.contains("4 query heads sharing 1 key/value head (multi-query)"))
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("trace ") })
+        #expect(line.contains("617 steps") && line.contains("MB of tensors; logits for all 6 positions"), "\(line)")
+    }
+
     @Test("every extra operation is a step with a TransformerLens-style name", .enabled(if: available))
     func stepNames() throws {
         let trace = try GemmaFixture.model().trace([2, 9259, 1902])
