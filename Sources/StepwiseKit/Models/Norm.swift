@@ -1,5 +1,6 @@
-/// A norm layer of any family: LayerNorm (GPT-2, BERT) or RMSNorm (Llama), with its learned weight
-/// (and bias), run through its three hook points `hook_scale`, `hook_normalized` and `hook_out`.
+/// A norm layer of any family: LayerNorm (GPT-2, BERT) or RMSNorm (Llama; also Qwen3's per-head q/k
+/// norms), with its learned weight (and bias), run through its three hook points `hook_scale`,
+/// `hook_normalized` and `hook_out`. It normalizes the last axis of a tensor of any rank.
 ///
 /// Mirrors `torch.nn.LayerNorm` and transformers' `LlamaRMSNorm` (TransformerLens's `LayerNormPre` +
 /// weight for the steps): the scale `[pos, 1]` is what each row is divided by, so a patch at the scale
@@ -27,19 +28,29 @@ struct Norm: Sendable {
         Norm(kind: .rms, weight: weight, bias: nil, eps: eps)
     }
 
-    /// Normalizes `x` `[pos, d_model]` through the hook points of `site`.
+    /// Normalizes the last axis of `x` (`[pos, d_model]`, or `[pos, heads, d_head]` for a q/k norm)
+    /// through the hook points of `site`.
     ///
     /// - Parameters:
     ///   - inputs: the steps `x` comes from (the scale's inputs).
     ///   - label: added to the titles in parentheses, e.g. `layer 3`.
     ///   - hookOut: false when the caller hooks the output under its own name (BERT's `hook_resid_mid`).
-    /// - Returns: `[pos, d_model]`, after the weight and bias.
+    ///   - axes: the axes of `x`; nil means `[pos, d_model]`. The scale has the same axes with the last
+    ///     replaced by `one`.
+    /// - Returns: the shape of `x`, after the weight and bias.
     func callAsFunction(_ x: Tensor, at site: HookName.NormSite, inputs: [HookName], label: String? = nil,
-                        hookOut: Bool = true, recorder rec: inout TraceRecorder) -> Tensor {
+                        hookOut: Bool = true, axes: [Axis]? = nil, recorder rec: inout TraceRecorder) -> Tensor {
         let at = label.map { " (\($0)" + ")" } ?? ""
         let rms = kind == .rms
-        let pos = rec.pos
-        let one = TraceRecorder.one, dModel = TraceRecorder.dModel
+        let axes = axes ?? [rec.pos, TraceRecorder.dModel]
+        let scaleAxes = Array(axes.dropLast()) + [TraceRecorder.one]
+        // Qwen3's q/k norms normalize every head's vector on its own.
+        let perHead: String?
+        switch site {
+        case .qNorm: perHead = "query"
+        case .kNorm: perHead = "key"
+        default: perHead = nil
+        }
         var scale: Tensor, centered: Tensor
         if rms {
             (scale, centered) = (Self.rootMeanSquare(x, eps: eps), x)
@@ -49,15 +60,17 @@ struct Norm: Sendable {
         scale = rec.hook(.normScale(site), scale,
                          title: (rms ? "RMSNorm scale" : "Norm scale") + at,
                          formula: rms ? "scale = √(mean(x²) + \(eps))" : "scale = √(var(x) + ε)",
-                         explanation: rms ? "The root-mean-square size of each position's vector; it is divided out."
-                             : "How spread out each position's vector is (its standard deviation): the number it is divided by.",
-                         axes: [pos, one], inputs: inputs)
+                         explanation: perHead.map { "The root-mean-square size of each head's \($0) vector at each position; it is divided out before RoPE." }
+                             ?? (rms ? "The root-mean-square size of each position's vector; it is divided out."
+                             : "How spread out each position's vector is (its standard deviation): the number it is divided by."),
+                         axes: scaleAxes, inputs: inputs)
         let normalized = rec.hook(.normNormalized(site), centered.dividedByRowScale(scale),
                                   title: (rms ? "RMS-normalised" : "Normalized") + at,
                                   formula: rms ? "normalized = x / scale" : "(x − mean(x)) / scale",
-                                  explanation: rms ? "Each position's vector rescaled to RMS 1 (no mean is subtracted, unlike LayerNorm)."
-                                      : "Each vector centred on zero and divided by its spread, so every position has mean 0 and variance 1.",
-                                  axes: [pos, dModel], inputs: (rms ? inputs : []) + [.normScale(site)])
+                                  explanation: perHead.map { "Each head's \($0) vector rescaled to RMS 1, so its length no longer depends on the input's." }
+                                      ?? (rms ? "Each position's vector rescaled to RMS 1 (no mean is subtracted, unlike LayerNorm)."
+                                      : "Each vector centred on zero and divided by its spread, so every position has mean 0 and variance 1."),
+                                  axes: axes, inputs: (rms ? inputs : []) + [.normScale(site)])
         let out = normalized.affine(weight: weight, bias: bias)
         guard hookOut else { return out }
         let what: String
@@ -66,12 +79,15 @@ struct Norm: Sendable {
         case .embed: what = "the embedding layer norm"
         case .ln1: what = "layer norm ln1"
         case .ln2: what = "layer norm ln2"
+        case .qNorm: what = "the query norm"
+        case .kNorm: what = "the key norm"
         }
         return rec.hook(.normOut(site), out, title: (rms ? "RMSNorm output" : "Norm output") + at,
                         formula: rms ? "out = normalized ⊙ w" : "normalized · w + b",
-                        explanation: rms ? "Each dimension multiplied by its learned weight."
-                            : "The learned per-dimension gain and bias of \(what), applied to the normalized vector.",
-                        axes: [pos, dModel], inputs: [.normNormalized(site)])
+                        explanation: perHead.map { "Each dimension of every head's \($0) multiplied by its learned weight (one weight per d_head dimension, shared by the heads); RoPE rotates this." }
+                            ?? (rms ? "Each dimension multiplied by its learned weight."
+                            : "The learned per-dimension gain and bias of \(what), applied to the normalized vector."),
+                        axes: axes, inputs: [.normNormalized(site)])
     }
 
     /// The norm without hooks (the logit lens reads the residual stream through it).

@@ -44,20 +44,26 @@ public enum HookName: Hashable, Sendable {
         case final
         /// BERT's embedding layer norm.
         case embed
+        /// Qwen3's RMSNorm over each query head, before RoPE.
+        case qNorm(layer: Int)
+        /// Qwen3's RMSNorm over each key head, before RoPE.
+        case kNorm(layer: Int)
 
-        /// `blocks.3.ln1`, `ln_final`, `embed.ln`.
+        /// `blocks.3.ln1`, `ln_final`, `embed.ln`, `blocks.3.attn.q_norm`.
         public var prefix: String {
             switch self {
             case .ln1(let l): return "blocks.\(l).ln1"
             case .ln2(let l): return "blocks.\(l).ln2"
             case .final: return "ln_final"
             case .embed: return "embed.ln"
+            case .qNorm(let l): return "blocks.\(l).attn.q_norm"
+            case .kNorm(let l): return "blocks.\(l).attn.k_norm"
             }
         }
 
         public var layer: Int? {
             switch self {
-            case .ln1(let l), .ln2(let l): return l
+            case .ln1(let l), .ln2(let l), .qNorm(let l), .kNorm(let l): return l
             case .final, .embed: return nil
             }
         }
@@ -124,6 +130,12 @@ public enum HookName: Hashable, Sendable {
         case .normScale(.ln2): return "ln2.hook_scale"
         case .normNormalized(.ln2): return "ln2.hook_normalized"
         case .normOut(.ln2): return "ln2.hook_out"
+        case .normScale(.qNorm): return "attn.q_norm.hook_scale"
+        case .normNormalized(.qNorm): return "attn.q_norm.hook_normalized"
+        case .normOut(.qNorm): return "attn.q_norm.hook_out"
+        case .normScale(.kNorm): return "attn.k_norm.hook_scale"
+        case .normNormalized(.kNorm): return "attn.k_norm.hook_normalized"
+        case .normOut(.kNorm): return "attn.k_norm.hook_out"
         default: return nil
         }
     }
@@ -135,7 +147,9 @@ public enum HookName: Hashable, Sendable {
          .attnScoresUnmasked(layer: l), .attnScores(layer: l), .pattern(layer: l), .z(layer: l), .result(layer: l),
          .mlpPre(layer: l), .mlpPreLinear(layer: l), .mlpPost(layer: l),
          .normScale(.ln1(layer: l)), .normNormalized(.ln1(layer: l)), .normOut(.ln1(layer: l)),
-         .normScale(.ln2(layer: l)), .normNormalized(.ln2(layer: l)), .normOut(.ln2(layer: l))]
+         .normScale(.ln2(layer: l)), .normNormalized(.ln2(layer: l)), .normOut(.ln2(layer: l)),
+         .normScale(.qNorm(layer: l)), .normNormalized(.qNorm(layer: l)), .normOut(.qNorm(layer: l)),
+         .normScale(.kNorm(layer: l)), .normNormalized(.kNorm(layer: l)), .normOut(.kNorm(layer: l))]
     }
 
     static let globalHooks: [HookName] = [
@@ -192,6 +206,10 @@ public enum HookName: Hashable, Sendable {
         "ln1.normalized": .perLayer { .normNormalized(.ln1(layer: $0)) },
         "ln2.normalized": .perLayer { .normNormalized(.ln2(layer: $0)) },
         "scale": .perLayer { .normScale(.ln1(layer: $0)) }, "normalized": .perLayer { .normNormalized(.ln1(layer: $0)) },
+        "q_norm": .perLayer { .normOut(.qNorm(layer: $0)) }, "k_norm": .perLayer { .normOut(.kNorm(layer: $0)) },
+        "q_norm.scale": .perLayer { .normScale(.qNorm(layer: $0)) }, "k_norm.scale": .perLayer { .normScale(.kNorm(layer: $0)) },
+        "q_norm.normalized": .perLayer { .normNormalized(.qNorm(layer: $0)) },
+        "k_norm.normalized": .perLayer { .normNormalized(.kNorm(layer: $0)) },
         "ln_final": .global(.normOut(.final)), "logits": .global(.logits),
     ]
 }

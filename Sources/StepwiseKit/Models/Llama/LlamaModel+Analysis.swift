@@ -26,9 +26,10 @@ extension LlamaModel: HeadWeightsProviding, Unembedding {
     public var unembeddingMatrix: Tensor { lmHead }
 }
 
-/// What direct logit attribution needs: the final RMSNorm (no centring, no bias); Llama has no attention bias.
+/// What direct logit attribution needs: the final RMSNorm (no centring, no bias) and o_proj's bias, which
+/// only a Llama config with `attention_bias` (or a Qwen3 one) has.
 extension LlamaModel: LogitAttributing {
     public var finalNormParameters: (weight: Tensor, bias: Tensor?, centers: Bool) { (finalNorm.weight, nil, false) }
 
-    public func attentionOutputBias(layer: Int) -> Tensor? { nil }
+    public func attentionOutputBias(layer: Int) -> Tensor? { blocks[layer].attention.outputBias }
 }
