@@ -43,6 +43,14 @@ enum StepRenderer {
         guard step.name.hasSuffix("hook_pattern"),
               let scores = trace?[step.name.replacingOccurrences(of: "hook_pattern", with: "hook_attn_scores")],
               scores.tensor.data.contains(-.infinity) else { return .none }
+        // A sliding window shows in the last query's row: its first visible key is not key 0.
+        let t = scores.tensor
+        guard t.rank == 3 else { return .causal }
+        let (tq, tk) = (t.shape[1], t.shape[2])
+        let last = (tq - 1) * tk
+        if let first = (0..<tk).first(where: { t.data[last + $0] != -.infinity }), first > 0 {
+            return .causalWindow(tk - first)
+        }
         return .causal
     }
 
@@ -80,13 +88,13 @@ enum StepRenderer {
     /// positions on the full axes, not their places in the slice. `show` and the pictures share it.
     static func viewMask(_ step: Step, tensor t: Tensor, axes: [Axis], session: Session) -> ViewMask {
         var mask = mask(for: step, in: session.trace)
-        if mask == .causal, let q = axes.firstIndex(where: { $0.name == "query_pos" }),
+        if mask == .causal || mask.window != nil, let q = axes.firstIndex(where: { $0.name == "query_pos" }),
            let k = axes.firstIndex(where: { $0.name == "key_pos" }), axes[q].positions != nil || axes[k].positions != nil {
             let full = step.axes
             let offset = (full.firstIndex { $0.name == "key_pos" }.map { step.tensor.shape[$0] } ?? 0)
                 - (full.firstIndex { $0.name == "query_pos" }.map { step.tensor.shape[$0] } ?? 0)
             mask = .causalPositions(queries: (0..<t.shape[q]).map(axes[q].position),
-                                    keys: (0..<t.shape[k]).map(axes[k].position), offset: offset)
+                                    keys: (0..<t.shape[k]).map(axes[k].position), offset: offset, window: mask.window)
         }
         return mask
     }

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// The pieces of scaled dot-product attention, shared by every family, each returning a value a
 /// trace can show. Supports grouped-query attention: query head `h` reads key/value head
@@ -118,19 +119,40 @@ public enum AttentionMath {
 
     /// The scores with every key a query may not see set to `-infinity`.
     ///
-    /// Query `i` sits at absolute position `start + i`; with `causal` it sees keys `0...start + i`.
-    public static func masked(_ scores: Tensor, start: Int, causal: Bool) -> Tensor {
-        guard causal else { return scores }
+    /// Query `i` sits at absolute position `start + i`; with `causal` it sees keys `0...start + i`, and
+    /// with a sliding `window` of `W` keys only the last `W` of them (`start + i − W < k`, as transformers'
+    /// `sliding_window` masks: a query sees itself and the `W − 1` keys before it; without `causal`, the
+    /// `W − 1` after it too).
+    public static func masked(_ scores: Tensor, start: Int, causal: Bool, window: Int? = nil) -> Tensor {
+        guard causal || window != nil else { return scores }
         let (heads, tq, tk) = (scores.shape[0], scores.shape[1], scores.shape[2])
         var out = scores.data
         for h in 0..<heads {
             for i in 0..<tq {
                 let row = (h * tq + i) * tk
-                var j = start + i + 1
-                while j < tk { out[row + j] = -.infinity; j += 1 }
+                let q = start + i
+                if causal {
+                    var j = q + 1
+                    while j < tk { out[row + j] = -.infinity; j += 1 }
+                }
+                if let window {
+                    var j = 0
+                    while j <= q - window && j < tk { out[row + j] = -.infinity; j += 1 }
+                    if !causal {
+                        j = max(q + window, 0)
+                        while j < tk { out[row + j] = -.infinity; j += 1 }
+                    }
+                }
             }
         }
         return Tensor(shape: scores.shape, data: out)
+    }
+
+    /// Gemma 2's soft-capping: `cap · tanh(x / cap)` for every element.
+    public static func softcapped(_ x: Tensor, cap: Float) -> Tensor {
+        var out = x.data
+        for i in out.indices { out[i] = cap * Foundation.tanh(out[i] / cap) }
+        return Tensor(shape: x.shape, data: out)
     }
 
     /// The pattern-weighted sum of values.

@@ -15,23 +15,48 @@ extension TraceRecorder {
     ///   - project: `z` flattened to `[queries, heads·dHead]` → `z · W_Oᵀ + b_O`, the output when
     ///     nothing reads or patches `hook_result` (one product instead of one per head).
     ///   - qInput, kInput: the steps the scores come from (`hook_rot_q` under RoPE).
+    ///   - window: a sliding window of this many keys (Mistral, Gemma's local layers), masked like the causal mask.
+    ///   - softcap: Gemma 2's attention soft-capping `cap · tanh(scores / cap)`, applied before the mask.
+    ///   - scaleText: the scores' formula when the scale is not `1/√d_head` (Gemma's `query_pre_attn_scalar`).
+    ///   - outputHook: false when a norm follows (Gemma's `ln1_post`): the caller hooks `hook_attn_out` after it.
     /// - Returns: the attention output `[queries, dModel]`.
+    /// `50`, `30.5`: a config number as it would be written.
+    static func number(_ x: Float) -> String {
+        x == x.rounded() && abs(x) < 1e6 ? String(Int(x)) : "\(x)"
+    }
+
     mutating func recordAttention(layer L: Int, q: Tensor, k: Tensor, v: Tensor, scale: Float, start: Int,
                                   causal: Bool, maskExplanation: String,
                                   outputSlices: [PackedMatrix], bO: Tensor?, project: (Tensor) -> Tensor,
-                                  attnOutExplanation: String, qInput: HookName? = nil, kInput: HookName? = nil) -> Tensor {
+                                  attnOutExplanation: String, qInput: HookName? = nil, kInput: HookName? = nil,
+                                  window: Int? = nil, softcap: Float? = nil, scaleText: String? = nil,
+                                  outputHook: Bool = true) -> Tensor {
         let (t, heads, dHead) = (q.shape[0], q.shape[1], q.shape[2])
         let dModel = outputSlices[0].rows
         let head = TraceRecorder.head
         let pos = self.pos, scoresAxes = [head, queryPos, keyPos]
-        let raw = hook(.attnScoresUnmasked(layer: L), AttentionMath.scores(q: q, k: k, scale: scale),
+        var scores = AttentionMath.scores(q: q, k: k, scale: scale)
+        var formula = scaleText ?? "scores = q · kᵀ / √d_head  (√\(dHead) = \(String(format: "%.3f", Float(dHead).squareRoot())))"
+        var explanation = "How well each query matches each key: a dot product, scaled down by √d_head so the softmax is not too sharp."
+        if let softcap {
+            scores = AttentionMath.softcapped(scores, cap: softcap)
+            formula += ", then \(Self.number(softcap)) · tanh(scores / \(Self.number(softcap)))"
+            explanation += " Soft-capping then squashes every score into (−\(Self.number(softcap)), \(Self.number(softcap)))."
+        }
+        let raw = hook(.attnScoresUnmasked(layer: L), scores,
                        title: "Scaled scores, before the mask (layer \(L))",
-                       formula: "scores = q · kᵀ / √d_head  (√\(dHead) = \(String(format: "%.3f", Float(dHead).squareRoot())))",
-                       explanation: "How well each query matches each key: a dot product, scaled down by √d_head so the softmax is not too sharp.",
+                       formula: formula, explanation: explanation,
                        axes: scoresAxes, inputs: [qInput ?? .q(layer: L), kInput ?? .k(layer: L)])
-        let masked = hook(.attnScores(layer: L), AttentionMath.masked(raw, start: start, causal: causal),
+        let maskFormula: String
+        switch (causal, window) {
+        case (true, nil): maskFormula = "scores[q, k] = −∞ where k > q"
+        case (true, let w?): maskFormula = "scores[q, k] = −∞ where k > q or k ≤ q − \(w) (sliding window of \(w) keys)"
+        case (false, let w?): maskFormula = "scores[q, k] = −∞ where |q − k| ≥ \(w)"
+        case (false, nil): maskFormula = "no mask: every query sees every key"
+        }
+        let masked = hook(.attnScores(layer: L), AttentionMath.masked(raw, start: start, causal: causal, window: window),
                           title: "Masked scores (layer \(L))",
-                          formula: causal ? "scores[q, k] = −∞ where k > q" : "no mask: every query sees every key",
+                          formula: maskFormula,
                           explanation: maskExplanation, axes: scoresAxes, inputs: [.attnScoresUnmasked(layer: L)])
         let pattern = hook(.pattern(layer: L), masked.softmax(), title: "Attention pattern (layer \(L))",
                            formula: "pattern = softmax(scores) over key_pos",
@@ -50,6 +75,7 @@ extension TraceRecorder {
         } else {
             attnOut = project(z.reshaped([t, heads * dHead]))
         }
+        guard outputHook else { return attnOut }
         return hook(.attnOut(layer: L), attnOut, title: "Attention output (layer \(L))",
                     formula: "attn_out = Σ_h result[h]" + (bO == nil ? "" : " + b_O"),
                     explanation: attnOutExplanation, axes: [pos, TraceRecorder.dModel], inputs: [.result(layer: L)])

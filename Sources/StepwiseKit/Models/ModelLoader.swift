@@ -59,7 +59,7 @@ public enum ModelLoader {
         default: throw StepwiseError.file(path, "is \(kind.phrase), not a model file or folder")
         }
         if kind == .regular {
-            if expanded.lowercased().hasSuffix(".gguf") { return .model(try GGUFModels.load(path: expanded)) }
+            if expanded.lowercased().hasSuffix(".gguf") { return .model(try GGUFModels.loadModel(path: expanded)) }
             if URL(fileURLWithPath: expanded).lastPathComponent == "config.json" {
                 return try load(URL(fileURLWithPath: expanded).deletingLastPathComponent().path)
             }
@@ -82,7 +82,7 @@ public enum ModelLoader {
             let ggufs = ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.lowercased().hasSuffix(".gguf") }.sorted()
             if let g = ggufs.first {
                 try Files.requireRegularFile(folder + "/" + g, shownAs: shownAs + "/" + g, what: "GGUF file")
-                return .model(try GGUFModels.load(path: folder + "/" + g))
+                return .model(try GGUFModels.loadModel(path: folder + "/" + g))
             }
             throw StepwiseError.file(shownAs, "has no config.json, no tokenizer files (tokenizer.json, vocab.json + merges.txt, encoder.json + vocab.bpe, vocab.txt) and no .gguf file")
         }
@@ -105,8 +105,10 @@ public enum ModelLoader {
             model = try BERTModel.load(folder: folder)
         case _ where LlamaConfig.Variant(rawValue: type) != nil:
             model = try LlamaModel.load(folder: folder, tokenizer: tok)
+        case "gemma3_text", "gemma3", "gemma2":
+            model = try GemmaModel.load(folder: folder, tokenizer: tok)
         default:
-            throw StepwiseError(.unsupported, "\(configPath): model_type '\(type)' is not supported (gpt2, bert, \(LlamaConfig.Variant.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw StepwiseError(.unsupported, "\(configPath): model_type '\(type)' is not supported (gpt2, bert, \(LlamaConfig.Variant.allCases.map(\.rawValue).joined(separator: ", ")), gemma2, gemma3_text)")
         }
         // A tokenizer with more pieces than the embedding has rows would hand the model ids it cannot
         // look up; a larger embedding (padded vocabularies) is fine.
@@ -134,6 +136,9 @@ public enum ModelLoader {
         if family == "bert" || (!has("tokenizer.json") && has("vocab.txt") && !has("vocab.json")) {
             if has("tokenizer.json") || has("vocab.txt") { return try WordPiece.load(folder: folder, limit: limit) }
             return nil
+        }
+        if has("tokenizer.json"), family?.hasPrefix("gemma") == true || SentencePieceBPE.isSentencePiece(tokenizerJSON: folder + "/tokenizer.json") {
+            return try SentencePieceBPE.load(tokenizerJSON: folder + "/tokenizer.json", folder: folder, limit: limit)
         }
         if has("tokenizer.json") || (has("vocab.json") && has("merges.txt")) || (has("encoder.json") && has("vocab.bpe")) {
             return try ByteLevelBPE.load(folder: folder, limit: limit)

@@ -1,6 +1,5 @@
-/// A norm layer of any family: LayerNorm (GPT-2, BERT) or RMSNorm (Llama; also Qwen3's per-head q/k
-/// norms), with its learned weight (and bias), run through its three hook points `hook_scale`,
-/// `hook_normalized` and `hook_out`. It normalizes the last axis of a tensor of any rank.
+/// A norm layer of any family: LayerNorm (GPT-2, BERT) or RMSNorm (Llama), with its learned weight
+/// (and bias), run through its three hook points `hook_scale`, `hook_normalized` and `hook_out`.
 ///
 /// Mirrors `torch.nn.LayerNorm` and transformers' `LlamaRMSNorm` (TransformerLens's `LayerNormPre` +
 /// weight for the steps): the scale `[pos, 1]` is what each row is divided by, so a patch at the scale
@@ -19,6 +18,9 @@ struct Norm: Sendable {
     /// `[d_model]`, LayerNorm only.
     let bias: Tensor?
     let eps: Float
+    /// How `out`'s formula writes the weight: `w`, or `(1 + w)` for Gemma, whose checkpoints store the
+    /// weight minus one (``gemma(weight:eps:storesOnePlus:)`` adds the one at load).
+    var weightText = "w"
 
     static func layerNorm(weight: Tensor, bias: Tensor, eps: Float) -> Norm {
         Norm(kind: .layerNorm, weight: weight, bias: bias, eps: eps)
@@ -28,23 +30,30 @@ struct Norm: Sendable {
         Norm(kind: .rms, weight: weight, bias: nil, eps: eps)
     }
 
-    /// Normalizes the last axis of `x` (`[pos, d_model]`, or `[pos, heads, d_head]` for a q/k norm)
-    /// through the hook points of `site`.
+    /// Gemma's RMSNorm, `x / √(mean(x²) + ε) · (1 + w)`: Hugging Face weights hold `w` (the one is added
+    /// here, in float32, as transformers does), GGUF weights hold `1 + w` already (llama.cpp's converter added it).
+    static func gemma(weight: Tensor, eps: Float, storesOnePlus: Bool) -> Norm {
+        var n = Norm(kind: .rms, weight: storesOnePlus ? weight : weight.map { 1 + $0 }, bias: nil, eps: eps)
+        n.weightText = "(1 + w)"
+        return n
+    }
+
+    /// Normalizes `x` `[pos, d_model]` through the hook points of `site`.
     ///
     /// - Parameters:
     ///   - inputs: the steps `x` comes from (the scale's inputs).
     ///   - label: added to the titles in parentheses, e.g. `layer 3`.
     ///   - hookOut: false when the caller hooks the output under its own name (BERT's `hook_resid_mid`).
-    ///   - axes: the axes of `x`; nil means `[pos, d_model]`. The scale has the same axes with the last
-    ///     replaced by `one`.
-    /// - Returns: the shape of `x`, after the weight and bias.
+    ///   - axes: the axes of `x` when it is not `[pos, d_model]` (q/k norms: `[pos, head, d_head]`); the
+    ///     last axis is the one normalized.
+    /// - Returns: `x`'s shape, after the weight and bias.
     func callAsFunction(_ x: Tensor, at site: HookName.NormSite, inputs: [HookName], label: String? = nil,
                         hookOut: Bool = true, axes: [Axis]? = nil, recorder rec: inout TraceRecorder) -> Tensor {
         let at = label.map { " (\($0)" + ")" } ?? ""
         let rms = kind == .rms
-        let axes = axes ?? [rec.pos, TraceRecorder.dModel]
-        let scaleAxes = Array(axes.dropLast()) + [TraceRecorder.one]
-        // Qwen3's q/k norms normalize every head's vector on its own.
+        let valueAxes = axes ?? [rec.pos, TraceRecorder.dModel]
+        let scaleAxes = Array(valueAxes.dropLast()) + [TraceRecorder.one]
+        // The q/k norms normalize every head's vector on its own.
         let perHead: String?
         switch site {
         case .qNorm: perHead = "query"
@@ -70,7 +79,7 @@ struct Norm: Sendable {
                                   explanation: perHead.map { "Each head's \($0) vector rescaled to RMS 1, so its length no longer depends on the input's." }
                                       ?? (rms ? "Each position's vector rescaled to RMS 1 (no mean is subtracted, unlike LayerNorm)."
                                       : "Each vector centred on zero and divided by its spread, so every position has mean 0 and variance 1."),
-                                  axes: axes, inputs: (rms ? inputs : []) + [.normScale(site)])
+                                  axes: valueAxes, inputs: (rms ? inputs : []) + [.normScale(site)])
         let out = normalized.affine(weight: weight, bias: bias)
         guard hookOut else { return out }
         let what: String
@@ -79,15 +88,17 @@ struct Norm: Sendable {
         case .embed: what = "the embedding layer norm"
         case .ln1: what = "layer norm ln1"
         case .ln2: what = "layer norm ln2"
+        case .ln1Post: what = "the norm after attention"
+        case .ln2Post: what = "the norm after the MLP"
         case .qNorm: what = "the query norm"
         case .kNorm: what = "the key norm"
         }
         return rec.hook(.normOut(site), out, title: (rms ? "RMSNorm output" : "Norm output") + at,
-                        formula: rms ? "out = normalized ⊙ w" : "normalized · w + b",
+                        formula: rms ? "out = normalized ⊙ \(weightText)" : "normalized · w + b",
                         explanation: perHead.map { "Each dimension of every head's \($0) multiplied by its learned weight (one weight per d_head dimension, shared by the heads); RoPE rotates this." }
                             ?? (rms ? "Each dimension multiplied by its learned weight."
                             : "The learned per-dimension gain and bias of \(what), applied to the normalized vector."),
-                        axes: axes, inputs: [.normNormalized(site)])
+                        axes: valueAxes, inputs: [.normNormalized(site)])
     }
 
     /// The norm without hooks (the logit lens reads the residual stream through it).

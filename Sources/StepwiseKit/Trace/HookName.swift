@@ -40,30 +40,34 @@ public enum HookName: Hashable, Sendable {
         case ln1(layer: Int)
         /// Before the MLP (pre-LN) or after it (BERT).
         case ln2(layer: Int)
+        /// After the attention, before the residual add (Gemma's `post_attention_layernorm`).
+        case ln1Post(layer: Int)
+        /// After the MLP, before the residual add (Gemma's `post_feedforward_layernorm`).
+        case ln2Post(layer: Int)
+        /// Per head, on the queries and on the keys before RoPE (Gemma 3, Qwen3: `q_norm`, `k_norm`).
+        case qNorm(layer: Int), kNorm(layer: Int)
         /// The final norm before the unembedding.
         case final
         /// BERT's embedding layer norm.
         case embed
-        /// Qwen3's RMSNorm over each query head, before RoPE.
-        case qNorm(layer: Int)
-        /// Qwen3's RMSNorm over each key head, before RoPE.
-        case kNorm(layer: Int)
 
-        /// `blocks.3.ln1`, `ln_final`, `embed.ln`, `blocks.3.attn.q_norm`.
+        /// `blocks.3.ln1`, `ln_final`, `embed.ln`.
         public var prefix: String {
             switch self {
             case .ln1(let l): return "blocks.\(l).ln1"
             case .ln2(let l): return "blocks.\(l).ln2"
-            case .final: return "ln_final"
-            case .embed: return "embed.ln"
+            case .ln1Post(let l): return "blocks.\(l).ln1_post"
+            case .ln2Post(let l): return "blocks.\(l).ln2_post"
             case .qNorm(let l): return "blocks.\(l).attn.q_norm"
             case .kNorm(let l): return "blocks.\(l).attn.k_norm"
+            case .final: return "ln_final"
+            case .embed: return "embed.ln"
             }
         }
 
         public var layer: Int? {
             switch self {
-            case .ln1(let l), .ln2(let l), .qNorm(let l), .kNorm(let l): return l
+            case .ln1(let l), .ln2(let l), .ln1Post(let l), .ln2Post(let l), .qNorm(let l), .kNorm(let l): return l
             case .final, .embed: return nil
             }
         }
@@ -130,6 +134,12 @@ public enum HookName: Hashable, Sendable {
         case .normScale(.ln2): return "ln2.hook_scale"
         case .normNormalized(.ln2): return "ln2.hook_normalized"
         case .normOut(.ln2): return "ln2.hook_out"
+        case .normScale(.ln1Post): return "ln1_post.hook_scale"
+        case .normNormalized(.ln1Post): return "ln1_post.hook_normalized"
+        case .normOut(.ln1Post): return "ln1_post.hook_out"
+        case .normScale(.ln2Post): return "ln2_post.hook_scale"
+        case .normNormalized(.ln2Post): return "ln2_post.hook_normalized"
+        case .normOut(.ln2Post): return "ln2_post.hook_out"
         case .normScale(.qNorm): return "attn.q_norm.hook_scale"
         case .normNormalized(.qNorm): return "attn.q_norm.hook_normalized"
         case .normOut(.qNorm): return "attn.q_norm.hook_out"
@@ -148,6 +158,8 @@ public enum HookName: Hashable, Sendable {
          .mlpPre(layer: l), .mlpPreLinear(layer: l), .mlpPost(layer: l),
          .normScale(.ln1(layer: l)), .normNormalized(.ln1(layer: l)), .normOut(.ln1(layer: l)),
          .normScale(.ln2(layer: l)), .normNormalized(.ln2(layer: l)), .normOut(.ln2(layer: l)),
+         .normScale(.ln1Post(layer: l)), .normNormalized(.ln1Post(layer: l)), .normOut(.ln1Post(layer: l)),
+         .normScale(.ln2Post(layer: l)), .normNormalized(.ln2Post(layer: l)), .normOut(.ln2Post(layer: l)),
          .normScale(.qNorm(layer: l)), .normNormalized(.qNorm(layer: l)), .normOut(.qNorm(layer: l)),
          .normScale(.kNorm(layer: l)), .normNormalized(.kNorm(layer: l)), .normOut(.kNorm(layer: l))]
     }
@@ -202,14 +214,14 @@ public enum HookName: Hashable, Sendable {
         "pre_linear": .perLayer { .mlpPreLinear(layer: $0) },
         "post": .perLayer { .mlpPost(layer: $0) }, "mlp_post": .perLayer { .mlpPost(layer: $0) },
         "ln1": .perLayer { .normOut(.ln1(layer: $0)) }, "ln2": .perLayer { .normOut(.ln2(layer: $0)) },
-        "ln1.scale": .perLayer { .normScale(.ln1(layer: $0)) }, "ln2.scale": .perLayer { .normScale(.ln2(layer: $0)) },
-        "ln1.normalized": .perLayer { .normNormalized(.ln1(layer: $0)) },
-        "ln2.normalized": .perLayer { .normNormalized(.ln2(layer: $0)) },
-        "scale": .perLayer { .normScale(.ln1(layer: $0)) }, "normalized": .perLayer { .normNormalized(.ln1(layer: $0)) },
         "q_norm": .perLayer { .normOut(.qNorm(layer: $0)) }, "k_norm": .perLayer { .normOut(.kNorm(layer: $0)) },
         "q_norm.scale": .perLayer { .normScale(.qNorm(layer: $0)) }, "k_norm.scale": .perLayer { .normScale(.kNorm(layer: $0)) },
         "q_norm.normalized": .perLayer { .normNormalized(.qNorm(layer: $0)) },
         "k_norm.normalized": .perLayer { .normNormalized(.kNorm(layer: $0)) },
+        "ln1.scale": .perLayer { .normScale(.ln1(layer: $0)) }, "ln2.scale": .perLayer { .normScale(.ln2(layer: $0)) },
+        "ln1.normalized": .perLayer { .normNormalized(.ln1(layer: $0)) },
+        "ln2.normalized": .perLayer { .normNormalized(.ln2(layer: $0)) },
+        "scale": .perLayer { .normScale(.ln1(layer: $0)) }, "normalized": .perLayer { .normNormalized(.ln1(layer: $0)) },
         "ln_final": .global(.normOut(.final)), "logits": .global(.logits),
     ]
 }

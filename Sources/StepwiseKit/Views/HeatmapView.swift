@@ -122,7 +122,9 @@ public enum HeatmapView {
     /// The legend's note about masked cells, or nil when nothing is masked.
     static func maskNote(_ mask: ViewMask, values: [Float]) -> String? {
         switch mask {
-        case .causal, .causalPositions: return "masked (causal: key after query)"
+        case .causal, .causalWindow, .causalPositions:
+            if let w = mask.window { return "masked (causal, or more than \(w - 1) keys back: window of \(w))" }
+            return "masked (causal: key after query)"
         case .none: return values.contains(-.infinity) ? "masked (-inf)" : nil
         }
     }
