@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Random-init Qwen2, Qwen3 and biased Llama checkpoints with transformers' reference activations, for
-Stepwise's Llama-family variants (q/k/v biases, q/k norms, attention_bias/mlp_bias).
+"""Random-init Qwen2, Qwen3, Mistral and biased Llama checkpoints with transformers' reference activations,
+for Stepwise's Llama-family variants (q/k/v biases, q/k norms, attention_bias/mlp_bias, sliding windows).
 
     ~/stepwise-ref/venv/bin/python tools/reference/qwen_reference.py
 
@@ -41,7 +41,7 @@ import torch
 import transformers
 from safetensors.torch import load_file, save_file
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config, Qwen3Config
+from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
 torch.set_grad_enabled(False)
@@ -91,6 +91,15 @@ MODELS = [
                                      num_key_value_heads=1, head_dim=8, attention_bias=True, mlp_bias=True,
                                      tie_word_embeddings=False, rope_theta=10000.0),
      "The dog reads 2024 tokens."),
+    # Sliding windows shorter than the prompt: every Mistral layer, and only Qwen2's layers from max_window_layers on.
+    ("mistral-window", MistralConfig, dict(hidden_size=24, intermediate_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                           num_key_value_heads=2, sliding_window=4, tie_word_embeddings=False,
+                                           rope_theta=10000.0),
+     "Once upon a time there was a cat."),
+    ("qwen2-window", Qwen2Config, dict(hidden_size=24, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                       num_key_value_heads=2, use_sliding_window=True, sliding_window=3, max_window_layers=1,
+                                       tie_word_embeddings=True, rope_theta=10000.0),
+     "The cat sat on the log."),
 ]
 GGUF_MODELS = {"qwen2-gqa": "qwen2", "qwen3-gqa": "qwen3"}
 
@@ -158,9 +167,17 @@ def capture(model, ids):
 
 
 def ablated_logits(model, ids, kind):
-    """The logits with the variant's extra removed: every bias zeroed, or the q/k norms skipped."""
+    """The logits with the variant's extra removed: every bias zeroed, the q/k norms skipped, or the window
+    widened past the prompt."""
     saved = {n: p.clone() for n, p in model.named_parameters()}
     originals = []
+    if kind == "sliding window":
+        # The masks are made from the config's window (the eager attention reads only the mask).
+        window = model.config.sliding_window
+        model.config.sliding_window = 10_000
+        logits = model(input_ids=torch.tensor([ids]), use_cache=False).logits[0]
+        model.config.sliding_window = window
+        return logits
     if kind == "biases":
         for n, p in model.named_parameters():
             if n.endswith("bias"):
@@ -265,7 +282,8 @@ def main():
         gen = model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
                              max_new_tokens=10, do_sample=False, pad_token_id=0, eos_token_id=None)
         greedy = gen[0, len(ids):].tolist()
-        kind = "q/k norms" if cls is Qwen3Config and not kw.get("attention_bias") else "biases"
+        kind = ("q/k norms" if cls is Qwen3Config and not kw.get("attention_bias")
+                else "sliding window" if "sliding_window" in kw else "biases")
         change = (ablated_logits(model, ids, kind) - steps["logits"]).abs().max().item()
         save_file({f"0/{k}": v for k, v in steps.items()}, os.path.join(folder, "reference.safetensors"))
         with open(os.path.join(folder, "reference.json"), "w") as f:

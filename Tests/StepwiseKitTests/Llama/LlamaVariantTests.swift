@@ -8,8 +8,9 @@ struct LlamaVariantFixture {
     static let root = TestPaths.fixtures.appendingPathComponent("qwen")
     /// Qwen2 with large q/k/v biases (GQA 4:2, tied; odd 3 heads sharing 1, untied, 3 layers), Qwen3 with
     /// q/k norms (head_dim 8 ≠ d_model/heads; and one with attention_bias), a Llama with attention_bias
-    /// and mlp_bias (3 heads sharing 1).
-    static let names = ["qwen2-gqa", "qwen2-odd", "qwen3-gqa", "qwen3-bias", "llama-bias"]
+    /// and mlp_bias (3 heads sharing 1), Mistral with a 4-key window on a 14-token prompt, Qwen2 with a
+    /// 3-key window on its second layer only.
+    static let names = ["qwen2-gqa", "qwen2-odd", "qwen3-gqa", "qwen3-bias", "llama-bias", "mistral-window", "qwen2-window"]
 
     let name: String
     let folder: URL
@@ -75,7 +76,7 @@ struct LlamaVariantFixture {
     }
 }
 
-@Suite("Llama-family variants (Qwen2, Qwen3, biased Llama) against transformers")
+@Suite("Llama-family variants (Qwen2, Qwen3, Mistral, biased Llama) against transformers")
 struct LlamaVariantTests {
     @Test("tokens and every step match transformers", arguments: LlamaVariantFixture.names)
     func matchesTransformers(name: String) throws {
@@ -91,19 +92,28 @@ struct LlamaVariantTests {
             .map { "\($0.key) \(String(format: "%.1e", $0.value))" }.joined(separator: ", "))
     }
 
-    @Test("the fixtures can fail: removing the biases or q/k norms moves the logits far past the tolerance",
+    @Test("the fixtures can fail: removing the biases, q/k norms or window moves the logits far past the tolerance",
           arguments: LlamaVariantFixture.names)
     func extrasMatter(name: String) throws {
         let f = try LlamaVariantFixture(name)
         let logits = try #require(f.steps["logits"])
         let bound = 1e-4 * max(1, logits.maxAbs)
         #expect(f.ablation.change > 1000 * bound, "\(name): removing the \(f.ablation.what) moves the logits only \(f.ablation.change)")
-        // Stepwise without the extra: the same weights with the variant's flags cleared.
         let model = try f.load()
+        let st = try SafetensorsFile(path: f.folder.appendingPathComponent("model.safetensors").path)
+        if f.ablation.what == "sliding window" {
+            // Stepwise with the window switched off misses transformers' logits by far.
+            var wide = model.config
+            (wide.slidingWindow, wide.slidingLayers) = (nil, nil)
+            let m = try LlamaModel(config: wide, weights: st, layout: .huggingFace, tokenizer: model.tokenizer)
+            let err = referenceError(try m.trace(f.ids).logits!.data, logits.data).error
+            #expect(err > 1000 * bound, "\(name): without the window the logits differ only by \(err)")
+            return
+        }
+        // Stepwise without the extra: the same weights with the variant's flags cleared.
         var plain = model.config
         (plain.queryKeyValueBias, plain.outputBias, plain.mlpBias, plain.queryKeyNorm) = (false, false, false, false)
         plain.variant = .llama
-        let st = try SafetensorsFile(path: f.folder.appendingPathComponent("model.safetensors").path)
         // A model that ignores the extras is refused...
         let e = #expect(throws: StepwiseError.self) {
             try LlamaModel(config: plain, weights: st, layout: .huggingFace, tokenizer: model.tokenizer)
@@ -211,11 +221,66 @@ struct LlamaVariantTests {
     @Test("info says what the variant is", arguments: [
         ("qwen2-gqa", "qwen2: q/k/v biases"), ("qwen3-gqa", "qwen3: q/k RMSNorm per head before RoPE"),
         ("qwen3-bias", "qwen3: q/k/v/o biases, q/k RMSNorm per head before RoPE"),
-        ("llama-bias", "llama: q/k/v/o biases, gate/up/down biases"),
+        ("llama-bias", "llama: q/k/v/o biases, gate/up/down biases"), ("mistral-window", "mistral: sliding window of 4 keys"),
+        ("qwen2-window", "qwen2: q/k/v biases, sliding window of 3 keys on 1 of 2 layers"),
     ])
     func info(name: String, variant: String) throws {
         let model = try LlamaVariantFixture(name).load()
         #expect(model.info.details.first { $0.0 == "variant" }?.1 == variant)
+    }
+
+    @Test("sliding windows: masked scores are −∞ exactly outside the window, on the layers that slide; the KV cache keeps it")
+    func windows() throws {
+        let mistral = try LlamaVariantFixture("mistral-window")
+        let m = try mistral.load()
+        #expect(m.config.slidingWindow == 4 && (0..<2).allSatisfy { m.config.window(layer: $0) == 4 })
+        let t = try m.trace(mistral.ids)
+        let T = mistral.ids.count
+        for l in 0..<2 {
+            let s = t["blocks.\(l).attn.hook_attn_scores"]!.tensor
+            for i in 0..<T { for j in 0..<T {
+                let visible = j <= i && j > i - 4
+                #expect(s[1, i, j].isFinite == visible, "layer \(l) query \(i) key \(j)")
+            } }
+        }
+        #expect(t["blocks.0.attn.hook_attn_scores"]?.formula.contains("sliding window of 4 keys") == true)
+        // One token at a time through the cache: each pass sees only the last 4 keys.
+        let cache = m.makeCache()
+        _ = try m.forward(Array(mistral.ids.prefix(10)), cache: cache, options: ForwardOptions(record: false))
+        let step = try m.forward([mistral.ids[10]], cache: cache, options: ForwardOptions())
+        let p = step["blocks.1.attn.hook_pattern"]!.tensor
+        #expect(p.shape == [4, 1, 11] && (0..<7).allSatisfy { p[0, 0, $0] == 0 } && p[0, 0, 7] > 0)
+        let want = t["blocks.1.attn.hook_pattern"]!.tensor.sliced([.all, .range(10, 11, 1), .range(0, 11, 1)])
+        #expect(referenceError(p.data, want.data).error <= 1e-5)
+
+        let q2 = try LlamaVariantFixture("qwen2-window").load()
+        #expect(q2.config.window(layer: 0) == nil && q2.config.window(layer: 1) == 3)
+        let t2 = try q2.trace([5, 6, 7, 8, 9])
+        #expect(t2["blocks.0.attn.hook_attn_scores"]!.tensor[0, 4, 0].isFinite)
+        #expect(t2["blocks.1.attn.hook_attn_scores"]!.tensor[0, 4, 1] == -.infinity)
+        #expect(t2["blocks.1.attn.hook_attn_scores"]!.tensor[0, 4, 2].isFinite)
+    }
+
+    @Test("window configs: Qwen's use_sliding_window off means no window; Llama ignores sliding_window as transformers does")
+    func windowConfigs() throws {
+        func decode(_ json: String) throws -> LlamaConfig { try JSONDecoder().decode(LlamaConfig.self, from: Data(json.utf8)) }
+        let base = #""hidden_size": 8, "intermediate_size": 8, "num_attention_heads": 2, "num_hidden_layers": 4, "vocab_size": 10"#
+        #expect(try decode("{\(base), \"model_type\": \"qwen2\", \"sliding_window\": 4, \"use_sliding_window\": false}").slidingWindow == nil)
+        let q = try decode("{\(base), \"model_type\": \"qwen2\", \"sliding_window\": 4, \"use_sliding_window\": true, \"max_window_layers\": 2}")
+        #expect(q.slidingLayers == [false, false, true, true] && q.window(layer: 3) == 4)
+        #expect(try decode("{\(base), \"model_type\": \"llama\", \"sliding_window\": 4}").slidingWindow == nil)
+        #expect(try decode("{\(base), \"model_type\": \"mistral\", \"sliding_window\": null}").slidingWindow == nil)
+        let mistral = try decode("{\(base), \"model_type\": \"mistral\", \"sliding_window\": 4, \"attention_bias\": true}")
+        #expect(mistral.slidingWindow == 4 && !mistral.queryKeyValueBias)
+        // Round trips keep the variant and its flags.
+        for c in [q, mistral, try decode("{\(base), \"model_type\": \"qwen3\", \"attention_bias\": true, \"head_dim\": 6}"),
+                  try decode("{\(base), \"attention_bias\": true, \"mlp_bias\": true}")] {
+            #expect(try JSONDecoder().decode(LlamaConfig.self, from: JSONEncoder().encode(c)) == c)
+        }
+        #expect(try decode("{\(base), \"model_type\": \"qwen3\"}").headDim == 128)  // Qwen3Config's default
+        #expect(throws: DecodingError.self) { try decode("{\(base), \"model_type\": \"phi3\"}") }
+        #expect(throws: DecodingError.self) { try decode("{\(base), \"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}}") }
+        #expect(try decode("{\(base), \"rope_scaling\": null}").ropeTheta == 10000)
     }
 
     @Test("short forms and parsing of the q/k norm names")

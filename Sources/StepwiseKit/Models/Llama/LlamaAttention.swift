@@ -31,6 +31,8 @@ struct LlamaAttention: Sendable {
     var queryBias: Tensor?, keyBias: Tensor?, valueBias: Tensor?, outputBias: Tensor?
     /// Qwen3's RMSNorms over each head of q and of k (weights `[d_head]`), before RoPE.
     var queryNorm: Norm?, keyNorm: Norm?
+    /// Mistral's (or a sliding Qwen layer's) window: a query sees itself and the `window − 1` keys before it.
+    var window: Int?
 
     init(layer: Int, heads: Int, kvHeads: Int, headDim: Int, query: Tensor, key: Tensor, value: Tensor, output: Tensor) {
         self.layer = layer
@@ -141,15 +143,26 @@ struct LlamaAttention: Sendable {
         return r.recordAttention(
             layer: L, q: Tensor(shape: [T, H, d], data: q), k: Tensor(shape: [S, KV, d], data: keys),
             v: Tensor(shape: [S, KV, d], data: values), scale: 1 / Float(d).squareRoot(), start: start, causal: causal,
-            maskExplanation: causal ? "Later positions are hidden: a token may only look at itself and earlier tokens."
-                                    : "The causal mask is switched off: every token sees every other.",
+            maskExplanation: maskExplanation(causal: causal),
             outputSlices: outputPerHead, bO: outputBias,
             project: { z in
                 let o = project(z, outputPacked, quantized?.output)
                 return outputBias.map { o.addingRowVector($0) } ?? o
             },
             attnOutExplanation: "What the attention heads together add to the residual stream; query head h read key/value head h/\(g) (\(sharingDescription)).",
-            qInput: .rotQ(layer: L), kInput: .rotK(layer: L))
+            qInput: .rotQ(layer: L), kInput: .rotK(layer: L), window: window)
+    }
+}
+
+extension LlamaAttention {
+    /// What the masked-scores step says for this layer's mask.
+    func maskExplanation(causal: Bool) -> String {
+        switch (causal, window) {
+        case (true, nil): return "Later positions are hidden: a token may only look at itself and earlier tokens."
+        case (true, let w?): return "Later positions are hidden, and so is everything more than \(w - 1) tokens back: a sliding window of \(w) keys, the token itself included."
+        case (false, let w?): return "The causal mask is switched off, but the sliding window still hides keys \(w) or more positions away."
+        case (false, nil): return "The causal mask is switched off: every token sees every other."
+        }
     }
 }
 

@@ -108,6 +108,7 @@ public final class LlamaModel: LanguageModel {
             attention.keyBias = try optional(qkvBias, .keyBias, [KV * d])
             attention.valueBias = try optional(qkvBias, .valueBias, [KV * d])
             attention.outputBias = try optional(config.outputBias, .outputBias, [D])
+            attention.window = config.window(layer: l)
             if config.queryKeyNorm {
                 attention.queryNorm = .rms(weight: try w(.queryNorm, [d]), eps: config.rmsNormEps)
                 attention.keyNorm = .rms(weight: try w(.keyNorm, [d]), eps: config.rmsNormEps)
