@@ -87,11 +87,25 @@ struct WeightUsageTests {
     @Test("known unused tensors load and info lists them: RoPE buffers, a tied head's copy, BERT position ids")
     func knownUnused() throws {
         let t = try folder(Self.qwen2, adding: ["model.layers.0.self_attn.rotary_emb.inv_freq": [1, 0.1, 0.01],
-                                                "model.layers.1.self_attn.rotary_emb.inv_freq": [1, 0.1, 0.01]])
+                                                "model.layers.1.self_attn.rotary_emb.inv_freq": [1, 0.1, 0.01],
+                                                "lm_head.weight": [1, 2]])
         let m = try loadModel(t)
         let row = try #require(m.info.details.first { $0.0 == "unread tensors" })
         #expect(row.1.contains("model.layers.0.self_attn.rotary_emb.inv_freq, model.layers.1.self_attn.rotary_emb.inv_freq (RoPE's inverse frequencies"), "\(row.1)")
+        #expect(row.1.contains("lm_head.weight (the config ties the LM head to the token embedding"), "\(row.1)")
         #expect(!m.info.details.contains { $0.0 == "warning" })
+        // GPT-2's mask buffers, as older checkpoints saved them.
+        let gpt2 = try HostileFixtures.gpt2Folder()
+        var e = try SafetensorsEdit(gpt2.file("model.safetensors"))
+        for name in ["transformer.h.0.attn.bias", "transformer.h.1.attn.masked_bias"] {
+            let start = e.data.count
+            e.data.append(contentsOf: [0, 0, 128, 63])
+            e.header[name] = ["dtype": "F32", "shape": [1], "data_offsets": [start, start + 4]]
+        }
+        try e.write(gpt2.file("model.safetensors"))
+        let g = try loadModel(gpt2)
+        let gr = try #require(g.info.details.first { $0.0 == "unread tensors" })
+        #expect(gr.1.contains("transformer.h.0.attn.bias (the causal-mask buffer") && gr.1.contains("transformer.h.1.attn.masked_bias"), "\(gr.1)")
         // Everything read: no row at all.
         let plain = try LlamaVariantFixture("qwen2-gqa").load()
         #expect(!plain.info.details.contains { $0.0 == "unread tensors" || $0.0 == "warning" })
