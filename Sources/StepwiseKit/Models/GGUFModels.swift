@@ -11,7 +11,13 @@ public enum GGUFModels {
     /// optional biases (llama.cpp reads them when present) are read when layer 0 has them.
     /// - Throws: ``StepwiseError`` naming the file and the key or tensor that is missing or unsupported.
     public static func load(path: String) throws -> LlamaModel {
-        let file = try GGUFFile(path: path)
+        try load(GGUFFile(path: path))
+    }
+
+    /// Loads a Llama-family model from a GGUF file already opened (so a caller that read
+    /// `general.architecture` to choose the family does not open the file twice).
+    public static func load(_ file: GGUFFile) throws -> LlamaModel {
+        let path = file.path
         guard let arch = try file.text("general.architecture") else {
             throw StepwiseError.file(path, "has no general.architecture")
         }
