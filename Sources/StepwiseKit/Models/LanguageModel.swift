@@ -101,6 +101,14 @@ public struct ForwardOptions: Sendable {
     public var patches: [Patch]
     /// Overrides the model's mask: `false` lets a decoder attend both ways (a teaching switch).
     public var causal: Bool?
+    /// With `record` off, compute the logits of the last position only (`[1, vocab]`): what generation
+    /// reads, and all a prefill needs; a 780-token prompt on a 262,144-token vocabulary otherwise
+    /// computes 800 MB of logits it throws away.
+    public var lastLogitsOnly = false
+    /// A recorded pass keeps the logits of every position only while they take at most this many floats
+    /// (default 32 Mi, 128 MB); beyond it, only the last position's, which every command reads (`top`,
+    /// sampling, attribution, patching). `ln_final.hook_out` still holds every position.
+    public var logitBudget = 32 * 1024 * 1024
     /// Checked before each block; when it returns true the pass stops with a ``StepwiseError`` of kind
     /// `.interrupted` (Ctrl-C in the REPL).
     public var isCancelled: @Sendable () -> Bool

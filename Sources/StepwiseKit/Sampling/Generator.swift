@@ -24,6 +24,7 @@ public struct Generator: Sendable {
     func options(record: Bool) -> ForwardOptions {
         var o = options
         o.record = record
+        o.lastLogitsOnly = !record
         return o
     }
 

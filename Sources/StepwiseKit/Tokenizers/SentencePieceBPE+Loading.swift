@@ -32,7 +32,8 @@ extension SentencePieceBPE {
             var r = JSONReader(path: path, bytes: file.bytes, maxValues: 100_000)
             guard try r.peek() == .object else { throw StepwiseError.file(path, "is not a JSON object") }
             var type: String?, byteFallback = false
-            var ids: [String: Int] = [:], byID: [Int: String] = [:]
+            var byID: [Int: String] = [:]
+            var seen = Set<[UInt8]>()
             var merges: [(String, String)] = []
             var added: [(content: String, id: Int)] = []
             var root: [String: JSONValue] = [:]
@@ -48,7 +49,22 @@ extension SentencePieceBPE {
                         case "vocab":
                             guard try r.peek() == .object else { throw StepwiseError.file(path, "model.vocab is not an object of piece → id") }
                             sawVocab = true
-                            try ByteLevelBPE.readVocabulary(&r, what: "model.vocab", path: path, limit: limit, ids: &ids, byID: &byID)
+                            // Keyed by bytes: canonically equivalent pieces are distinct pieces here.
+                            try r.object("model.vocab", checkDuplicates: false) { r, piece in
+                                guard try r.peek() == .number, let id = try r.number("").int, id >= 0, id < ByteLevelBPE.maxID else {
+                                    throw StepwiseError.file(path, "model.vocab['\(piece)'] is not an id (a whole number in 0..<\(ByteLevelBPE.maxID))")
+                                }
+                                if let limit, id >= limit.size {
+                                    throw StepwiseError.file(path, "model.vocab['\(piece)'] has id \(id), but \(limit.source) is \(limit.size): the tokenizer files and config.json do not belong together")
+                                }
+                                guard seen.insert(Array(piece.utf8)).inserted else {
+                                    throw StepwiseError.file(path, "the piece '\(piece)' appears twice in model.vocab")
+                                }
+                                if let other = byID[id] {
+                                    throw StepwiseError.file(path, "model.vocab gives id \(id) to both '\(other)' and '\(piece)'")
+                                }
+                                byID[id] = piece
+                            }
                         case "merges":
                             guard try r.peek() == .array else { throw StepwiseError.file(path, "model.merges is not an array") }
                             sawMerges = true
@@ -91,7 +107,6 @@ extension SentencePieceBPE {
                     throw StepwiseError.file(path, "added token '\(content)' has id \(id), which the vocabulary gives to '\(other)'")
                 }
                 byID[id] = content
-                if ids[content] == nil { ids[content] = id }
             }
             let count = (byID.keys.max() ?? -1) + 1
             guard count == byID.count else {
@@ -125,6 +140,8 @@ extension SentencePieceBPE {
                     throw StepwiseError(.unsupported, "\(path): pre_tokenizer \(pre["type"]?.string ?? "?") is not supported for SentencePiece BPE")
                 }
             }
+            var ids: [String: Int] = [:]
+            for (id, p) in byID where p.hasPrefix("<") && ids[p] == nil { ids[p] = id }
             var special = SpecialTokens()
             special.unknown = ids["<unk>"]
             special.padding = ids["<pad>"]

@@ -22,7 +22,10 @@ public final class SentencePieceBPE: Tokenizer {
     }
 
     let pieces: [String]
-    let idsByPiece: [String: Int]
+    /// Pieces by their UTF-8 bytes: Swift's `String` equality is canonical equivalence, under which
+    /// distinct pieces of a real vocabulary (`ায়` spelled with U+09AF U+09BC or with U+09DF) would collide.
+    let idsByPiece: [[UInt8]: Int]
+    private let pieceBytes: [[UInt8]]
     /// Per piece, a merge priority (lower first) for ``Priority/scores``: the dense rank of its score.
     private let scoreRank: [UInt32]?
     let scores: [Float]?
@@ -55,13 +58,15 @@ public final class SentencePieceBPE: Tokenizer {
         self.source = source
         self.addSpacePrefix = addSpacePrefix
         specialTokens = special
-        var ids: [String: Int] = [:]
+        let utf8 = pieces.map { Array($0.utf8) }
+        pieceBytes = utf8
+        var ids: [[UInt8]: Int] = [:]
         ids.reserveCapacity(pieces.count)
-        for (i, p) in pieces.enumerated() where ids[p] == nil { ids[p] = i }
+        for (i, p) in utf8.enumerated() where ids[p] == nil { ids[p] = i }
         idsByPiece = ids
         var bytes = [Int32](repeating: -1, count: 256)
         for b in 0..<256 {
-            if let id = ids[String(format: "<0x%02X>", b)] { bytes[b] = Int32(id) }
+            if let id = ids[Array(String(format: "<0x%02X>", b).utf8)] { bytes[b] = Int32(id) }
         }
         byteIDs = bytes
         switch priority {
@@ -83,7 +88,8 @@ public final class SentencePieceBPE: Tokenizer {
             var table: [UInt64: (rank: UInt32, merged: Int32)] = [:]
             table.reserveCapacity(list.count)
             for (rank, (a, b)) in list.enumerated() {
-                guard let l = ids[a], let r = ids[b], let m = ids[a + b] else {
+                let (ab, bb) = (Array(a.utf8), Array(b.utf8))
+                guard let l = ids[ab], let r = ids[bb], let m = ids[ab + bb] else {
                     throw StepwiseError.file(source, "merge \(rank) '\(a) \(b)' joins pieces the vocabulary does not have")
                 }
                 let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
@@ -109,7 +115,7 @@ public final class SentencePieceBPE: Tokenizer {
     }
 
     public func piece(for id: Int) -> String? { pieces.indices.contains(id) ? pieces[id] : nil }
-    public func id(for piece: String) -> Int? { idsByPiece[piece] }
+    public func id(for piece: String) -> Int? { idsByPiece[Array(piece.utf8)] }
 
     /// The bytes a piece stands for: a byte token's byte, else its text with `▁` as a space.
     public func bytes(for id: Int) -> [UInt8]? {
@@ -136,7 +142,7 @@ public final class SentencePieceBPE: Tokenizer {
         for segment in segments(text) {
             switch segment {
             case .special(_, let id): out.append(id)
-            case .text(let scalars): merge(symbols(scalars), into: &out, record: nil)
+            case .text(let scalars): merge(try symbols(scalars), into: &out, record: nil)
             }
         }
         return out
@@ -149,7 +155,7 @@ public final class SentencePieceBPE: Tokenizer {
             case .special(let s, let id):
                 result.append(PretokenExplanation(text: s, initial: [s], rules: [], pieces: [s], ids: [id], isSpecial: true))
             case .text(let scalars):
-                let start = symbols(scalars)
+                let start = try symbols(scalars)
                 var rules: [TokenizationRule] = []
                 var ids: [Int] = []
                 merge(start, into: &ids) { rules.append($0) }
@@ -195,18 +201,26 @@ public final class SentencePieceBPE: Tokenizer {
 
     /// The starting symbols of a segment: each character (spaces as `▁`) as its piece, or as the byte
     /// tokens of its UTF-8 when the vocabulary lacks it (and as `<unk>` when there are no byte tokens).
-    func symbols(_ scalars: [Unicode.Scalar]) -> [Int32] {
+    /// - Throws: ``StepwiseError`` when a character has no piece, no byte tokens and there is no `<unk>`.
+    func symbols(_ scalars: [Unicode.Scalar]) throws -> [Int32] {
         var out: [Int32] = []
         out.reserveCapacity(scalars.count + 1)
         var chars = scalars.map { $0 == " " ? Self.space : $0 }
         if addSpacePrefix { chars.insert(Self.space, at: 0) }
         for c in chars {
-            if let id = idsByPiece[String(c)] {
+            if let id = idsByPiece[Array(String(c).utf8)] {
                 out.append(Int32(id))
             } else {
                 for b in UTF8.encode(c)! {
                     let id = byteIDs[Int(b)]
-                    out.append(id >= 0 ? id : Int32(specialTokens.unknown ?? 0))
+                    if id >= 0 {
+                        out.append(id)
+                    } else if let unk = specialTokens.unknown {
+                        out.append(Int32(unk))
+                    } else {
+                        throw StepwiseError(.unsupported, String(format: "the vocabulary has no piece for %@ (U+%04X), no byte token <0x%02X> and no unknown token",
+                                                                 String(c).debugDescription, c.value, Int(b)))
+                    }
                 }
             }
         }
@@ -219,7 +233,7 @@ public final class SentencePieceBPE: Tokenizer {
     @inline(__always)
     private func candidate(_ a: Int32, _ b: Int32) -> (rank: UInt32, merged: Int32)? {
         if let scoreRank {
-            guard let m = idsByPiece[pieces[Int(a)] + pieces[Int(b)]] else { return nil }
+            guard let m = idsByPiece[pieceBytes[Int(a)] + pieceBytes[Int(b)]] else { return nil }
             return (scoreRank[m], Int32(m))
         }
         return mergeTable[UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))]
@@ -260,8 +274,9 @@ public final class SentencePieceBPE: Tokenizer {
                     if p < n { now.append("…") }
                 }
                 let a = pieces[Int(left)], b = pieces[Int(right)]
-                let why = scores.map { String(format: "score %.2f", $0[Int(c.merged)]) } ?? "merge rank \(rank)"
-                record(TokenizationRule(description: "\(a) + \(b) -> \(a + b)  (\(why))",
+                // By score: the piece's score says why it merged now; by merges: the view shows the rank.
+                let why = scores.map { String(format: "  (score %.2f)", $0[Int(c.merged)]) } ?? ""
+                record(TokenizationRule(description: "\(a) + \(b) -> \(a + b)" + why,
                                         rank: scores == nil ? Int(rank) : nil, symbols: now))
             }
             if prev[k] >= 0, let c2 = candidate(sym[prev[k]], sym[k]) { heap.push(UInt64(c2.rank) << 32 | UInt64(prev[k])) }

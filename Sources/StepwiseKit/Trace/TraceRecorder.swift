@@ -166,6 +166,21 @@ public struct TraceRecorder {
 
     /// The position axis of the new tokens.
     public var pos: Axis { Axis("pos", labels: queryLabels) }
+
+    /// The rows the logits are computed for, with the matching position axis and a note for the step's
+    /// explanation: all of `normed`, or only its last row when `options` asks for
+    /// ``ForwardOptions/lastLogitsOnly`` on a pass that records nothing, or when every row's logits would
+    /// exceed ``ForwardOptions/logitBudget`` (`vocab` entries a row).
+    func logitRows(_ normed: Tensor, _ options: ForwardOptions, vocab: Int) -> (rows: Tensor, axis: Axis, note: String) {
+        let T = normed.dim(0)
+        let overBudget = T * vocab > options.logitBudget
+        guard T > 1, (options.lastLogitsOnly && !options.record) || overBudget else { return (normed, pos, "") }
+        let note = overBudget
+            ? String(format: " Kept for the last position only: all %d positions would take %.0f MB (ln_final.hook_out holds every position).",
+                     T, Double(T * vocab) * 4 / 1_048_576)
+            : ""
+        return (normed.row(T - 1).reshaped([1, normed.dim(1)]), Axis("pos", labels: queryLabels.suffix(1), positions: [T - 1]), note)
+    }
     public var queryPos: Axis { Axis("query_pos", labels: queryLabels) }
     public var keyPos: Axis { Axis("key_pos", labels: keyLabels) }
     public static let head = Axis("head")

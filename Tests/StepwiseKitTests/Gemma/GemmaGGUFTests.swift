@@ -104,7 +104,10 @@ struct GemmaGGUFTests {
             }
         }
         expectClose(try #require(trace["ln_final.hook_out"]).tensor.row(T - 1).data, floats(c["final_norm_last"]), "final norm")
-        let last = try #require(trace.logits).row(T - 1).data
+        // Long prompts keep the last position's logits only (T × 262,144 floats would exceed the budget).
+        let logits = try #require(trace.logits)
+        #expect(logits.dim(0) == (T * model.config.vocabSize > ForwardOptions().logitBudget ? 1 : T))
+        let last = logits.row(logits.dim(0) - 1).data
         let top = try #require(c["logits_top"] as? [[NSNumber]])
         expectClose(top.map { last[$0[0].intValue] }, top.map { $0[1].floatValue }, "top-100 logits")
         expectClose(stride(from: 0, to: last.count, by: 1024).map { last[$0] }, floats(c["logits_strided"]), "every 1024th logit")
@@ -128,6 +131,12 @@ struct GemmaGGUFTests {
         let step = try #require(trace["blocks.0.attn.hook_pattern"])
         #expect(StepRenderer.mask(for: step, in: trace) == .causalWindow(512))
         #expect(StepRenderer.mask(for: try #require(trace["blocks.5.attn.hook_pattern"]), in: trace) == .causal)
+        // 780 × 262,144 logits (818 MB) are not kept; the step says so, and top still reads the last position.
+        let logits = try #require(trace["logits"])
+        #expect(logits.tensor.shape == [1, 262_144] && logits.axes[0].labels?.count == 1)
+        #expect(logits.explanation.contains("last position only"), "\(logits.explanation)")
+        let top = Predictions.top(trace, tokenizer: model.tokenizer, k: 1)
+        #expect(top.first?.id == (c["logits_top"] as? [[NSNumber]])?.first?[0].intValue)
     }
 
     @Test("the short prompt's residual rows and logits", .enabled(if: available))

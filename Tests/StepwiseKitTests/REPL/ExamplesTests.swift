@@ -2,11 +2,22 @@ import Foundation
 import Testing
 @testable import StepwiseKit
 
-private let examples: [String] = {
+private let allExamples: [String] = {
     let dir = TestPaths.repoRoot.appendingPathComponent("examples")
     return ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
         .filter { $0.hasSuffix(".stepwise") }.sorted()
 }()
+
+/// The model a script names in a `# model: PATH` line (relative to the test models), if any.
+private func exampleModel(_ name: String) -> String? {
+    let text = (try? String(contentsOf: TestPaths.repoRoot.appendingPathComponent("examples/\(name)"), encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").first { $0.hasPrefix("# model: ") }.map { String($0.dropFirst("# model: ".count)) }
+}
+
+/// Scripts for the built-in model.
+private let examples = allExamples.filter { exampleModel($0) == nil }
+/// Scripts for a real model, with the model found under STEPWISE_MODELS.
+private let modelExamples = allExamples.filter { exampleModel($0) != nil }
 
 /// Every script in examples/ runs without an error on the built-in model, and prints what its snapshot says.
 @Suite("examples/ scripts", .enabled(if: ModelLoader.builtinPath != nil, "the built-in model is missing"))
@@ -23,6 +34,20 @@ struct ExamplesTests {
     @Test("there are examples to run")
     func present() {
         #expect(examples.count >= 5)
+        #expect(modelExamples.contains("gemma3.stepwise"))
+    }
+
+    @Test("a script for a real model runs cleanly on it and matches its snapshot", arguments: modelExamples)
+    func modelExample(name: String) throws {
+        guard let model = exampleModel(name).flatMap(TestPaths.model) else {
+            print("skipped \(name): its model \(exampleModel(name) ?? "?") is not under \(TestPaths.models.path)")
+            return
+        }
+        let script = try String(contentsOf: TestPaths.repoRoot.appendingPathComponent("examples/\(name)"), encoding: .utf8)
+        var t = try Transcript(model: model.path)
+        let (text, ok) = t.run(script, stopAtFailure: true)
+        #expect(ok, "\(name) failed:\n\(text.split(separator: "\n").suffix(3).joined(separator: "\n"))")
+        expectSnapshot(text, TestPaths.fixtures.appendingPathComponent("snapshots/examples/\(name).txt"))
     }
 }
 

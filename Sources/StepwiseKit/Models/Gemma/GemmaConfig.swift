@@ -157,6 +157,9 @@ public struct GemmaConfig: Sendable, Equatable {
                 if target == 0 { global = try float("rope_theta", in: p) ?? global } else { local = try float("rope_theta", in: p) ?? local }
             }
             if nested["rope_theta"] != nil { global = try float("rope_theta", in: nested) ?? global }
+            if let t = nested["rope_type"]?.string, t != "default" {
+                throw StepwiseError(.unsupported, "\(source): rope_type '\(t)' is not supported (only the default RoPE)")
+            }
         }
         if case .object(let scaling)? = c["rope_scaling"], let t = scaling["rope_type"]?.string ?? scaling["type"]?.string, t != "default" {
             throw StepwiseError(.unsupported, "\(source): rope_scaling '\(t)' is not supported (only the default RoPE)")

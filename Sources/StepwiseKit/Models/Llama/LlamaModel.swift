@@ -272,10 +272,11 @@ public final class LlamaModel: LanguageModel {
             cache.tokenIDs += ids
         }
         let normed = finalNorm(x, at: .final, inputs: [.residPost(layer: blocks.count - 1)], recorder: &r)
-        _ = r.hook(.logits, project(normed, lmHeadPacked, quantizedHead), title: "Logits",
+        let (rows, logitPos, logitNote) = r.logitRows(normed, options, vocab: config.vocabSize)
+        _ = r.hook(.logits, project(rows, lmHeadPacked, quantizedHead), title: "Logits",
                    formula: tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U",
-                   explanation: "A score for every vocabulary entry as the next token; softmax turns them into probabilities.",
-                   axes: [pos, Axis("vocab")], inputs: [.normOut(.final)], always: true)
+                   explanation: "A score for every vocabulary entry as the next token; softmax turns them into probabilities." + logitNote,
+                   axes: [logitPos, Axis("vocab")], inputs: [.normOut(.final)], always: true)
         return try r.finished()
     }
 }
