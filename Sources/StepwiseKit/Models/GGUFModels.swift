@@ -2,15 +2,27 @@ import Foundation
 
 /// Builds a model and its tokenizer from a GGUF file's metadata and tensors.
 public enum GGUFModels {
-    /// Loads a Llama-architecture GGUF (weights dequantized to float32, tokenizer from `tokenizer.ggml.*`).
+    /// The `general.architecture` values the Llama family reads, and the variant each one is.
+    static let llamaArchitectures: [String: LlamaConfig.Variant] = ["llama": .llama, "qwen2": .qwen2, "qwen3": .qwen3]
+
+    /// Loads a Llama-, Qwen2- or Qwen3-architecture GGUF (weights dequantized to float32, tokenizer from
+    /// `tokenizer.ggml.*`). Keys are read under the architecture's prefix (`qwen2.block_count`). Qwen2
+    /// files carry `blk.N.attn_{q,k,v}.bias`, Qwen3 files `blk.N.attn_{q,k}_norm.weight`; a llama file's
+    /// optional biases (llama.cpp reads them when present) are read when layer 0 has them.
     /// - Throws: ``StepwiseError`` naming the file and the key or tensor that is missing or unsupported.
     public static func load(path: String) throws -> LlamaModel {
-        let file = try GGUFFile(path: path)
+        try load(GGUFFile(path: path))
+    }
+
+    /// Loads a Llama-family model from a GGUF file already opened (so a caller that read
+    /// `general.architecture` to choose the family does not open the file twice).
+    public static func load(_ file: GGUFFile) throws -> LlamaModel {
+        let path = file.path
         guard let arch = try file.text("general.architecture") else {
             throw StepwiseError.file(path, "has no general.architecture")
         }
-        guard arch == "llama" else {
-            throw StepwiseError(.unsupported, "\(path): architecture '\(arch)' is not supported (llama)")
+        guard let variant = llamaArchitectures[arch] else {
+            throw StepwiseError(.unsupported, "\(path): architecture '\(arch)' is not supported (\(llamaArchitectures.keys.sorted().joined(separator: ", ")))")
         }
         func key(_ suffix: String) -> String { "\(arch).\(suffix)" }
         func int(_ suffix: String) throws -> Int {
@@ -40,13 +52,34 @@ public enum GGUFModels {
         if embed.ne.count == 2, embed.ne[1] != vocab {
             throw StepwiseError.file(path, "tensor 'token_embd.weight' has \(embed.ne[1]) rows but tokenizer.ggml.tokens has \(vocab) tokens; the vocabulary does not belong to these weights")
         }
+        // Qwen3 heads are wider than embedding_length / head_count: attention.key_length says how wide.
+        let keyLength = try file.integer(key("attention.key_length"))
+        let valueLength = try file.integer(key("attention.value_length"))
+        if let keyLength, let valueLength, keyLength != valueLength {
+            throw StepwiseError(.unsupported, "\(path): \(key("attention.key_length")) \(keyLength) differs from \(key("attention.value_length")) \(valueLength); heads of two widths are not supported")
+        }
         let tokenizer = try Self.tokenizer(file)
-        let config = LlamaConfig(
+        var config = LlamaConfig(
             blockCount: blockCount, embeddingLength: embeddingLength,
             feedForwardLength: feedForward, headCount: headCount,
             headCountKV: headCountKV, rmsEpsilon: rmsEpsilon, ropeFreqBase: ropeFreqBase,
             contextLength: contextLength, ropeDimensionCount: ropeDimensions,
             vocabularySize: vocab, tieWordEmbeddings: !file.contains("output.weight"))
+        if let k = keyLength ?? valueLength, headCount > 0, k != embeddingLength / headCount { config.headDimension = k }
+        config.variant = variant
+        // What llama.cpp's loader reads for each architecture: qwen2 requires q/k/v biases and has no
+        // o bias, qwen3 requires q/k norms; llama reads each bias when the file has it.
+        switch variant {
+        case .qwen2:
+            config.queryKeyValueBias = true
+        case .qwen3:
+            config.queryKeyNorm = true
+        case .llama, .mistral:
+            let p = LlamaWeightLayout.gguf
+            config.queryKeyValueBias = [.queryBias, .keyBias, .valueBias].contains { file.contains(p.name($0, layer: 0)) }
+            config.outputBias = file.contains(p.name(.outputBias, layer: 0))
+            config.mlpBias = [.gateBias, .upBias, .downBias].contains { file.contains(p.name($0, layer: 0)) }
+        }
         let name = try file.text("general.name") ?? URL(fileURLWithPath: path).lastPathComponent
         var details = file.summary
         details.insert(("file", URL(fileURLWithPath: path).lastPathComponent), at: 0)

@@ -8,8 +8,9 @@ public enum LoadedModel {
     case tokenizer(any Tokenizer)
 }
 
-/// Finds out what a path holds and loads it: a Hugging Face folder (GPT-2, BERT or Llama by
-/// `config.json`'s `model_type`), a folder with only tokenizer files, or a `.gguf` file.
+/// Finds out what a path holds and loads it: a Hugging Face folder (GPT-2, BERT, or the Llama family —
+/// llama, mistral, qwen2, qwen3 — by `config.json`'s `model_type`), a folder with only tokenizer files,
+/// or a `.gguf` file.
 public enum ModelLoader {
     /// The folder of the built-in teaching model that ships inside the package.
     public static var builtinPath: String? {
@@ -102,12 +103,12 @@ public enum ModelLoader {
             model = try GPT2Model.load(folder: folder, tokenizer: tok)
         case "bert":
             model = try BERTModel.load(folder: folder)
-        case "llama", "mistral", "qwen2":
+        case _ where LlamaConfig.Variant(rawValue: type) != nil:
             model = try LlamaModel.load(folder: folder, tokenizer: tok)
         case "gemma3_text", "gemma3", "gemma2":
             model = try GemmaModel.load(folder: folder, tokenizer: tok)
         default:
-            throw StepwiseError(.unsupported, "\(configPath): model_type '\(type)' is not supported (gpt2, bert, llama, gemma2, gemma3_text)")
+            throw StepwiseError(.unsupported, "\(configPath): model_type '\(type)' is not supported (gpt2, bert, \(LlamaConfig.Variant.allCases.map(\.rawValue).joined(separator: ", ")), gemma2, gemma3_text)")
         }
         // A tokenizer with more pieces than the embedding has rows would hand the model ids it cannot
         // look up; a larger embedding (padded vocabularies) is fine.

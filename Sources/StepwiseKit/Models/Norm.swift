@@ -53,6 +53,13 @@ struct Norm: Sendable {
         let rms = kind == .rms
         let valueAxes = axes ?? [rec.pos, TraceRecorder.dModel]
         let scaleAxes = Array(valueAxes.dropLast()) + [TraceRecorder.one]
+        // The q/k norms normalize every head's vector on its own.
+        let perHead: String?
+        switch site {
+        case .qNorm: perHead = "query"
+        case .kNorm: perHead = "key"
+        default: perHead = nil
+        }
         var scale: Tensor, centered: Tensor
         if rms {
             (scale, centered) = (Self.rootMeanSquare(x, eps: eps), x)
@@ -62,14 +69,16 @@ struct Norm: Sendable {
         scale = rec.hook(.normScale(site), scale,
                          title: (rms ? "RMSNorm scale" : "Norm scale") + at,
                          formula: rms ? "scale = √(mean(x²) + \(eps))" : "scale = √(var(x) + ε)",
-                         explanation: rms ? "The root-mean-square size of each position's vector; it is divided out."
-                             : "How spread out each position's vector is (its standard deviation): the number it is divided by.",
+                         explanation: perHead.map { "The root-mean-square size of each head's \($0) vector at each position; it is divided out before RoPE." }
+                             ?? (rms ? "The root-mean-square size of each position's vector; it is divided out."
+                             : "How spread out each position's vector is (its standard deviation): the number it is divided by."),
                          axes: scaleAxes, inputs: inputs)
         let normalized = rec.hook(.normNormalized(site), centered.dividedByRowScale(scale),
                                   title: (rms ? "RMS-normalised" : "Normalized") + at,
                                   formula: rms ? "normalized = x / scale" : "(x − mean(x)) / scale",
-                                  explanation: rms ? "Each position's vector rescaled to RMS 1 (no mean is subtracted, unlike LayerNorm)."
-                                      : "Each vector centred on zero and divided by its spread, so every position has mean 0 and variance 1.",
+                                  explanation: perHead.map { "Each head's \($0) vector rescaled to RMS 1, so its length no longer depends on the input's." }
+                                      ?? (rms ? "Each position's vector rescaled to RMS 1 (no mean is subtracted, unlike LayerNorm)."
+                                      : "Each vector centred on zero and divided by its spread, so every position has mean 0 and variance 1."),
                                   axes: valueAxes, inputs: (rms ? inputs : []) + [.normScale(site)])
         let out = normalized.affine(weight: weight, bias: bias)
         guard hookOut else { return out }
@@ -86,8 +95,9 @@ struct Norm: Sendable {
         }
         return rec.hook(.normOut(site), out, title: (rms ? "RMSNorm output" : "Norm output") + at,
                         formula: rms ? "out = normalized ⊙ \(weightText)" : "normalized · w + b",
-                        explanation: rms ? "Each dimension multiplied by its learned weight."
-                            : "The learned per-dimension gain and bias of \(what), applied to the normalized vector.",
+                        explanation: perHead.map { "Each dimension of every head's \($0) multiplied by its learned weight (one weight per d_head dimension, shared by the heads); RoPE rotates this." }
+                            ?? (rms ? "Each dimension multiplied by its learned weight."
+                            : "The learned per-dimension gain and bias of \(what), applied to the normalized vector."),
                         axes: valueAxes, inputs: [.normNormalized(site)])
     }
 

@@ -36,7 +36,7 @@ struct LlamaGGUFStyleWeights: WeightSource {
             m[LlamaWeightLayout.gguf.lmHeadName] = LlamaWeightLayout.huggingFace.lmHeadName
         }
         for l in 0..<config.numHiddenLayers {
-            for part in LlamaWeightLayout.BlockWeight.allCases {
+            for part in LlamaWeightLayout.BlockWeight.allCases where base.contains(LlamaWeightLayout.huggingFace.name(part, layer: l)) {
                 m[LlamaWeightLayout.gguf.name(part, layer: l)] = LlamaWeightLayout.huggingFace.name(part, layer: l)
             }
         }
@@ -52,8 +52,14 @@ struct LlamaGGUFStyleWeights: WeightSource {
     func tensor(_ name: String) throws -> Tensor {
         guard let hf = mapping[name] else { throw StepwiseError.file(path, "has no tensor '\(name)'") }
         let t = try base.tensor(hf)
-        if name.hasSuffix("attn_q.weight") { return LlamaWeightLayout.permuteForGGUF(t, heads: config.numAttentionHeads) }
-        if name.hasSuffix("attn_k.weight") { return LlamaWeightLayout.permuteForGGUF(t, heads: config.numKeyValueHeads) }
+        // llama.cpp's converter permutes the rows of q and k and of their biases alike.
+        let heads = name.contains("attn_q.") ? config.numAttentionHeads : config.numKeyValueHeads
+        if name.hasSuffix("attn_q.weight") || name.hasSuffix("attn_k.weight") {
+            return LlamaWeightLayout.permuteForGGUF(t, heads: heads)
+        }
+        if name.hasSuffix("attn_q.bias") || name.hasSuffix("attn_k.bias") {
+            return LlamaWeightLayout.permuteForGGUF(t.reshaped([t.count, 1]), heads: heads).reshaped([t.count])
+        }
         return t
     }
 }

@@ -20,11 +20,13 @@ public final class BERTModel: LanguageModel, @unchecked Sendable {
     let pooler: (weight: Tensor, bias: Tensor)?
 
     /// Builds the model from its config and weights.
-    /// - Throws: ``StepwiseError`` if a tensor is missing or has the wrong shape.
-    public init(config: BERTConfig, weights: any WeightSource, tokenizer: any Tokenizer, name: String, source: String) throws {
+    /// - Throws: ``StepwiseError`` if a tensor is missing or has the wrong shape, or the file holds a tensor
+    ///   the model would not read that ``unusedTensors(prefix:)`` does not list.
+    public init(config: BERTConfig, weights file: any WeightSource, tokenizer: any Tokenizer, name: String, source: String) throws {
         self.config = config
         self.tokenizer = tokenizer
         let d = config.hiddenSize
+        let weights = WeightUsage(file)
         // BertForMaskedLM / BertForPreTraining checkpoints prefix every name with `bert.`; BertModel's do not.
         let prefix = weights.contains("bert.embeddings.word_embeddings.weight") ? "bert." : ""
         func w(_ name: String, _ shape: [Int]) throws -> Tensor { try weights.tensor(prefix + name, shape: shape) }
@@ -41,6 +43,7 @@ public final class BERTModel: LanguageModel, @unchecked Sendable {
         } else {
             pooler = nil
         }
+        let account = try weights.finish(family: "bert", knownUnused: Self.unusedTensors(prefix: prefix))
         if tokenizer.vocabularySize > config.vocabSize {
             throw StepwiseError.file(source, "the tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(config.vocabSize) embeddings")
         }
@@ -58,7 +61,19 @@ public final class BERTModel: LanguageModel, @unchecked Sendable {
                 ("output", "no language-model head: pooler output and mean-pooled, L2-normalised sentence embedding"),
                 ("layer norm eps", "\(config.layerNormEps)"),
                 ("token types", "\(config.typeVocabSize) (all tokens use type 0)"),
-            ])
+            ] + account.details)
+    }
+
+    /// The tensors a BERT checkpoint may hold that the model does not read, and why. The pre-training
+    /// heads are real parameters (BertForPreTraining and BertForMaskedLM checkpoints carry them), so
+    /// `info` names them under a warning.
+    static func unusedTensors(prefix: String) -> [UnusedTensorRule] {
+        [
+            UnusedTensorRule(prefix + "embeddings.position_ids", "the position ids 0, 1, 2, …, a buffer"),
+            UnusedTensorRule(prefix + "embeddings.token_type_ids", "a buffer of token type 0 for every position"),
+            UnusedTensorRule("cls.*", "a pre-training head (masked LM or next sentence); Stepwise's BERT ends at the pooler and the sentence embedding",
+                             kind: .ignored),
+        ]
     }
 
     /// Loads a Hugging Face BERT folder: `config.json` (model_type `bert`), `model.safetensors`, and

@@ -16,11 +16,13 @@ public final class GPT2Model: LanguageModel, @unchecked Sendable {
     let unembed: Tensor  // [vocab, d]
 
     /// Builds the model from its config and weights.
-    /// - Throws: ``StepwiseError`` if a tensor is missing or has the wrong shape.
-    public init(config: GPT2Config, weights: any WeightSource, tokenizer: any Tokenizer, name: String, source: String) throws {
+    /// - Throws: ``StepwiseError`` if a tensor is missing or has the wrong shape, or the file holds a tensor
+    ///   the model would not read that ``unusedTensors(prefix:tied:)`` does not list.
+    public init(config: GPT2Config, weights file: any WeightSource, tokenizer: any Tokenizer, name: String, source: String) throws {
         self.config = config
         self.tokenizer = tokenizer
         let d = config.nEmbd
+        let weights = WeightUsage(file)
         // Checkpoints saved by GPT2LMHeadModel prefix every name with `transformer.`; GPT2Model's do not.
         let prefix = weights.contains("transformer.wte.weight") ? "transformer." : ""
         func w(_ name: String, _ shape: [Int]) throws -> Tensor { try weights.tensor(prefix + name, shape: shape) }
@@ -36,6 +38,7 @@ public final class GPT2Model: LanguageModel, @unchecked Sendable {
             unembed = wte
         }
         let tied = unembed == wte
+        let account = try weights.finish(family: "gpt2", knownUnused: Self.unusedTensors(prefix: prefix, tied: tied))
         let perLayer = 4 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * config.dMLP + config.dMLP) + (config.dMLP * d + d)
         info = ModelInfo(
             family: "gpt2", name: name, source: source, layers: config.nLayer, heads: config.nHead,
@@ -49,7 +52,19 @@ public final class GPT2Model: LanguageModel, @unchecked Sendable {
                 ("architecture", "GPT-2: learned positions, pre-LayerNorm, \(config.activationFunction) MLP"),
                 ("unembedding", tied ? "tied to the token embedding" : "separate lm_head"),
                 ("layer norm eps", "\(config.layerNormEpsilon)"),
-            ])
+            ] + account.details)
+    }
+
+    /// The tensors a GPT-2 checkpoint may hold that the model does not read, and why.
+    static func unusedTensors(prefix: String, tied: Bool) -> [UnusedTensorRule] {
+        var rules = [
+            UnusedTensorRule(prefix + "h.*.attn.bias", "the causal-mask buffer older checkpoints saved; Stepwise builds the mask"),
+            UnusedTensorRule(prefix + "h.*.attn.masked_bias", "the masked-score constant older checkpoints saved"),
+        ]
+        if tied {
+            rules.append(UnusedTensorRule("lm_head.weight", "the config ties the unembedding to the token embedding, as transformers does"))
+        }
+        return rules
     }
 
     /// Loads a Hugging Face GPT-2 folder: `config.json`, `model.safetensors` and tokenizer files.

@@ -115,7 +115,7 @@ extension GGUFModels {
         let file = try GGUFFile(path: path)
         switch try file.text("general.architecture") {
         case "gemma3", "gemma2": return try GemmaGGUF.load(file)
-        default: return try load(path: path)
+        default: return try load(file)
         }
     }
 }

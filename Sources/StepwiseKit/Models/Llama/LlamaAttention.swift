@@ -2,9 +2,11 @@ import Foundation
 
 /// Grouped-query self-attention of one Llama block, with RoPE on queries and keys.
 ///
-/// Mirrors transformers' `LlamaAttention` (eager path): `q = x·W_qᵀ`, `k`, `v` likewise with `kvHeads`
-/// heads; q and k rotated; query head `h` reads key/value head `h / (heads / kvHeads)` (`repeat_kv`);
-/// `softmax(q·kᵀ/√d + mask)·v`; then `o_proj`. No biases.
+/// Mirrors transformers' `LlamaAttention` (eager path): `q = x·W_qᵀ (+ b_q)`, `k`, `v` likewise with
+/// `kvHeads` heads; Qwen3 (`Qwen3Attention`) then RMS-normalizes each head of q and k; q and k rotated;
+/// query head `h` reads key/value head `h / (heads / kvHeads)` (`repeat_kv`); `softmax(q·kᵀ/√d + mask)·v`;
+/// then `o_proj (+ b_o)`. Qwen2 (`Qwen2Attention`) has biases on q, k and v; a Llama config's
+/// `attention_bias` puts them on all four projections.
 struct LlamaAttention: Sendable {
     let layer: Int
     let heads: Int
@@ -25,6 +27,12 @@ struct LlamaAttention: Sendable {
     /// The same projections in the file's block format, when it has one (GGUF Q4_0/Q4_1/Q8_0), with
     /// q, k and v stacked into one matrix: used for one or two new tokens, where reading the weights dominates.
     var quantized: (qkv: QuantizedMatrix, output: QuantizedMatrix)?
+    /// Biases `[heads·d_head]`, `[kvHeads·d_head]`, `[kvHeads·d_head]` (rows in the layout's order) and `[d_model]`.
+    var queryBias: Tensor?, keyBias: Tensor?, valueBias: Tensor?, outputBias: Tensor?
+    /// Qwen3's RMSNorms over each head of q and of k (weights `[d_head]`), before RoPE.
+    var queryNorm: Norm?, keyNorm: Norm?
+    /// Mistral's (or a sliding Qwen layer's) window: a query sees itself and the `window − 1` keys before it.
+    var window: Int?
 
     init(layer: Int, heads: Int, kvHeads: Int, headDim: Int, query: Tensor, key: Tensor, value: Tensor, output: Tensor) {
         self.layer = layer
@@ -73,15 +81,34 @@ struct LlamaAttention: Sendable {
             k = key.linear(x).data
             v = value.linear(x).data
         }
-        q = r.hook(.q(layer: L), Tensor(shape: [T, H, d], data: q), title: "Queries (layer \(L))", formula: "q = ln1 · W_Q",
+        addBias(&q, queryBias)
+        addBias(&k, keyBias)
+        addBias(&v, valueBias)
+        func plusBias(_ b: Tensor?, _ name: String) -> String { b == nil ? "" : " + b_\(name)" }
+        q = r.hook(.q(layer: L), Tensor(shape: [T, H, d], data: q), title: "Queries (layer \(L))",
+                   formula: "q = ln1 · W_Q" + plusBias(queryBias, "Q"),
                    explanation: "What each position looks for, per head, before RoPE adds its position.",
                    axes: [pos, headAxis, dHead], inputs: ln1).data
-        k = r.hook(.k(layer: L), Tensor(shape: [T, KV, d], data: k), title: "Keys (layer \(L))", formula: "k = ln1 · W_K",
+        k = r.hook(.k(layer: L), Tensor(shape: [T, KV, d], data: k), title: "Keys (layer \(L))",
+                   formula: "k = ln1 · W_K" + plusBias(keyBias, "K"),
                    explanation: "What each position offers, for \(KV) key/value heads shared by \(H) query heads (\(sharingDescription)).",
                    axes: [pos, kvAxis, dHead], inputs: ln1).data
-        v = r.hook(.v(layer: L), Tensor(shape: [T, KV, d], data: v), title: "Values (layer \(L))", formula: "v = ln1 · W_V",
+        v = r.hook(.v(layer: L), Tensor(shape: [T, KV, d], data: v), title: "Values (layer \(L))",
+                   formula: "v = ln1 · W_V" + plusBias(valueBias, "V"),
                    explanation: "What each position passes on when attended to; \(KV) key/value heads (\(sharingDescription)).",
                    axes: [pos, kvAxis, dHead], inputs: ln1).data
+        // Qwen3: each head of q and k normalized on its own before RoPE turns it.
+        var qSource: HookName = .q(layer: L), kSource: HookName = .k(layer: L)
+        if let queryNorm {
+            q = queryNorm(Tensor(shape: [T, H, d], data: q), at: .qNorm(layer: L), inputs: [.q(layer: L)], label: "layer \(L)",
+                          axes: [pos, headAxis, dHead], recorder: &r).data
+            qSource = .normOut(.qNorm(layer: L))
+        }
+        if let keyNorm {
+            k = keyNorm(Tensor(shape: [T, KV, d], data: k), at: .kNorm(layer: L), inputs: [.k(layer: L)], label: "layer \(L)",
+                        axes: [pos, kvAxis, dHead], recorder: &r).data
+            kSource = .normOut(.kNorm(layer: L))
+        }
         if let ropeTables {
             rope.apply(&q, rows: T, heads: H, cos: ropeTables.cos, sin: ropeTables.sin)
             rope.apply(&k, rows: T, heads: KV, cos: ropeTables.cos, sin: ropeTables.sin)
@@ -90,14 +117,15 @@ struct LlamaAttention: Sendable {
             rope.apply(&k, rows: T, heads: KV, start: start)
         }
         let pairText = rope.pairing == .halves ? "(i, i+\(d / 2))" : "(2i, 2i+1)"
+        let qText = queryNorm == nil ? "q" : "q_norm(q)", kText = keyNorm == nil ? "k" : "k_norm(k)"
         q = r.hook(.rotQ(layer: L), Tensor(shape: [T, H, d], data: q), title: "Rotated queries (layer \(L))",
-                   formula: "q' = RoPE(q): pairs \(pairText) rotated by pos·θ^(−2i/\(d))",
+                   formula: "q' = RoPE(\(qText)): pairs \(pairText) rotated by pos·θ^(−2i/\(d))",
                    explanation: "Each pair of query dimensions turned by an angle that grows with the position; slow pairs change little.",
-                   axes: [pos, headAxis, dHead], inputs: [.q(layer: L), .ropeCos, .ropeSin]).data
+                   axes: [pos, headAxis, dHead], inputs: [qSource, .ropeCos, .ropeSin]).data
         k = r.hook(.rotK(layer: L), Tensor(shape: [T, KV, d], data: k), title: "Rotated keys (layer \(L))",
-                   formula: "k' = RoPE(k): pairs \(pairText) rotated by pos·θ^(−2i/\(d))",
+                   formula: "k' = RoPE(\(kText)): pairs \(pairText) rotated by pos·θ^(−2i/\(d))",
                    explanation: "Keys turned the same way, so q'·k' depends on how far apart the two positions are.",
-                   axes: [pos, kvAxis, dHead], inputs: [.k(layer: L), .ropeCos, .ropeSin]).data
+                   axes: [pos, kvAxis, dHead], inputs: [kSource, .ropeCos, .ropeSin]).data
 
         // MARK: - Scores over cached + new keys, pattern, weighted values, output
         let keys: [Float], values: [Float]
@@ -115,11 +143,42 @@ struct LlamaAttention: Sendable {
         return r.recordAttention(
             layer: L, q: Tensor(shape: [T, H, d], data: q), k: Tensor(shape: [S, KV, d], data: keys),
             v: Tensor(shape: [S, KV, d], data: values), scale: 1 / Float(d).squareRoot(), start: start, causal: causal,
-            maskExplanation: causal ? "Later positions are hidden: a token may only look at itself and earlier tokens."
-                                    : "The causal mask is switched off: every token sees every other.",
-            outputSlices: outputPerHead, bO: nil,
-            project: { project($0, outputPacked, quantized?.output) },
+            maskExplanation: maskExplanation(causal: causal),
+            outputSlices: outputPerHead, bO: outputBias,
+            project: { z in
+                let o = project(z, outputPacked, quantized?.output)
+                return outputBias.map { o.addingRowVector($0) } ?? o
+            },
             attnOutExplanation: "What the attention heads together add to the residual stream; query head h read key/value head h/\(g) (\(sharingDescription)).",
-            qInput: .rotQ(layer: L), kInput: .rotK(layer: L))
+            qInput: .rotQ(layer: L), kInput: .rotK(layer: L), window: window)
+    }
+}
+
+extension LlamaAttention {
+    /// What the masked-scores step says for this layer's mask.
+    func maskExplanation(causal: Bool) -> String {
+        switch (causal, window) {
+        case (true, nil): return "Later positions are hidden: a token may only look at itself and earlier tokens."
+        case (true, let w?): return "Later positions are hidden, and so is everything more than \(w - 1) tokens back: a sliding window of \(w) keys, the token itself included."
+        case (false, let w?): return "The causal mask is switched off, but the sliding window still hides keys \(w) or more positions away."
+        case (false, nil): return "The causal mask is switched off: every token sees every other."
+        }
+    }
+}
+
+/// Adds `bias` `[n]` to every row of `x` (`[rows·n]`, row-major); nothing when there is no bias.
+@inline(__always)
+func addBias(_ x: inout [Float], _ bias: Tensor?) {
+    guard let bias else { return }
+    let n = bias.count
+    precondition(n > 0 && x.count % n == 0, "addBias: \(x.count) values for a bias of \(n)")
+    x.withUnsafeMutableBufferPointer { xp in
+        bias.data.withUnsafeBufferPointer { b in
+            var i = 0
+            while i < xp.count {
+                for j in 0..<n { xp[i + j] += b[j] }
+                i += n
+            }
+        }
     }
 }

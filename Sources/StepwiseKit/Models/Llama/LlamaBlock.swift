@@ -30,7 +30,7 @@ struct LlamaBlock: Sendable {
         let m = mlpNorm(mid, at: .ln2(layer: L), inputs: [.residMid(layer: L)], label: "layer \(L)", recorder: &r)
         let mlpPost = mlp(m, recorder: &r)
         let mlpOut = r.hook(.mlpOut(layer: L), mlpPost, title: "MLP output (layer \(L))",
-                            formula: "mlp_out = post · W_down", explanation: "What the feed-forward network adds to the residual stream.",
+                            formula: "mlp_out = post · W_down" + (mlp.downBias == nil ? "" : " + b_down"), explanation: "What the feed-forward network adds to the residual stream.",
                             axes: [pos, dModel], inputs: [.mlpPost(layer: L)])
         return r.hook(.residPost(layer: L), mid + mlpOut, title: "Residual stream after layer \(L)",
                       formula: "resid_post = resid_mid + mlp_out", explanation: "The block's output, read by the next block.",

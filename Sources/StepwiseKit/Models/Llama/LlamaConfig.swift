@@ -1,9 +1,11 @@
 import Foundation
 
-/// The hyperparameters of a Llama-family decoder (Llama 2/3, SmolLM2, ...).
+/// The hyperparameters of a Llama-family decoder (Llama 2/3, SmolLM2, Mistral, Qwen2, Qwen3, ...).
 ///
 /// Decodes a Hugging Face `config.json` (`rope_theta` may sit at the top level or, in transformers 5
-/// configs, inside `rope_parameters`), or is filled from GGUF `llama.*` metadata with
+/// configs, inside `rope_parameters`); `model_type` picks the ``Variant``, which says what the config's
+/// flags mean (Qwen2 always has q/k/v biases, Qwen3 q/k norms, Mistral a sliding window). Or it is filled
+/// from GGUF `llama.*` metadata with
 /// ``init(blockCount:embeddingLength:feedForwardLength:headCount:headCountKV:rmsEpsilon:ropeFreqBase:contextLength:ropeDimensionCount:vocabularySize:tieWordEmbeddings:)``.
 public struct LlamaConfig: Codable, Sendable, Equatable {
     /// `d_model`.
@@ -27,6 +29,36 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     /// Dimensions of each head that RoPE rotates (GGUF `rope.dimension_count`); nil means all of them.
     public var ropeDimensionCount: Int?
 
+    // MARK: Variant flags
+
+    /// The checkpoint family within the Llama architecture: `model_type` of a Hugging Face config, or
+    /// GGUF `general.architecture`.
+    public enum Variant: String, Sendable, CaseIterable {
+        /// transformers' `LlamaForCausalLM`: optional `attention_bias` (q, k, v, o) and `mlp_bias`.
+        case llama
+        /// `MistralForCausalLM`: no biases; attention may slide over the last `sliding_window` keys.
+        case mistral
+        /// `Qwen2ForCausalLM`: biases on q, k and v (never on o), no MLP biases.
+        case qwen2
+        /// `Qwen3ForCausalLM`: an RMSNorm over each head of q and of k before RoPE; `attention_bias` optional.
+        case qwen3
+    }
+
+    public var variant: Variant = .llama
+    /// Biases on the q, k and v projections.
+    public var queryKeyValueBias = false
+    /// A bias on the output projection o.
+    public var outputBias = false
+    /// Biases on the gate, up and down projections.
+    public var mlpBias = false
+    /// RMSNorm (eps `rmsNormEps`, one weight per head dimension) over every q and k head before RoPE.
+    public var queryKeyNorm = false
+    /// How many keys a query of a sliding layer sees, itself included (`kv > q − window`); nil: all earlier keys.
+    public var slidingWindow: Int?
+    /// Which layers slide, when not all do (transformers' `layer_types`); nil: every layer, when
+    /// `slidingWindow` is set.
+    public var slidingLayers: [Bool]?
+
     enum CodingKeys: String, CodingKey {
         case hiddenSize = "hidden_size"
         case intermediateSize = "intermediate_size"
@@ -41,6 +73,24 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         case tieWordEmbeddings = "tie_word_embeddings"
         case headDimension = "head_dim"
         case ropeDimensionCount = "rope_dimension_count"
+        case modelType = "model_type"
+        case attentionBias = "attention_bias"
+        case mlpBias = "mlp_bias"
+        case slidingWindow = "sliding_window"
+        case useSlidingWindow = "use_sliding_window"
+        case maxWindowLayers = "max_window_layers"
+        case layerTypes = "layer_types"
+        case ropeScaling = "rope_scaling"
+    }
+
+    /// transformers 4 configs: `"rope_scaling": {"type": "linear", "factor": 2.0}` (or null).
+    struct RopeScaling: Codable, Equatable {
+        var type: String?
+        var ropeType: String?
+        enum CodingKeys: String, CodingKey {
+            case type
+            case ropeType = "rope_type"
+        }
     }
 
     /// transformers 5 nests RoPE settings: `"rope_parameters": {"rope_theta": 100000.0, "rope_type": "default"}`.
@@ -107,12 +157,53 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
             throw DecodingError.dataCorruptedError(forKey: .ropeParameters, in: c,
                 debugDescription: "rope_type '\(type)' is not supported (only the default RoPE)")
         }
+        if let scaling = try c.decodeIfPresent(RopeScaling.self, forKey: .ropeScaling),
+           let type = scaling.ropeType ?? scaling.type, type != "default" {
+            throw DecodingError.dataCorruptedError(forKey: .ropeScaling, in: c,
+                debugDescription: "rope_scaling type '\(type)' is not supported (only the default RoPE)")
+        }
         ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? nested?.ropeTheta ?? 10000
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
         vocabSize = try c.decode(Int.self, forKey: .vocabSize)
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
         headDimension = try c.decodeIfPresent(Int.self, forKey: .headDimension)
         ropeDimensionCount = try c.decodeIfPresent(Int.self, forKey: .ropeDimensionCount)
+
+        // What the flags mean depends on the variant, as in transformers' modeling files.
+        let type = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "llama"
+        guard let v = Variant(rawValue: type) else {
+            throw DecodingError.dataCorruptedError(forKey: .modelType, in: c,
+                debugDescription: "model_type '\(type)' is not a Llama-family type (\(Variant.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        variant = v
+        let attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? false
+        let window = try c.decodeIfPresent(Int.self, forKey: .slidingWindow)
+        switch v {
+        case .llama:
+            (queryKeyValueBias, outputBias) = (attentionBias, attentionBias)
+            mlpBias = try c.decodeIfPresent(Bool.self, forKey: .mlpBias) ?? false
+        case .mistral:
+            // MistralAttention has no biases and slides every layer when sliding_window is set.
+            slidingWindow = window
+        case .qwen2, .qwen3:
+            if v == .qwen2 {
+                queryKeyValueBias = true
+            } else {
+                (queryKeyValueBias, outputBias, queryKeyNorm) = (attentionBias, attentionBias, true)
+                headDimension = headDimension ?? 128  // Qwen3Config's default
+            }
+            // The window applies only with use_sliding_window, on the layers layer_types (or
+            // max_window_layers) marks as sliding.
+            if try c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) ?? false, let window {
+                slidingWindow = window
+                if let types = try c.decodeIfPresent([String].self, forKey: .layerTypes) {
+                    slidingLayers = types.map { $0 == "sliding_attention" }
+                } else {
+                    let first = try c.decodeIfPresent(Int.self, forKey: .maxWindowLayers) ?? 28
+                    slidingLayers = (0..<numHiddenLayers).map { $0 >= first }
+                }
+            }
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -129,6 +220,24 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
         try c.encodeIfPresent(headDimension, forKey: .headDimension)
         try c.encodeIfPresent(ropeDimensionCount, forKey: .ropeDimensionCount)
+        // The variant's own flags; combinations only a GGUF file can hold (a q bias without an o bias
+        // on a llama) are written as the nearest config transformers knows.
+        try c.encode(variant.rawValue, forKey: .modelType)
+        switch variant {
+        case .llama:
+            try c.encode(queryKeyValueBias, forKey: .attentionBias)
+            try c.encode(mlpBias, forKey: .mlpBias)
+        case .mistral:
+            try c.encodeIfPresent(slidingWindow, forKey: .slidingWindow)
+        case .qwen2, .qwen3:
+            if variant == .qwen3 { try c.encode(queryKeyValueBias, forKey: .attentionBias) }
+            try c.encode(slidingWindow != nil, forKey: .useSlidingWindow)
+            try c.encodeIfPresent(slidingWindow, forKey: .slidingWindow)
+            if slidingWindow != nil {
+                try c.encode((0..<numHiddenLayers).map { window(layer: $0) != nil ? "sliding_attention" : "full_attention" },
+                             forKey: .layerTypes)
+            }
+        }
     }
 
     // MARK: - Derived sizes
@@ -137,6 +246,28 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     public var headDim: Int { headDimension ?? hiddenSize / numAttentionHeads }
     /// Query heads per key/value head.
     public var groupSize: Int { numAttentionHeads / numKeyValueHeads }
+
+    /// The sliding window of layer `layer`, nil when it attends to every earlier key.
+    public func window(layer: Int) -> Int? {
+        guard let slidingWindow else { return nil }
+        guard let slidingLayers else { return slidingWindow }
+        return slidingLayers.indices.contains(layer) && slidingLayers[layer] ? slidingWindow : nil
+    }
+
+    /// What sets this variant apart from a plain Llama, for `info`: `qwen2: q/k/v biases`.
+    public var variantDescription: String {
+        var parts: [String] = []
+        if queryKeyValueBias && outputBias { parts.append("q/k/v/o biases") }
+        else if queryKeyValueBias { parts.append("q/k/v biases") }
+        else if outputBias { parts.append("an o bias") }
+        if mlpBias { parts.append("gate/up/down biases") }
+        if queryKeyNorm { parts.append("q/k RMSNorm per head before RoPE") }
+        if let w = slidingWindow {
+            let n = (0..<numHiddenLayers).filter { window(layer: $0) != nil }.count
+            parts.append("sliding window of \(w) keys" + (n == numHiddenLayers ? "" : " on \(n) of \(numHiddenLayers) layers"))
+        }
+        return variant.rawValue + ": " + (parts.isEmpty ? "no biases" : parts.joined(separator: ", "))
+    }
 
     /// Checks that the sizes fit together.
     /// - Throws: ``StepwiseError`` naming `source` and the first inconsistency.
@@ -162,6 +293,10 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         }
         guard rmsNormEps > 0, rmsNormEps.isFinite, ropeTheta > 0, ropeTheta.isFinite else {
             throw fail("rms_norm_eps \(rmsNormEps) and rope_theta \(ropeTheta) must be positive")
+        }
+        if let w = slidingWindow, w <= 0 { throw fail("sliding_window is \(w); it must be positive") }
+        if let s = slidingLayers, s.count != numHiddenLayers {
+            throw fail("layer_types has \(s.count) entries for \(numHiddenLayers) layers")
         }
     }
 }

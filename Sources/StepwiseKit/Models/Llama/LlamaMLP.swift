@@ -1,6 +1,6 @@
 /// The SwiGLU feed-forward network of one Llama block: `down(silu(gate(x)) ⊙ up(x))`.
 ///
-/// Mirrors transformers' `LlamaMLP` (no biases).
+/// Mirrors transformers' `LlamaMLP`; a config's `mlp_bias` adds a bias to each of the three projections.
 struct LlamaMLP: Sendable {
     let layer: Int
     /// `[d_mlp, d_model]` (packed for the matrix kernel).
@@ -12,6 +12,8 @@ struct LlamaMLP: Sendable {
     /// The same projections in the file's block format, when it has one (see ``LlamaAttention``), with
     /// gate and up stacked into one matrix.
     var quantized: (gateUp: QuantizedMatrix, down: QuantizedMatrix)?
+    /// Biases `[d_mlp]`, `[d_mlp]`, `[d_model]` (Llama's `mlp_bias`).
+    var gateBias: Tensor?, upBias: Tensor?, downBias: Tensor?
 
     init(layer: Int, gate: Tensor, up: Tensor, down: Tensor) {
         self.layer = layer
@@ -34,11 +36,15 @@ struct LlamaMLP: Sendable {
             g = gate.linear(x)
             u = up.linear(x)
         }
+        if let gateBias { g = g.addingRowVector(gateBias) }
+        if let upBias { u = u.addingRowVector(upBias) }
         let ln2: [HookName] = [.normOut(.ln2(layer: L))]
-        g = r.hook(.mlpPre(layer: L), g, title: "MLP gate projection (layer \(L))", formula: "gate = ln2 · W_gate",
+        g = r.hook(.mlpPre(layer: L), g, title: "MLP gate projection (layer \(L))",
+                   formula: "gate = ln2 · W_gate" + (gateBias == nil ? "" : " + b_gate"),
                    explanation: "The gate projection: SiLU of it decides how much of each up-projected feature passes.",
                    axes: [pos, dMLP], inputs: ln2)
-        u = r.hook(.mlpPreLinear(layer: L), u, title: "MLP up projection (layer \(L))", formula: "up = ln2 · W_up",
+        u = r.hook(.mlpPreLinear(layer: L), u, title: "MLP up projection (layer \(L))",
+                   formula: "up = ln2 · W_up" + (upBias == nil ? "" : " + b_up"),
                    explanation: "The up projection: the features the gate scales.", axes: [pos, dMLP], inputs: ln2)
         var act = g.data
         act.withUnsafeMutableBufferPointer { a in
@@ -50,7 +56,8 @@ struct LlamaMLP: Sendable {
                           formula: "post = SiLU(gate) ⊙ up, " + Activation.silu.formula,
                           explanation: "SwiGLU: each up-projected feature times the SiLU of its gate.",
                           axes: [pos, dMLP], inputs: [.mlpPre(layer: L), .mlpPreLinear(layer: L)])
-        return project(post, down, quantized?.down)
+        let out = project(post, down, quantized?.down)
+        return downBias.map { out.addingRowVector($0) } ?? out
     }
 }
 

@@ -1,7 +1,9 @@
 import Foundation
 
-/// A Llama-family decoder (Llama 2/3, SmolLM2, ...): token embedding, pre-RMSNorm blocks with RoPE and
-/// grouped-query attention and a SwiGLU MLP, a final RMSNorm and a (tied or separate) LM head.
+/// A Llama-family decoder (Llama 2/3, SmolLM2, Mistral, Qwen2, Qwen3, ...): token embedding, pre-RMSNorm
+/// blocks with RoPE and grouped-query attention and a SwiGLU MLP, a final RMSNorm and a (tied or separate)
+/// LM head. The config's ``LlamaConfig/Variant`` flags add what the variants add: biases on the
+/// projections, q/k norms, a sliding window.
 ///
 /// Reads Hugging Face checkpoints and GGUF files through one ``WeightSource`` with a
 /// ``LlamaWeightLayout`` that says how the tensors are named and how q/k rows are ordered. Weights are
@@ -42,18 +44,22 @@ public final class LlamaModel: LanguageModel {
     ///   - source: the path shown by `info` (default: `weights.path`).
     ///   - details: further (label, value) facts for `info`, e.g. the file's quantisation.
     ///   - chatTemplate: the file's chat template, for `chat`.
-    /// - Throws: ``StepwiseError`` if the config is inconsistent or a tensor is missing or mis-shaped.
-    public init(config: LlamaConfig, weights: any WeightSource, layout: LlamaWeightLayout, tokenizer: any Tokenizer,
+    /// - Throws: ``StepwiseError`` if the config is inconsistent, a tensor is missing or mis-shaped, or the
+    ///   file holds a tensor the model would not read and ``unusedTensors(layout:tied:)`` does not list.
+    public init(config: LlamaConfig, weights file: any WeightSource, layout: LlamaWeightLayout, tokenizer: any Tokenizer,
                 name: String? = nil, source: String? = nil, details: [(String, String)] = [],
                 chatTemplate: String? = nil) throws {
-        let path = source ?? weights.path
+        let path = source ?? file.path
         try config.validate(source: path)
         let D = config.hiddenSize, F = config.intermediateSize, V = config.vocabSize
         let H = config.numAttentionHeads, KV = config.numKeyValueHeads, d = config.headDim
         self.config = config
         self.layout = layout
         self.tokenizer = tokenizer
-        rope = RoPE(dimensions: d, theta: config.ropeTheta, pairing: layout.ropePairing)
+        let pairing = layout.ropePairing(for: config.variant)
+        rope = RoPE(dimensions: d, theta: config.ropeTheta, pairing: pairing)
+        // Every tensor is read through `weights`, which checks at the end that none was left over.
+        let weights = WeightUsage(file)
 
         embedding = try weights.tensor(layout.embeddingName, shape: [V, D])
         finalNorm = .rms(weight: try weights.tensor(layout.finalNormName, shape: [D]), eps: config.rmsNormEps)
@@ -67,10 +73,10 @@ public final class LlamaModel: LanguageModel {
             lmHead = embedding  // llama.cpp: no output.weight means the head is token_embd
             tiedEmbeddings = true
         } else {
-            throw StepwiseError.file(weights.path, "has no tensor '\(layout.lmHeadName)' and the config does not tie it to the embeddings")
+            throw StepwiseError.file(file.path, "has no tensor '\(layout.lmHeadName)' and the config does not tie it to the embeddings")
         }
         // Block-format copies of the projections (GGUF Q4_0/Q4_1/Q8_0) for matrix-vector products.
-        let gguf = weights as? GGUFFile
+        let gguf = file as? GGUFFile
         func blocksOf(_ name: String, _ shape: [Int]) -> QuantizedMatrix? {
             guard let gguf, let (info, bytes) = try? gguf.rawTensor(name), let format = QuantizedMatrix.Format(info.type),
                   info.shape == shape, shape[1] % 32 == 0 else { return nil }
@@ -83,6 +89,10 @@ public final class LlamaModel: LanguageModel {
             func w(_ part: LlamaWeightLayout.BlockWeight, _ shape: [Int]) throws -> Tensor {
                 try weights.tensor(layout.name(part, layer: l), shape: shape)
             }
+            /// The part when `present` (the config's flag for it), else nil.
+            func optional(_ present: Bool, _ part: LlamaWeightLayout.BlockWeight, _ shape: [Int]) throws -> Tensor? {
+                present ? try w(part, shape) : nil
+            }
             func qw(_ part: LlamaWeightLayout.BlockWeight, _ shape: [Int]) -> QuantizedMatrix? {
                 blocksOf(layout.name(part, layer: l), shape)
             }
@@ -93,25 +103,48 @@ public final class LlamaModel: LanguageModel {
                let qkv = QuantizedMatrix(stacking: [q, k, v]), let o = qw(.output, [D, H * d]) {
                 attention.quantized = (qkv, o)
             }
+            let qkvBias = config.queryKeyValueBias
+            attention.queryBias = try optional(qkvBias, .queryBias, [H * d])
+            attention.keyBias = try optional(qkvBias, .keyBias, [KV * d])
+            attention.valueBias = try optional(qkvBias, .valueBias, [KV * d])
+            attention.outputBias = try optional(config.outputBias, .outputBias, [D])
+            attention.window = config.window(layer: l)
+            if config.queryKeyNorm {
+                attention.queryNorm = .rms(weight: try w(.queryNorm, [d]), eps: config.rmsNormEps)
+                attention.keyNorm = .rms(weight: try w(.keyNorm, [d]), eps: config.rmsNormEps)
+            }
             var mlp = LlamaMLP(layer: l, gate: try w(.gate, [F, D]), up: try w(.up, [F, D]), down: try w(.down, [D, F]))
             if let g = qw(.gate, [F, D]), let u = qw(.up, [F, D]), let gateUp = QuantizedMatrix(stacking: [g, u]),
                let dn = qw(.down, [D, F]) {
                 mlp.quantized = (gateUp, dn)
             }
+            mlp.gateBias = try optional(config.mlpBias, .gateBias, [F])
+            mlp.upBias = try optional(config.mlpBias, .upBias, [F])
+            mlp.downBias = try optional(config.mlpBias, .downBias, [D])
             blocks.append(LlamaBlock(layer: l, attentionNorm: .rms(weight: try w(.attentionNorm, [D]), eps: config.rmsNormEps),
                                      mlpNorm: .rms(weight: try w(.mlpNorm, [D]), eps: config.rmsNormEps),
                                      attention: attention, mlp: mlp))
         }
         self.blocks = blocks
+        let account = try weights.finish(family: "llama", knownUnused: Self.unusedTensors(layout: layout, tied: tiedEmbeddings))
 
         let L = config.numHiddenLayers
-        let attnParams = L * (2 * H * d * D + 2 * KV * d * D)
-        let counts: [(String, Int)] = [("embedding", V * D), ("attention", attnParams), ("mlp", L * 3 * F * D),
-                                       ("norms", (2 * L + 1) * D), ("lm_head", tiedEmbeddings ? 0 : V * D)]
+        let attnBiases = (config.queryKeyValueBias ? (H + 2 * KV) * d : 0) + (config.outputBias ? D : 0)
+        let attnParams = L * (2 * H * d * D + 2 * KV * d * D + attnBiases)
+        let mlpParams = L * (3 * F * D + (config.mlpBias ? 2 * F + D : 0))
+        let counts: [(String, Int)] = [("embedding", V * D), ("attention", attnParams), ("mlp", mlpParams),
+                                       ("norms", (2 * L + 1) * D + (config.queryKeyNorm ? 2 * L * d : 0)),
+                                       ("lm_head", tiedEmbeddings ? 0 : V * D)]
         let g = H / KV
+        let layoutText: String
+        switch (layout, pairing) {
+        case (.gguf, .adjacent): layoutText = "GGUF (q/k rows permuted; RoPE on adjacent pairs)"
+        case (.gguf, .halves): layoutText = "GGUF (q/k rows in Hugging Face order; RoPE rotate_half: pairs i, i+d/2)"
+        default: layoutText = "Hugging Face (RoPE rotate_half: pairs i, i+d/2)"
+        }
         var facts: [(String, String)] = [
-            ("layout", layout == .gguf ? "GGUF (q/k rows permuted; RoPE on adjacent pairs)"
-                                       : "Hugging Face (RoPE rotate_half: pairs i, i+d/2)"),
+            ("variant", config.variantDescription),
+            ("layout", layoutText),
             ("attention", KV == H ? "multi-head, \(H) heads" : "grouped-query: \(H) query heads share \(KV) key/value heads (\(g) each)"),
             ("RoPE", "θ = \(config.ropeTheta) over all \(d) head dimensions"),
             ("RMSNorm eps", "\(config.rmsNormEps)"),
@@ -119,7 +152,8 @@ public final class LlamaModel: LanguageModel {
             ("LM head", tiedEmbeddings ? "tied to the token embedding" : "separate matrix"),
         ]
         facts += details
-        var info = ModelInfo(family: "llama", name: name ?? URL(fileURLWithPath: weights.path).lastPathComponent,
+        facts += account.details
+        var info = ModelInfo(family: "llama", name: name ?? URL(fileURLWithPath: file.path).lastPathComponent,
                          source: path, layers: L, heads: H, kvHeads: KV, dModel: D, dHead: d, dMLP: F,
                          vocabularySize: V, contextLength: config.maxPositionEmbeddings, isCausal: true,
                          parameterCounts: counts, details: facts)
@@ -127,7 +161,21 @@ public final class LlamaModel: LanguageModel {
         self.info = info
     }
 
-    /// Loads a Hugging Face Llama folder: `config.json` and a single `model.safetensors`.
+    /// The tensors a Llama-family checkpoint may hold that the model does not read, and why.
+    static func unusedTensors(layout: LlamaWeightLayout, tied: Bool) -> [UnusedTensorRule] {
+        var rules: [UnusedTensorRule] = []
+        if layout == .huggingFace {
+            rules.append(UnusedTensorRule("model.layers.*.self_attn.rotary_emb.inv_freq",
+                                          "RoPE's inverse frequencies, computed from rope_theta"))
+            rules.append(UnusedTensorRule("model.rotary_emb.inv_freq", "RoPE's inverse frequencies, computed from rope_theta"))
+        }
+        if tied {
+            rules.append(UnusedTensorRule(layout.lmHeadName, "the config ties the LM head to the token embedding, as transformers does"))
+        }
+        return rules
+    }
+
+    /// Loads a Hugging Face Llama, Mistral, Qwen2 or Qwen3 folder: `config.json` and a single `model.safetensors`.
     /// - Throws: ``StepwiseError`` if a file is missing or malformed.
     public static func load(folder: String, tokenizer: any Tokenizer) throws -> LlamaModel {
         let dir = URL(fileURLWithPath: folder)

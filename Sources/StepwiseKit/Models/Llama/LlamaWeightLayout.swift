@@ -2,16 +2,20 @@
 ///
 /// - `huggingFace`: `model.layers.0.self_attn.q_proj.weight`; within each head, RoPE pairs dimension `i`
 ///   with `i + d/2` (transformers' `rotate_half`).
-/// - `gguf`: `blk.0.attn_q.weight`; llama.cpp's converter permuted the q/k rows of each head so the same
-///   pairs sit next to each other: GGUF row `2i` is HF row `i`, row `2i+1` is HF row `i + d/2`, and RoPE
-///   rotates adjacent pairs `(x[2i], x[2i+1])`. Both give the same logits.
+/// - `gguf`: `blk.0.attn_q.weight`; for the `llama` architecture llama.cpp's converter permuted the q/k
+///   rows (and biases) of each head so the same pairs sit next to each other: GGUF row `2i` is HF row `i`,
+///   row `2i+1` is HF row `i + d/2`, and RoPE rotates adjacent pairs `(x[2i], x[2i+1])`. Both give the
+///   same logits. Qwen2/Qwen3 GGUF files keep the Hugging Face order (``ropePairing(for:)``).
 public enum LlamaWeightLayout: String, Sendable, CaseIterable {
     case huggingFace
     case gguf
 
-    /// The parts of one decoder block, by role.
+    /// The parts of one decoder block, by role. The biases and the q/k norms exist only in the variants
+    /// whose config flags ask for them (``LlamaConfig/queryKeyValueBias``, ``LlamaConfig/queryKeyNorm``, ...).
     public enum BlockWeight: String, Sendable, CaseIterable {
         case attentionNorm, query, key, value, output, mlpNorm, gate, up, down
+        case queryBias, keyBias, valueBias, outputBias, gateBias, upBias, downBias
+        case queryNorm, keyNorm
     }
 
     /// The token embedding matrix `[vocab, d_model]`.
@@ -44,6 +48,15 @@ public enum LlamaWeightLayout: String, Sendable, CaseIterable {
             case .gate: return p + "ffn_gate.weight"
             case .up: return p + "ffn_up.weight"
             case .down: return p + "ffn_down.weight"
+            case .queryBias: return p + "attn_q.bias"
+            case .keyBias: return p + "attn_k.bias"
+            case .valueBias: return p + "attn_v.bias"
+            case .outputBias: return p + "attn_output.bias"
+            case .gateBias: return p + "ffn_gate.bias"
+            case .upBias: return p + "ffn_up.bias"
+            case .downBias: return p + "ffn_down.bias"
+            case .queryNorm: return p + "attn_q_norm.weight"
+            case .keyNorm: return p + "attn_k_norm.weight"
             }
         case .huggingFace:
             let p = "model.layers.\(layer)."
@@ -57,13 +70,32 @@ public enum LlamaWeightLayout: String, Sendable, CaseIterable {
             case .gate: return p + "mlp.gate_proj.weight"
             case .up: return p + "mlp.up_proj.weight"
             case .down: return p + "mlp.down_proj.weight"
+            case .queryBias: return p + "self_attn.q_proj.bias"
+            case .keyBias: return p + "self_attn.k_proj.bias"
+            case .valueBias: return p + "self_attn.v_proj.bias"
+            case .outputBias: return p + "self_attn.o_proj.bias"
+            case .gateBias: return p + "mlp.gate_proj.bias"
+            case .upBias: return p + "mlp.up_proj.bias"
+            case .downBias: return p + "mlp.down_proj.bias"
+            case .queryNorm: return p + "self_attn.q_norm.weight"
+            case .keyNorm: return p + "self_attn.k_norm.weight"
             }
         }
     }
 
-    /// How RoPE pairs the dimensions of a head in this layout.
+    /// How RoPE pairs the dimensions of a head in this layout, for a Llama or Mistral checkpoint.
     public var ropePairing: RoPE.Pairing {
         self == .gguf ? .adjacent : .halves
+    }
+
+    /// How RoPE pairs the dimensions of a head in this layout for `variant`. llama.cpp's converter
+    /// permutes q/k rows only for its `llama` architecture (which Mistral checkpoints convert to); its
+    /// `qwen2` and `qwen3` files keep the Hugging Face row order and rotate halves (`LLAMA_ROPE_TYPE_NEOX`).
+    public func ropePairing(for variant: LlamaConfig.Variant) -> RoPE.Pairing {
+        switch variant {
+        case .llama, .mistral: return ropePairing
+        case .qwen2, .qwen3: return .halves
+        }
     }
 
     /// For each dimension of a head in GGUF order, the Hugging Face dimension it holds:
