@@ -22,7 +22,7 @@ public enum GGUFModels {
             throw StepwiseError.file(path, "has no general.architecture")
         }
         guard let variant = llamaArchitectures[arch] else {
-            throw StepwiseError(.unsupported, "\(path): architecture '\(arch)' is not supported (\(llamaArchitectures.keys.sorted().joined(separator: ", ")))")
+            throw StepwiseError(.unsupported, "\(path): architecture '\(arch)' is not supported (\((llamaArchitectures.keys + ["gemma2", "gemma3"]).sorted().joined(separator: ", ")))")
         }
         func key(_ suffix: String) -> String { "\(arch).\(suffix)" }
         func int(_ suffix: String) throws -> Int {

@@ -19,7 +19,8 @@ struct Projection: Sendable {
 
     /// The file's blocks of `name` when there is a kernel for its type and its rows are whole blocks.
     static func blocks(_ weights: any WeightSource, _ name: String, shape: [Int]) -> QuantizedMatrix? {
-        guard let gguf = weights as? GGUFFile, let (info, bytes) = try? gguf.rawTensor(name),
+        let file = (weights as? WeightUsage)?.base ?? weights
+        guard let gguf = file as? GGUFFile, let (info, bytes) = try? gguf.rawTensor(name),
               let format = QuantizedMatrix.Format(info.type), info.shape == shape, shape[1] % 32 == 0 else { return nil }
         return QuantizedMatrix(format: format, rows: shape[0], columns: shape[1], bytes: bytes)
     }

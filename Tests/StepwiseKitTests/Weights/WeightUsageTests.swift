@@ -72,6 +72,18 @@ struct WeightUsageTests {
         }
     }
 
+    @Test("a Gemma folder with an extra tensor (Gemma 3n's v_norm, a bias) is refused, naming it", arguments: [
+        "model.layers.0.self_attn.v_norm.weight", "model.layers.2.mlp.down_proj.bias",
+    ])
+    func extraTensorGemma(name: String) throws {
+        let t = try folder(TestPaths.fixtures.appendingPathComponent("gemma/gemma3-odd"), adding: [name: [1, 2, 3]])
+        let e = expectStepwiseError { _ = try loadModel(t) }
+        #expect(e?.message.contains("'\(name)'") == true && e?.message.contains("gemma3") == true, "\(e?.message ?? "")")
+        // The unchanged fixture loads and has nothing left over.
+        let ok = try loadModel(try folder(TestPaths.fixtures.appendingPathComponent("gemma/gemma3-odd")))
+        #expect(!ok.info.details.contains { $0.0 == "warning" })
+    }
+
     @Test("a GGUF file with an extra tensor is refused, naming it")
     func extraTensorGGUF() throws {
         // The Qwen2 GGUF fixture seen through a source with one more tensor.

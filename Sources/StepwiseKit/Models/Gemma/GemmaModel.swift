@@ -27,10 +27,12 @@ public final class GemmaModel: LanguageModel {
 
     /// Builds the model from weights already opened.
     /// - Throws: ``StepwiseError`` if the config is inconsistent or a tensor is missing or mis-shaped.
-    public init(config: GemmaConfig, weights: any WeightSource, layout: GemmaWeightLayout, tokenizer: any Tokenizer,
+    public init(config: GemmaConfig, weights file: any WeightSource, layout: GemmaWeightLayout, tokenizer: any Tokenizer,
                 name: String? = nil, source: String? = nil, details: [(String, String)] = [],
                 chatTemplate: String? = nil) throws {
-        let path = source ?? weights.path
+        let path = source ?? file.path
+        // Every tensor is read through `weights`, which checks at the end that none was left over.
+        let weights = WeightUsage(file)
         try config.validate(source: path)
         let D = config.hiddenSize, F = config.intermediateSize, V = config.vocabSize
         let H = config.numAttentionHeads, KV = config.numKeyValueHeads, d = config.headDim
@@ -80,6 +82,10 @@ public final class GemmaModel: LanguageModel {
                                      ln2Post: try n(.ln2Post, D), attention: attention, mlp: mlp))
         }
         self.blocks = blocks
+        var unused: [UnusedTensorRule] = []
+        if layout == .huggingFace { unused.append(UnusedTensorRule("model.rotary_emb*.inv_freq", "RoPE's inverse frequencies, computed from the config")) }
+        if tiedEmbeddings { unused.append(UnusedTensorRule(layout.lmHeadName, "the config ties the LM head to the token embedding, as transformers does")) }
+        let account = try weights.finish(family: config.generation.rawValue, knownUnused: unused)
 
         let L = config.numHiddenLayers
         let slidingCount = config.layerTypes.filter { $0 == .sliding }.count
@@ -103,6 +109,7 @@ public final class GemmaModel: LanguageModel {
                 + (config.finalLogitSoftcapping.map { ", logits soft-capped at \(AttentionMath.formatted($0))" } ?? "")),
         ]
         facts += details
+        facts += account.details
         var info = ModelInfo(family: config.generation.rawValue, name: name ?? URL(fileURLWithPath: weights.path).lastPathComponent,
                              source: path, layers: L, heads: H, kvHeads: KV, dModel: D, dHead: d, dMLP: F,
                              vocabularySize: V, contextLength: config.maxPositionEmbeddings, isCausal: true,
