@@ -6,30 +6,55 @@
 
 /// The few things Stepwise does in C.
 ///
-/// Block-format matrix-vector kernels written with x86 AVX2/FMA/F16C intrinsics, for the one place
-/// where the Swift compiler does not vectorise well: widening 4- and 8-bit codes to float32 lanes.
-///
-/// Block layouts are ggml's (32 values per block): Q4_0 = f16 d, 16 bytes of nibbles (value d·(q−8));
-/// Q4_1 = f16 d, f16 m, 16 bytes of nibbles (value d·q + m); Q8_0 = f16 d, 32 int8 (value d·q).
-/// In a block, byte j holds value j in its low nibble and value j+16 in its high nibble.
-///
-/// Each output is Σ_blocks (d·Σ q·x + m·Σx): the codes are multiplied as whole numbers and the scale
-/// and offset applied once per block, which equals the product with the dequantized weights up to
-/// float32 rounding. The activations stay float32.
+/// The hot kernels are compiled several times, once per x86 instruction set (with `#pragma clang attribute`
+/// target attributes, so the rest of the binary stays baseline x86-64), and each call names the variant
+/// it wants; `stepwise_isa_best()` is what this CPU can run, found once with `__builtin_cpu_supports`.
+/// An ISA the CPU lacks falls back to the portable variant, so no call can raise an illegal instruction.
 
-/// 1 when this CPU runs the kernels below (x86-64 with AVX2, FMA and F16C), else 0.
-int stepwise_block_kernels_available(void);
+/// Instruction sets with their own kernel variants, as in the Swift `KernelISA`.
+enum {
+    /// Compiled for the baseline of the target (SSE2 on x86-64, NEON on arm64).
+    STEPWISE_ISA_PORTABLE = 0,
+    /// AVX2 + FMA + F16C (x86-64-v3).
+    STEPWISE_ISA_AVX2 = 1,
+    /// AVX-512 F, BW, DQ, VL (x86-64-v4) and the AVX2 set.
+    STEPWISE_ISA_AVX512 = 2,
+};
 
-/// Formats, as in the Swift `QuantizedMatrix.Format`.
-enum { STEPWISE_Q4_0 = 0, STEPWISE_Q4_1 = 1, STEPWISE_Q8_0 = 2 };
+/// 1 when this CPU (and its operating system) runs the variant `isa`, else 0. Portable is always 1.
+int stepwise_isa_supported(int isa);
+
+/// The widest ISA this CPU runs.
+int stepwise_isa_best(void);
+
+/// Block formats, as in the Swift `QuantizedMatrix.Format` (ggml's layouts).
+///
+/// 32-value blocks: Q4_0 = f16 d, 16 bytes of nibbles (value d·(q−8)); Q4_1 = f16 d, f16 m, 16 bytes of
+/// nibbles (d·q + m); Q5_0 = f16 d, u32 of fifth bits, nibbles (d·(q5−16)); Q5_1 = f16 d, f16 m, u32,
+/// nibbles (d·q5 + m); Q8_0 = f16 d, 32 int8 (d·q). In those, byte j holds value j in its low nibble and
+/// value j+16 in its high nibble, and bit j of the u32 is value j's fifth bit.
+/// 256-value super-blocks: Q4_K (144 bytes), Q5_K (176) and Q6_K (210), laid out as
+/// GGUFQuantization.swift describes.
+enum {
+    STEPWISE_Q4_0 = 0, STEPWISE_Q4_1 = 1, STEPWISE_Q8_0 = 2, STEPWISE_Q5_0 = 3, STEPWISE_Q5_1 = 4,
+    STEPWISE_Q4_K = 5, STEPWISE_Q5_K = 6, STEPWISE_Q6_K = 7,
+};
+
+/// `sums[b]` = Σ of the 32 values `x[32b …< 32b + 32]`, for b < blocks: the offsets of the formats with a
+/// min (Q4_1, Q5_1, Q4_K, Q5_K) are one multiply per 32 values with these.
+void stepwise_block_sums(const float *x, size_t blocks, float *sums);
 
 /// For rows r in [row_begin, row_end) and inputs i in [0, m):
-///   out[i * out_stride + r] = Σ_blocks row r's block · x[i]'s block,
-/// where row r starts at `weights + r * row_bytes`, x[i] at `x + i * blocks * 32`, and `sums[i * blocks + b]`
-/// is the sum of x[i]'s block b (read for Q4_0 and Q4_1 only).
-/// Only call when stepwise_block_kernels_available() returns 1.
-void stepwise_block_matvec(int format, const uint8_t *weights, size_t row_bytes, size_t row_begin, size_t row_end,
-                           const float *x, const float *sums, size_t m, size_t blocks,
+///   out[i * out_stride + r] = Σ_j W[r, j] · x[i * columns + j],
+/// where row r's blocks start at `weights + r * row_bytes` and `sums + i * columns / 32` holds x[i]'s
+/// block sums (``stepwise_block_sums``; read for Q4_1, Q5_1, Q4_K, Q5_K only, else may be NULL).
+/// `columns` is a multiple of the format's block (32, or 256 for the K formats).
+///
+/// The codes are multiplied as whole numbers against the float32 inputs and each (sub-)block's scale
+/// and offset applied once (`d·Σq·x + m·Σx`), which equals the product with the dequantized weights up
+/// to float32 rounding. The activations stay float32.
+void stepwise_block_matvec(int isa, int format, const uint8_t *weights, size_t row_bytes, size_t row_begin,
+                           size_t row_end, const float *x, const float *sums, size_t m, size_t columns,
                            float *out, size_t out_stride);
 
 /// Keeps freed memory in the process (glibc: serves blocks up to 256 MB from the heap and trims it
