@@ -1,8 +1,8 @@
 // The block-format matrix-vector kernels, written once with Clang vector types and compiled once per
-// instruction set: block_kernels_portable.c, block_kernels_avx2.c and block_kernels_avx512.c each
-// define BLOCK_KERNEL_NAME (the exported function's name) and BLOCK_HALF (float16 bits to float),
-// set the target with `#pragma clang attribute`, then include this file. The compiler maps the 16-lane
-// vectors below onto four SSE registers, two AVX2 registers or one AVX-512 register.
+// instruction set: kernels_portable.c, kernels_avx2.c and kernels_avx512.c each define VARIANT(name)
+// (the exported names' suffix) and may define BLOCK_HALF (float16 bits to float), set the target with
+// `#pragma clang attribute`, then include this file. The compiler maps the 16-lane vectors below onto
+// four SSE registers, two AVX2 registers or one AVX-512 register.
 //
 // Not a public header: only those three files include it.
 
@@ -316,7 +316,7 @@ static inline __attribute__((always_inline)) float dot_q6_K(const uint8_t *w, co
 
 // MARK: - The exported loop
 
-void BLOCK_KERNEL_NAME(int format, const uint8_t *weights, size_t row_bytes, size_t row_begin, size_t row_end,
+void VARIANT(stepwise_block_matvec)(int format, const uint8_t *weights, size_t row_bytes, size_t row_begin, size_t row_end,
                        const float *x, const float *sums, size_t m, size_t columns, float *out, size_t out_stride) {
     const size_t blocks = columns / 32, supers = columns / 256;
 #define STEPWISE_ROWS(expr)                                                          \

@@ -57,6 +57,34 @@ void stepwise_block_matvec(int isa, int format, const uint8_t *weights, size_t r
                            size_t row_end, const float *x, const float *sums, size_t m, size_t columns,
                            float *out, size_t out_stride);
 
+/// Float32 products `C = A·Bᵀ` (A `[rows, k]`, B `[cols, k]`, both row-major, B a PyTorch `[out, in]`
+/// weight), in register tiles of `stepwise_sgemm_tile_rows(isa)` rows of A by 16 (AVX2, portable) or 32
+/// (AVX-512) columns of B, cache-blocked over k. B is read in panels of 16 of its rows, k-major
+/// (`panel[p·16 + c] = B[16q + c][p]`, the last panel padded with zero rows); A in tiles of that many rows,
+/// k-major (`tile[p·MR + r]`, padded with zero rows). These functions do one chunk on the calling thread;
+/// the Swift side splits a product over the cores.
+
+/// Rows of A per register tile of `isa`'s kernel (the `MR` of the packed A layout).
+int stepwise_sgemm_tile_rows(int isa);
+
+/// Packs `rows` rows of A (`lda` apart) into `ceil(rows / MR) * MR * k` floats at `dst`.
+void stepwise_sgemm_pack_a(int isa, const float *a, size_t lda, size_t rows, size_t k, float *dst);
+
+/// Packs `rows` rows of B (`ldb` apart) into `ceil(rows / 16)` panels of `16 * k` floats at `dst`.
+void stepwise_sgemm_pack_b(int isa, const float *b, size_t ldb, size_t rows, size_t k, float *dst);
+
+/// `C[rows, cols] = A · Bᵀ` with A packed (its first tile at `a`) and B in `panel_count` panels at `panels`
+/// (`cols ≤ 16 * panel_count` columns are written); C's rows are `ldc` apart. Overwrites C.
+void stepwise_sgemm_panels(int isa, const float *a, const float *panels, size_t k, size_t rows, size_t panel_count,
+                           size_t cols, float *c, size_t ldc);
+
+/// As ``stepwise_sgemm_panels`` with B's rows in their own layout (`ldb` apart), packed a k-block at a time.
+void stepwise_sgemm(int isa, const float *a, const float *b, size_t ldb, size_t k, size_t rows, size_t cols,
+                    float *c, size_t ldc);
+
+/// `c[j] = Σ_p a[p] · B[j][p]` for j < cols (one row of A, unpacked; B's rows `ldb` apart, read once).
+void stepwise_sgemv(int isa, const float *a, const float *b, size_t ldb, size_t k, size_t cols, float *c);
+
 /// Keeps freed memory in the process (glibc: serves blocks up to 256 MB from the heap and trims it
 /// only above 512 MB free). A traced forward pass allocates a few hundred tensors of 0.1-10 MB; by
 /// default glibc maps each with mmap and unmaps it on free, so every pass faulted in and zeroed fresh
@@ -66,7 +94,7 @@ void stepwise_keep_freed_memory(void);
 /// A task of a parallel loop: `index` runs from 0 to count − 1.
 typedef void (*stepwise_task_fn)(void *context, size_t index);
 
-/// Runs fn(context, 0) … fn(context, count − 1) on the calling thread and a pool of (cores − 1)
+/// Runs fn(context, 0) … fn(context, count − 1) on the calling thread and a pool of (usable CPUs − 1)
 /// workers, returning when all are done. Workers spin briefly between jobs, then sleep. A call made
 /// while another is running (from another thread, or from inside a task) runs inline.
 void stepwise_parallel_for(size_t count, stepwise_task_fn fn, void *context);

@@ -26,6 +26,9 @@ public enum KernelISA: String, CaseIterable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Rows of A in one register tile of this variant's float32 kernel (the packed A layout's tile).
+    var tileRows: Int { Int(stepwise_sgemm_tile_rows(code)) }
+
     /// True when this CPU (and its operating system) runs this variant.
     public var isSupported: Bool { stepwise_isa_supported(code) != 0 }
 

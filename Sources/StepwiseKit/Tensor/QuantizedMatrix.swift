@@ -155,7 +155,10 @@ public struct QuantizedMatrix: Sendable {
     ///   One the CPU lacks runs the portable variant.
     public func linear(_ x: Tensor, isa: KernelISA = .selected) -> Tensor {
         precondition(x.dim(-1) == columns, "QuantizedMatrix.linear: input \(x.shape) does not fit \(rows)x\(columns)")
-        let m = x.count / Swift.max(columns, 1)
+        let m = x.shape.dropLast().reduce(1, *)
+        if m * rows == 0 || columns == 0 {
+            return Tensor(shape: Array(x.shape.dropLast()) + [rows], data: [Float](repeating: 0, count: m * rows))
+        }
         // Σx over each 32 values of each input row, for the offset terms (`m·Σx`): one multiply per
         // block instead of one add per weight.
         var blockSums: [Float] = []
