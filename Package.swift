@@ -23,14 +23,14 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // C: the block-format matrix-vector kernels (x86 intrinsics, chosen at run time) and allocator settings.
+        // C: the matrix kernels (compiled for portable, AVX2 and AVX-512 code, chosen at run time), the
+        // worker pool and allocator settings. The rest of the package is compiled for the architecture's
+        // baseline, so the binary runs on any x86-64.
         .target(name: "CKernels"),
         .target(
             name: "StepwiseKit",
             dependencies: ["CKernels", "CZlib"],
-            resources: [.copy("Resources/builtin")],
-            // AVX2 + FMA code for the SIMD kernels in release builds (Haswell and later).
-            swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"], .when(platforms: [.linux], configuration: .release))]
+            resources: [.copy("Resources/builtin")]
         ),
         .executableTarget(
             name: "stepwise",

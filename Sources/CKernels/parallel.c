@@ -1,6 +1,8 @@
+#define _GNU_SOURCE
 #include "CKernels.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <unistd.h>
 #if defined(__x86_64__)
@@ -72,8 +74,18 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
+/// The CPUs this process may run on (its affinity mask, as `taskset` or a container's cpuset sets it),
+/// else the online ones.
+static long usable_cpus(void) {
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+    return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 static void start_pool(void) {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = usable_cpus();
     int n = cores > 1 ? (int)(cores - 1) : 0;
     if (n > MAX_WORKERS) n = MAX_WORKERS;
     for (int i = 0; i < n; i++) {

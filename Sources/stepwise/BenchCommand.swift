@@ -39,9 +39,10 @@ struct BenchCommand: ParsableCommand {
         }
         var results: [Benchmarks.Result] = []
         if matmul {
-            // SmolLM2-135M shapes: q/o projections, k/v, gate/up, down, one-token GEMV, attention, LM head.
+            // SmolLM2-135M shapes: q/o projections, k/v, gate/up, down, one-token GEMV, attention, LM head;
+            // then 1024³, the usual BLAS yardstick.
             let shapes = [(32, 576, 576), (32, 192, 576), (32, 1536, 576), (32, 576, 1536), (1, 1536, 576), (1, 576, 1536),
-                          (128, 512, 128), (32, 49152, 576), (1, 49152, 576)]
+                          (128, 512, 128), (32, 49152, 576), (1, 49152, 576), (1024, 1024, 1024)]
             results += Benchmarks.matmul(shapes: shapes.map { (m: $0.0, n: $0.1, k: $0.2) }, runs: runs)
             if !json { Benchmarks.format(results).forEach(Console.print) }
         }

@@ -29,16 +29,47 @@ public enum Benchmarks {
         return times.sorted()[times.count / 2]
     }
 
-    /// `x[m, k] · W[n, k]ᵀ` throughput at the given shapes.
+    /// `x[m, k] · W[n, k]ᵀ` throughput at the given shapes, twice each: `MatMul.abT` with `W` as it is
+    /// (packed a k-block at a time on every call, like a BLAS `sgemm`), and ``PackedMatrix`` (packed once,
+    /// what the models' projections use). Then the block-format matrix-vector products
+    /// (``blockMatvec(rows:columns:runs:)``). Every line names the kernel variant (``KernelISA``).
     public static func matmul(shapes: [(m: Int, n: Int, k: Int)], runs: Int = 7) -> [Result] {
         var rng = SplitMix64(seed: 1)
-        return shapes.map { s in
+        let isa = KernelISA.selected
+        var results: [Result] = []
+        for s in shapes {
             let a = (0..<(s.m * s.k)).map { _ in rng.nextFloat() - 0.5 }
             let b = (0..<(s.n * s.k)).map { _ in rng.nextFloat() - 0.5 }
+            let flops = 2 * Double(s.m * s.n * s.k)
             let t = median(runs: runs) { _ = MatMul.abT(a: a, b: b, m: s.m, n: s.n, k: s.k) }
-            let gflops = 2 * Double(s.m * s.n * s.k) / t / 1e9
-            return Result(key: "matmul.\(s.m)x\(s.k)x\(s.n)", name: "matmul \(s.m)x\(s.k) · \(s.k)x\(s.n)", value: gflops, unit: "GFLOP/s",
-                          detail: String(format: "%.3f ms", t * 1000))
+            results.append(Result(key: "matmul.\(s.m)x\(s.k)x\(s.n)", name: "matmul \(s.m)x\(s.k) · \(s.k)x\(s.n)", value: flops / t / 1e9,
+                                  unit: "GFLOP/s", detail: String(format: "%.3f ms, %@", t * 1000, isa.rawValue)))
+            let x = Tensor(shape: [s.m, s.k], data: a)
+            let packed = PackedMatrix(Tensor(shape: [s.n, s.k], data: b))
+            let tp = median(runs: runs) { _ = packed.linear(x) }
+            results.append(Result(key: "packed.\(s.m)x\(s.k)x\(s.n)", name: "  pre-packed weights", value: flops / tp / 1e9,
+                                  unit: "GFLOP/s", detail: String(format: "%.3f ms, %@", tp * 1000, isa.rawValue)))
+        }
+        return results + blockMatvec(runs: runs)
+    }
+
+    /// One token's product with a block-format matrix of every format (`[1, columns] · [columns, rows]`):
+    /// bytes of weights streamed per second. The default shape is Gemma 3 270M's feed-forward down
+    /// projection (2048 columns: a whole number of 256-value K blocks).
+    public static func blockMatvec(rows: Int = 640, columns: Int = 2048, runs: Int = 7) -> [Result] {
+        var rng = SplitMix64(seed: 3)
+        let x = Tensor(shape: [1, columns], data: (0..<columns).map { _ in rng.nextFloat() - 0.5 })
+        return QuantizedMatrix.Format.allCases.map { format in
+            // Random codes with float16 scales of 2^-10 (finite and small whatever the scale bytes hold).
+            let blocks = rows * columns / format.blockValues
+            var bytes = (0..<(blocks * format.blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let scaleOffsets = format == .q6_K ? [208] : format == .q4_1 || format == .q5_1 || format == .q4_K || format == .q5_K ? [0, 2] : [0]
+            for b in 0..<blocks { for o in scaleOffsets { bytes[b * format.blockBytes + o] = 0; bytes[b * format.blockBytes + o + 1] = 0x14 } }
+            let q = bytes.withUnsafeBytes { QuantizedMatrix(format: format, rows: rows, columns: columns, bytes: $0) }
+            let t = median(runs: runs * 3) { _ = q.linear(x) }
+            return Result(key: "matvec.\(format.rawValue).\(columns)x\(rows)", name: "matvec \(format.ggufType.name) 1x\(columns) · \(columns)x\(rows)",
+                          value: Double(bytes.count) / t / 1e9, unit: "GB/s",
+                          detail: String(format: "%.1f µs, %.1f GFLOP/s, %@", t * 1e6, 2 * Double(rows * columns) / t / 1e9, KernelISA.selected.rawValue))
         }
     }
 
@@ -54,7 +85,8 @@ public enum Benchmarks {
         guard case .model(let model) = loaded else {
             throw StepwiseError.usage("bench needs a model, not only a tokenizer")
         }
-        results.append(Result(key: "load", name: "load \(model.info.name)", value: loadSeconds * 1000, unit: "ms", detail: "cold, includes the tokenizer"))
+        results.append(Result(key: "load", name: "load \(model.info.name)", value: loadSeconds * 1000, unit: "ms",
+                              detail: "cold, includes the tokenizer; kernels \(KernelISA.selected) (\(KernelISA.selection.reason))"))
         let ctx = model.info.contextLength ?? Int.max
         var rng = SplitMix64(seed: 7)
         let vocab = model.info.vocabularySize

@@ -1,12 +1,12 @@
-import Dispatch
+import CKernels
 
 /// A float32 weight matrix `[rows, columns]` (PyTorch `[out, in]`) stored once in the panel layout of
 /// ``MatMul``'s micro-kernel: rows in groups of 16, each group `k`-major (`panel[p][c] = W[16q + c, p]`),
 /// the last group padded with zero rows.
 ///
-/// `MatMul.abT` packs `B` on every call, which costs as much as the arithmetic when `x` has only a few
-/// dozen rows; a model's weights never change, so they are packed at load and every product reads the
-/// panels directly. Same values as `x.linear(weight)` up to the order of the summation.
+/// `MatMul.abT` packs `B` a k-block at a time on every call, which costs a fifth of the arithmetic when `x`
+/// has only a few dozen rows; a model's weights never change, so they are packed at load and every
+/// product reads the panels directly. Same values as `x.linear(weight)` up to the order of the summation.
 public struct PackedMatrix: Sendable {
     /// Output features.
     public let rows: Int
@@ -23,18 +23,9 @@ public struct PackedMatrix: Sendable {
         rows = n
         columns = k
         panels = [Float](unsafeUninitializedCapacity: count * w * k) { buf, initialized in
-            weight.data.withUnsafeBufferPointer { src in
-                for q in 0..<count {
-                    let dst = buf.baseAddress! + q * w * k
-                    for c in 0..<w {
-                        let r = q * w + c
-                        if r < n {
-                            let row = src.baseAddress! + r * k
-                            for p in 0..<k { dst[p * w + c] = row[p] }
-                        } else {
-                            for p in 0..<k { dst[p * w + c] = 0 }
-                        }
-                    }
+            if count * w * k > 0 {
+                weight.data.withUnsafeBufferPointer { src in
+                    stepwise_sgemm_pack_b(KernelISA.selected.code, src.baseAddress!, k, n, k, buf.baseAddress!)
                 }
             }
             initialized = count * w * k
@@ -53,17 +44,21 @@ public struct PackedMatrix: Sendable {
     }
 
     /// `x · Wᵀ` for `x` `[..., columns]`: `[..., rows]`.
-    public func linear(_ x: Tensor) -> Tensor {
+    ///
+    /// - Parameter isa: the kernel variant (default: the one this process selected; tests name each).
+    public func linear(_ x: Tensor, isa: KernelISA = .selected) -> Tensor {
         precondition(x.dim(-1) == columns, "PackedMatrix.linear: input \(x.shape) does not fit \(rows)x\(columns)")
-        let m = x.count / Swift.max(columns, 1)
+        let m = x.shape.dropLast().reduce(1, *)
+        let shape = Array(x.shape.dropLast()) + [rows]
+        if m * rows == 0 || columns == 0 { return Tensor(shape: shape, data: [Float](repeating: 0, count: m * rows)) }
         let out = [Float](unsafeUninitializedCapacity: m * rows) { buf, initialized in
             x.data.withUnsafeBufferPointer { xp in
                 panels.withUnsafeBufferPointer { pp in
-                    MatMul.abT(a: xp.baseAddress!, panels: pp.baseAddress!, c: buf.baseAddress!, m: m, n: rows, k: columns)
+                    MatMul.abT(a: xp.baseAddress!, panels: pp.baseAddress!, c: buf.baseAddress!, m: m, n: rows, k: columns, isa: isa)
                 }
             }
             initialized = m * rows
         }
-        return Tensor(shape: Array(x.shape.dropLast()) + [rows], data: out)
+        return Tensor(shape: shape, data: out)
     }
 }

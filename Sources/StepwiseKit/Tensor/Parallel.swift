@@ -4,6 +4,9 @@ import CKernels
 /// thread and (cores − 1) workers that spin briefly between jobs before they sleep, so the ~120 small
 /// products of a generated token start without waking threads through the kernel each time.
 enum Parallel {
+    /// Threads that run a job: the caller and the pool's workers (the CPUs this process may use).
+    static let threads = Int(stepwise_parallel_workers()) + 1
+
     /// Runs `body(0)` … `body(count − 1)`, spread over the cores; returns when all have run. Calls made
     /// while another is running (from another thread, or from inside `body`) run on the calling thread.
     static func forEach(_ count: Int, _ body: @Sendable (Int) -> Void) {
