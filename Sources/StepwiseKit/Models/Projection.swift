@@ -21,7 +21,7 @@ struct Projection: Sendable {
     static func blocks(_ weights: any WeightSource, _ name: String, shape: [Int]) -> QuantizedMatrix? {
         let file = (weights as? WeightUsage)?.base ?? weights
         guard let gguf = file as? GGUFFile, let (info, bytes) = try? gguf.rawTensor(name),
-              let format = QuantizedMatrix.Format(info.type), info.shape == shape, shape[1] % 32 == 0 else { return nil }
+              let format = QuantizedMatrix.Format(info.type), info.shape == shape, shape[1] % format.blockValues == 0 else { return nil }
         return QuantizedMatrix(format: format, rows: shape[0], columns: shape[1], bytes: bytes)
     }
 

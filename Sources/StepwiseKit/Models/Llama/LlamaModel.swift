@@ -79,7 +79,7 @@ public final class LlamaModel: LanguageModel {
         let gguf = file as? GGUFFile
         func blocksOf(_ name: String, _ shape: [Int]) -> QuantizedMatrix? {
             guard let gguf, let (info, bytes) = try? gguf.rawTensor(name), let format = QuantizedMatrix.Format(info.type),
-                  info.shape == shape, shape[1] % 32 == 0 else { return nil }
+                  info.shape == shape, shape[1] % format.blockValues == 0 else { return nil }
             return QuantizedMatrix(format: format, rows: shape[0], columns: shape[1], bytes: bytes)
         }
         lmHeadPacked = PackedMatrix(lmHead)
