@@ -109,15 +109,17 @@ def main():
           f"{'one core' if a.one_core else f'{os.cpu_count()} cores'}; torch {torch_info['torch']} "
           f"({torch_info['threads']} threads); ratio = stepwise / torch within each repeat")
     w = max(len(n) for n in names.values()) + 2
-    print("".ljust(w) + "".join(l.rjust(14) for l in labels) + "torch".rjust(10) + "".join(f"÷torch {l}".rjust(20) for l in labels))
+    c = max(10, max(len(l) for l in labels) + 2)
+    r_w = c + 8
+    print("".ljust(w) + "".join(l.rjust(c) for l in labels) + "torch".rjust(10) + "".join(f"÷torch {l}".rjust(r_w) for l in labels))
     for key, name in names.items():
-        line = name.ljust(w) + "".join((f"{med(rows[key].get(l, [])):14.1f}" if rows[key].get(l) else "-".rjust(14)) for l in labels)
+        line = name.ljust(w) + "".join((f"{med(rows[key].get(l, [])):{c}.1f}" if rows[key].get(l) else "-".rjust(c)) for l in labels)
         shape = key.split(".", 1)[1]
         tv = med(torch_rows.get(shape, [])) if not key.startswith("matvec.") else None
         line += f"{tv:10.1f}" if tv else "".rjust(10)
         for l in labels:
             r = med(ratios.get((key, l), []))
-            line += f"{r:20.2f}" if r else "".rjust(20)
+            line += f"{r:{r_w}.2f}" if r else "".rjust(r_w)
         print(line)
     if a.json:
         with open(a.json, "w") as f:

@@ -84,18 +84,31 @@ public struct QuantizedMatrix: Sendable {
         var hasMin: Bool { self == .q4_1 || self == .q5_1 || self == .q4_K || self == .q5_K }
     }
 
-    public let format: Format
+    /// The block format (of the first part, for a stack of parts in several formats: see ``formats``).
+    public var format: Format { segments[0].format }
+    /// The block format of each stacked part, in order (one entry for a matrix that is not a stack).
+    public var formats: [Format] { segments.map(\.format) }
     /// Output features (rows of the PyTorch-order weight).
     public let rows: Int
-    /// Input features; a multiple of `format.blockValues`.
+    /// Input features; a multiple of every part's `format.blockValues`.
     public let columns: Int
-    /// `rows` rows of `columns / format.blockValues` blocks each.
+    /// The parts' blocks one after another: `rows` rows, each a whole number of its part's blocks.
     let storage: [UInt8]
     /// The row counts of the matrices stacked here, in order (one entry for a matrix that is not a stack).
-    public let parts: [Int]
+    public var parts: [Int] { segments.map { $0.rows.count } }
 
-    /// Bytes of one row.
-    public var rowBytes: Int { columns / format.blockValues * format.blockBytes }
+    /// One stacked part: its format, its rows of the stack, and where its bytes start in `storage`.
+    struct Segment: Sendable {
+        var format: Format
+        var rows: Range<Int>
+        var byteOffset: Int
+    }
+    let segments: [Segment]
+
+    /// Bytes of one row (of the first part, for a stack of several formats).
+    public var rowBytes: Int { Self.rowBytes(format, columns) }
+
+    static func rowBytes(_ format: Format, _ columns: Int) -> Int { columns / format.blockValues * format.blockBytes }
 
     /// Copies the blocks of a `[rows, columns]` matrix.
     ///
@@ -105,33 +118,47 @@ public struct QuantizedMatrix: Sendable {
     public init(format: Format, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer) {
         precondition(columns % format.blockValues == 0,
                      "QuantizedMatrix: \(columns) columns is not a whole number of \(format.rawValue) blocks of \(format.blockValues)")
-        let n = rows * (columns / format.blockValues) * format.blockBytes
+        let n = rows * Self.rowBytes(format, columns)
         precondition(bytes.count >= n, "QuantizedMatrix: \(rows)x\(columns) \(format.rawValue) needs \(n) bytes, got \(bytes.count)")
-        self.format = format
         self.rows = rows
         self.columns = columns
         storage = Array(UnsafeRawBufferPointer(rebasing: bytes[0..<n]))
-        parts = [rows]
+        segments = [Segment(format: format, rows: 0..<rows, byteOffset: 0)]
     }
 
     /// The matrix in float32, `[rows, columns]`, converted by ``GGUFQuantization``.
     public func dequantized() -> Tensor {
-        let data = storage.withUnsafeBytes { GGUFQuantization.dequantize(format.ggufType, from: $0, count: rows * columns) }
+        var data: [Float] = []
+        data.reserveCapacity(rows * columns)
+        storage.withUnsafeBytes { raw in
+            for s in segments {
+                let bytes = UnsafeRawBufferPointer(rebasing: raw[s.byteOffset..<(s.byteOffset + s.rows.count * Self.rowBytes(s.format, columns))])
+                data += GGUFQuantization.dequantize(s.format.ggufType, from: bytes, count: s.rows.count * columns)
+            }
+        }
         return Tensor(shape: [rows, columns], data: data)
     }
 
-    /// The rows of several matrices of one format and width, one after another: `[Σ rows, columns]`.
-    /// One product with the stack replaces a product with each (q, k and v; gate and up), so the cores
-    /// are woken once instead of several times per token. Nil when the parts differ in format or width
-    /// (a file may store them at different precisions).
+    /// The rows of several matrices of one width, one after another: `[Σ rows, columns]`. One product
+    /// with the stack replaces a product with each (q, k and v; gate and up), so the cores are woken
+    /// once instead of several times per token. The parts may differ in format (Gemma 3's Q4_K_M file
+    /// keeps v in Q8_0 in some layers and q, k in Q5_0). Nil when there are no parts or their widths differ.
     public init?(stacking parts: [QuantizedMatrix]) {
-        guard let first = parts.first,
-              parts.allSatisfy({ $0.format == first.format && $0.columns == first.columns }) else { return nil }
-        format = first.format
+        guard let first = parts.first, parts.allSatisfy({ $0.columns == first.columns }) else { return nil }
         columns = first.columns
         rows = parts.reduce(0) { $0 + $1.rows }
         storage = parts.flatMap(\.storage)
-        self.parts = parts.flatMap(\.parts)
+        var segments: [Segment] = []
+        var row = 0, byte = 0
+        for part in parts {
+            for s in part.segments {
+                segments.append(Segment(format: s.format, rows: (row + s.rows.lowerBound)..<(row + s.rows.upperBound),
+                                        byteOffset: byte + s.byteOffset))
+            }
+            row += part.rows
+            byte += part.storage.count
+        }
+        self.segments = segments
     }
 
     /// The product with a stack, split back into one tensor per stacked matrix: `[..., parts[i]]` each.
@@ -162,7 +189,7 @@ public struct QuantizedMatrix: Sendable {
         // Σx over each 32 values of each input row, for the offset terms (`m·Σx`): one multiply per
         // block instead of one add per weight.
         var blockSums: [Float] = []
-        if format.hasMin {
+        if segments.contains(where: { $0.format.hasMin }) {
             blockSums = [Float](repeating: 0, count: m * columns / 32)
             x.data.withUnsafeBufferPointer { xp in
                 blockSums.withUnsafeMutableBufferPointer { stepwise_block_sums(xp.baseAddress!, m * columns / 32, $0.baseAddress!) }
@@ -189,12 +216,18 @@ public struct QuantizedMatrix: Sendable {
         let chunks = Swift.max(1, Swift.min(8, rows / 32))
         let perChunk = (rows + chunks - 1) / chunks
         let ux = UnsafeSendable(x), us = UnsafeSendable(sums), uw = UnsafeSendable(weights), uo = UnsafeSendable(out)
-        let (code, rows, columns, rowBytes, isaCode) = (format.code, rows, columns, rowBytes, isa.code)
+        let (segments, rows, columns, isaCode) = (segments, rows, columns, isa.code)
         let body: @Sendable (Int) -> Void = { chunk in
             let r1 = Swift.min(rows, (chunk + 1) * perChunk)
             let r0 = Swift.min(r1, chunk * perChunk)
-            stepwise_block_matvec(isaCode, code, uw.value.assumingMemoryBound(to: UInt8.self), rowBytes, r0, r1,
-                                  ux.value, us.value, m, columns, uo.value, rows)
+            // The chunk's rows of each part it overlaps, in that part's format (row r of a part at
+            // its own offset, its outputs from column `rows.lowerBound` of `out`).
+            for s in segments where s.rows.lowerBound < r1 && r0 < s.rows.upperBound {
+                let lo = Swift.max(r0, s.rows.lowerBound) - s.rows.lowerBound, hi = Swift.min(r1, s.rows.upperBound) - s.rows.lowerBound
+                stepwise_block_matvec(isaCode, s.format.code, (uw.value + s.byteOffset).assumingMemoryBound(to: UInt8.self),
+                                      Self.rowBytes(s.format, columns), lo, hi, ux.value, us.value, m, columns,
+                                      uo.value + s.rows.lowerBound, rows)
+            }
         }
         if m * rows * columns < 1 << 16 || chunks == 1 {
             for c in 0..<chunks { body(c) }

@@ -137,9 +137,22 @@ struct QuantizedMatrixTests {
             seen.insert(format)
         }
         #expect(seen == [.q4_K, .q5_0, .q6_K, .q8_0], "the file's block formats: \(seen)")
+
+        // A layer whose v is Q8_0 beside Q5_0 q and k: q, k and v stacked in their own formats.
+        let layer = try #require((0..<64).first { l in file.tensors.contains { $0.name == "blk.\(l).attn_v.weight" && $0.type == .q8_0 } })
+        var pieces: [QuantizedMatrix] = [], dense: [Float] = []
+        for name in ["attn_q", "attn_k", "attn_v"] {
+            let (info, bytes) = try file.rawTensor("blk.\(layer).\(name).weight")
+            let format = try #require(QuantizedMatrix.Format(info.type))
+            pieces.append(QuantizedMatrix(format: format, rows: info.shape[0], columns: info.shape[1], bytes: bytes))
+            dense += GGUFQuantization.dequantize(info.type, from: bytes, count: info.elementCount)
+        }
+        let qkv = try #require(QuantizedMatrix(stacking: pieces))
+        #expect(Set(qkv.formats) == [.q5_0, .q8_0])
+        Self.check(qkv, Self.inputs(1, qkv.columns, seed: 21), against: dense, "blk.\(layer) q, k, v stacked")
     }
 
-    @Test("a stack of block matrices gives each part's product side by side; mixed formats do not stack")
+    @Test("a stack of block matrices gives each part's product side by side, in one format or several")
     func stackedBlocks() {
         let parts: [QuantizedMatrix] = [(40, UInt64(11)), (24, 12), (24, 13)].map { rows, seed in
             let bytes = Self.randomBlocks(.q4_1, rows: rows, columns: 64, seed: seed)
@@ -166,8 +179,27 @@ struct QuantizedMatrixTests {
             #expect(piece.shape == [2, part.rows])
             #expect(piece.data == part.linear(x).data)
         }
-        #expect(QuantizedMatrix(stacking: [parts[0], q8]) == nil)
         #expect(QuantizedMatrix(stacking: []) == nil)
+        let wide = Self.randomBlocks(.q4_0, rows: 8, columns: 96, seed: 15).withUnsafeBytes {
+            QuantizedMatrix(format: .q4_0, rows: 8, columns: 96, bytes: $0)
+        }
+        #expect(QuantizedMatrix(stacking: [parts[0], wide]) == nil, "widths differ")
+
+        // Parts in different formats stack too: each part's rows run in its own format.
+        guard let mixed = QuantizedMatrix(stacking: [parts[0], q8, stack]) else {
+            Issue.record("Q4_1, Q8_0 and a Q4_1 stack of width 64 did not stack")
+            return
+        }
+        #expect(mixed.formats == [.q4_1, .q8_0, .q4_1, .q4_1, .q4_1])
+        #expect(mixed.parts == [40, 8, 40, 24, 24])
+        let dense = mixed.dequantized()
+        #expect(dense.data == parts[0].dequantized().data + q8.dequantized().data + stack.dequantized().data)
+        let x3 = Self.inputs(3, 64, seed: 6)
+        Self.check(mixed, x3, against: dense.data, "mixed stack")
+        let pieces3 = mixed.linearParts(x3)
+        for (piece, part) in zip(pieces3, [parts[0], q8] + parts) {
+            #expect(piece.data == part.linear(x3).data)
+        }
     }
 
     @Test("Q4_1 blocks: low nibbles are values 0-15, high nibbles 16-31, value = d * q + m")
