@@ -155,7 +155,8 @@ public enum LessonRunner {
                 // As typed at the prompt; a long one continues under its start, as a terminal would show it.
                 out += Prose.wrap(visible(c), width: width, first: "stepwise> ", cap: false)
             case .output(let o): out += o + [""]
-            case .error(let m): out += Prose.wrap(visible(m), width: width, first: "error: ", rest: "  ", cap: false) + [""]
+            // One error, one line (the terminal or the pager wraps it), as everywhere else.
+            case .error(let m): out += ["error: " + visible(m), ""]
             case .quiz(let q): out += prose(NarrationStyle.line(visible(q), color: color), "Quiz: ")
             case .verdict(let v):
                 switch v {

@@ -83,8 +83,9 @@ enum ModelCommands {
             session.promptText = text
             session.ids = ids
             session.trace = nil
-            return ["\(ids.count) tokens: " + ids.map { tok.label(for: $0) }.joined(separator: " "),
-                    "only a tokenizer is loaded, so no forward pass ran ('tokens' and 'explain' work)"]
+            let width = session.settings.width ?? context.width
+            return Prose.wrapItems(ids.map { tok.label(for: $0) }, width: width, first: "\(ids.count) tokens: ", rest: "  ", cap: false)
+                + Prose.wrap("only a tokenizer is loaded, so no forward pass ran ('tokens' and 'explain' work)", width: width)
         }
         if let ctx = model.info.contextLength, ids.count > ctx {
             throw StepwiseError(.model, "the prompt is \(ids.count) tokens but the model's context is \(ctx); shorten it (nothing was cut)")

@@ -84,8 +84,8 @@ enum SteerCommands {
 
         var lines: [String] = []
         // The tokens wrap under themselves; a token is never split.
-        lines += Prose.wrap(a.map { tok.label(for: $0) }.joined(separator: " "), width: width, first: "A: \(a.count) tokens: ", rest: "   ", cap: false)
-        lines += Prose.wrap(b.map { tok.label(for: $0) }.joined(separator: " "), width: width, first: "B: \(b.count) tokens: ", rest: "   ", cap: false)
+        lines += Prose.wrapItems(a.map { tok.label(for: $0) }, width: width, first: "A: \(a.count) tokens: ", rest: "   ", cap: false)
+        lines += Prose.wrapItems(b.map { tok.label(for: $0) }, width: width, first: "B: \(b.count) tokens: ", rest: "   ", cap: false)
         if let note = AnalysisCommands.ablationNote(session) { lines += Prose.wrap("(with \(note))", width: width) }
 
         // Top predictions side by side.

@@ -15,9 +15,10 @@ public enum Paging {
     }
 
     /// The pager when neither `STEPWISE_PAGER` nor `PAGER` is set: colours pass (`-R`), short output is
-    /// printed and the pager quits (`-F`), and the screen is not cleared on exit (`-X`), so what was
-    /// read stays on screen above the next prompt; its prompt names the keys.
-    public static let defaultCommand = ["less", "-R", "-F", "-X", "-Ps?e(END) .Space more, b back, q done"]
+    /// printed and the pager quits (`-F`), the screen is not cleared on exit (`-X`), so what was read
+    /// stays on screen above the next prompt, and Space at the end goes on (`-e`) instead of waiting for
+    /// `q`; its prompt names the keys.
+    public static let defaultCommand = ["less", "-R", "-F", "-X", "-e", "-Ps?e(END) .Space more, b back, q done"]
 
     /// Terminal rows the lines take at `width` columns: a line wider than the terminal wraps onto more.
     public static func rows(_ lines: [String], width: Int) -> Int {

@@ -21,6 +21,26 @@ public enum Prose {
         return fill(text, width: room).enumerated().map { ($0.offset == 0 ? first : rest) + $0.element }
     }
 
+    /// Items (token labels such as `' the'`, which hold spaces themselves) filled into lines, two items
+    /// apart by one space and a line broken only between items, never inside one.
+    public static func wrapItems(_ items: [String], width: Int, first: String = "", rest: String? = nil, cap: Bool = true) -> [String] {
+        let total = cap ? Self.width(width) : max(20, width)
+        let rest = rest ?? String(repeating: " ", count: TextWidth.of(first))
+        var lines: [String] = []
+        var line = first, empty = true
+        for item in items {
+            if !empty && TextWidth.of(line) + 1 + TextWidth.of(item) > total {
+                lines.append(line)
+                line = rest
+                empty = true
+            }
+            line += (empty ? "" : " ") + item
+            empty = false
+        }
+        lines.append(line)
+        return lines
+    }
+
     /// Breaks `text` at single spaces into lines of at most `width` columns; the space at a break is
     /// dropped, every other space kept (so runs of spaces in generated text stay as they were).
     static func fill(_ text: String, width: Int) -> [String] {

@@ -14,6 +14,8 @@ struct ProseTests {
         let long = Array(repeating: "word", count: 60).joined(separator: " ")
         #expect(Prose.wrap(long, width: 300).allSatisfy { TextWidth.of($0) <= 100 })
         #expect(Prose.wrap(long, width: 300, cap: false).count == 1)
+        // Token labels hold spaces: a list of them breaks between labels only.
+        #expect(Prose.wrapItems(["' the'", "' cat'", "' sat'"], width: 20, first: "A: ", rest: "   ") == ["A: ' the' ' cat'", "   ' sat'"])
         // A word longer than the line is cut rather than sticking out.
         #expect(Prose.wrap(String(repeating: "x", count: 50), width: 20).map(TextWidth.of) == [20, 20, 10])
     }
