@@ -91,10 +91,12 @@ extension REPL {
         Terminal.catchInterrupts()
         let run = LessonRunner.runner(box, interpreter: interpreter, context: prepared.context)
         var player = LessonPlayer(lesson: prepared.lesson, width: width)
+        player.color = session.settings.color
         Terminal.interrupted.store(false, ordering: .relaxed)
         var events = player.next(run: run)
         while true {
-            LessonRunner.lines(for: events, width: width).forEach(Console.print)
+            // A step taller than the terminal goes through the pager; its key hint stays below it.
+            Pager.print(LessonRunner.lines(for: events, width: width, color: player.color), mode: box.value.settings.pager)
             Terminal.interrupted.store(false, ordering: .relaxed)
             if player.state == .finished && events.last == .end { break }
             // Every pause shows its keys, and takes one key press (no Enter); a quiz keeps its typed

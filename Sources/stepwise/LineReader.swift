@@ -66,6 +66,9 @@ final class EditlineReader: LineReader {
             let point = min(Int(stepwise_point()), line.utf8.count)
             let before = String(decoding: Array(line.utf8.prefix(point)).dropLast(word.utf8.count), as: UTF8.self)
             EditlineReader.matches = EditlineReader.completer?(before, word) ?? []
+            // A folder is completed without the space after it, so the next Tab lists what is inside.
+            let folder = EditlineReader.matches.count == 1 && EditlineReader.matches[0].hasSuffix("/")
+            stepwise_set_completion_append_character(folder ? 0 : 32)
         }
         let i = Int(state)
         guard i < EditlineReader.matches.count else { return nil }

@@ -12,11 +12,13 @@ struct REPL {
 
     func context(interactive: Bool) -> CommandContext {
         Console.color.store(session.settings.color, ordering: .relaxed)
-        return CommandContext(
+        var context = CommandContext(
             width: session.settings.width ?? Terminal.width, color: session.settings.color, interactive: interactive,
             isCancelled: { Terminal.interrupted.load(ordering: .relaxed) },
             emit: { Console.print($0) },
             baseDirectory: FileManager.default.currentDirectoryPath)
+        if interactive { context.height = Terminal.height }
+        return context
     }
 
     /// Runs lines without a terminal; stops at the first failing command.
@@ -67,8 +69,11 @@ struct REPL {
             switch interpreter.execute(line, in: &session, context: context(interactive: true)) {
             case .output(let out):
                 Console.color.store(session.settings.color, ordering: .relaxed)
-                out.forEach(Console.print)
-            case .failure(let message): Console.error(message)
+                // Taller than the terminal: through the pager, so nothing scrolls away unread.
+                Pager.print(out, mode: session.settings.pager)
+            case .failure(let message):
+                // One error, wrapped at the terminal's width on word boundaries.
+                Prose.wrap(message, width: Terminal.width, rest: "  ", cap: false).forEach(Console.error)
             case .quit: return
             }
         }

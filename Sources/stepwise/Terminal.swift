@@ -23,6 +23,14 @@ enum Terminal {
         return 80
     }
 
+    /// Rows: `LINES`, then the terminal's size, then 24.
+    static var height: Int {
+        if let c = ProcessInfo.processInfo.environment["LINES"], let n = Int(c), n > 0 { return n }
+        var ws = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_row > 0 { return Int(ws.ws_row) }
+        return 24
+    }
+
     /// Whether to colour: `--color always|never`, or for `auto` a terminal without `NO_COLOR`.
     static func useColor(_ mode: String) -> Bool {
         switch mode {
@@ -56,7 +64,12 @@ enum Console {
     static let color = Atomic<Bool>(false)
 
     static func print(_ line: String) {
-        write(STDOUT_FILENO, TerminalText.safe(line, color: color.load(ordering: .relaxed)) + "\n")
+        write(STDOUT_FILENO, printable(line) + "\n")
+    }
+
+    /// A line as it may reach the terminal (or the pager, which passes it on): ``TerminalText/safe(_:color:)``.
+    static func printable(_ line: String) -> String {
+        TerminalText.safe(line, color: color.load(ordering: .relaxed))
     }
 
     static func error(_ line: String) {

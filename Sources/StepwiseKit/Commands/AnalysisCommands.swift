@@ -61,7 +61,7 @@ enum AnalysisCommands {
             head's; with RoPE the QK circuit shown is the one at distance 0. A fourth word shows one matrix whole.
             """,
         examples: ["weights 0 1", "weights 0.1", "weights 3 2 o"],
-        completion: .layers
+        completion: .layerHead(then: ["q", "k", "v", "o"])
     ) { session, context, rest in
         let model = try session.requireModel()
         guard let provider = model as? any HeadWeightsProviding else {
@@ -83,25 +83,28 @@ enum AnalysisCommands {
                                                          ("W_V", w.wV, [dm, dh], w.bV), ("W_O", w.wO, [dh, dm], nil)]
         if let which {
             let m = mats.first { $0.0.lowercased() == "w_" + which }!
-            return ["\(m.0) of head \(L).\(H)  [\(m.1.shape.map(String.init).joined(separator: ", "))]  ‖\(m.0)‖_F = \(p(Circuits.frobenius(m.1)))"]
+            return Prose.wrap("\(m.0) of head \(L).\(H)  [\(m.1.shape.map(String.init).joined(separator: ", "))]  ‖\(m.0)‖_F = \(p(Circuits.frobenius(m.1)))", width: o.width)
                 + TableView.render(m.1, axes: m.2, options: o, name: m.0)
         }
         let info = model.info
-        var lines = ["Head \(L).\(H) of \(info.name) (\(info.family)): d_model \(w.dModel), d_head \(w.dHead)"]
+        let width = o.width
+        var lines = Prose.wrap("Head \(L).\(H) of \(info.name) (\(info.family)): d_model \(w.dModel), d_head \(w.dHead)", width: width)
         if info.kvHeads != info.heads {
             let g = info.heads / info.kvHeads
-            lines.append("grouped-query: W_K and W_V belong to key/value head \(w.kvHead), shared by query heads \(w.kvHead * g)–\(w.kvHead * g + g - 1)")
+            lines += Prose.wrap("grouped-query: W_K and W_V belong to key/value head \(w.kvHead), shared by query heads \(w.kvHead * g)–\(w.kvHead * g + g - 1)", width: width)
         }
         for (name, t, _, b) in mats {
             let shape = name == "W_O" ? "[d_head \(w.dHead), d_model \(w.dModel)]" : "[d_model \(w.dModel), d_head \(w.dHead)]"
             let bias = b.map { "   b_\(name.dropFirst(2)) ‖·‖ = \(p(Circuits.frobenius($0)))" } ?? ""
-            lines.append("  \(name) \(shape)   ‖\(name)‖_F = \(p(Circuits.frobenius(t)))" + bias)
+            lines += Prose.wrap("\(name) \(shape)   ‖\(name)‖_F = \(p(Circuits.frobenius(t)))" + bias, width: width, first: "  ", rest: "    ")
         }
-        if let bO = w.bO { lines.append("  b_O [d_model \(w.dModel)] (shared by the layer's heads)   ‖b_O‖ = \(p(Circuits.frobenius(bO)))") }
+        if let bO = w.bO {
+            lines += Prose.wrap("b_O [d_model \(w.dModel)] (shared by the layer's heads)   ‖b_O‖ = \(p(Circuits.frobenius(bO)))", width: width, first: "  ", rest: "    ")
+        }
         o.maxRows = o.maxRows == 0 ? 6 : min(o.maxRows, 6)
         for (name, t, axes, _) in mats {
             lines.append("")
-            lines.append("\(name) (first rows; 'weights \(L) \(H) \(name.dropFirst(2).lowercased())' shows it whole)")
+            lines += Prose.wrap("\(name) (first rows; 'weights \(L) \(H) \(name.dropFirst(2).lowercased())' shows it whole)", width: width)
             lines += TableView.render(t, axes: axes, options: o, name: name)
         }
         let tok = model.tokenizer
@@ -112,24 +115,26 @@ enum AnalysisCommands {
             "\(tok.label(for: t.from)) \(arrow) \(tok.label(for: t.to))  \(String(format: "%.3f", t.value))"
         }
         lines.append("")
-        lines.append("QK circuit W_E W_Q (W_E W_K)ᵀ / √d_head on \(range): the pairs it scores highest (query → key)")
+        lines += Prose.wrap("QK circuit W_E W_Q (W_E W_K)ᵀ / √d_head on \(range): the pairs it scores highest (query → key)", width: width)
         if w.rotary {
-            lines.append("  RoPE: q and k are rotated by position, so real scores also depend on the distance; this is the circuit at distance 0")
+            lines += Prose.wrap("RoPE: q and k are rotated by position, so real scores also depend on the distance; this is the circuit at distance 0",
+                                width: width, first: "  ")
         }
-        lines.append("  direct path only: token embeddings, no layer norm, positions or earlier layers")
+        lines += Prose.wrap("direct path only: token embeddings, no layer norm, positions or earlier layers", width: width, first: "  ")
         let qk = Circuits.qkSummary(w, embedding: provider.tokenEmbedding, tokens: subset)
         lines += qk.top.map { "  " + pair($0, "→") }
         if let u = model as? any Unembedding {
             let ov = Circuits.ovSummary(w, embedding: provider.tokenEmbedding, unembedding: u.unembeddingMatrix, tokens: subset)
             lines.append("")
-            lines.append("OV circuit W_E W_V W_O W_U on the same tokens: source token ⇒ the logit it raises most")
+            lines += Prose.wrap("OV circuit W_E W_V W_O W_U on the same tokens: source token ⇒ the logit it raises most", width: width)
             lines += ov.circuit.top.map { "  " + pair($0, "⇒") }
-            lines.append("  copying score Σλ/Σ|λ| = \(String(format: "%.3f", ov.copyingScore)) (1: copies, −1: suppresses); "
-                         + "\(String(format: "%.0f", ov.positiveFraction * 100))% of its \(ov.eigenvalues.count) eigenvalues have a positive real part; "
-                         + "\(String(format: "%.0f", ov.selfTopFraction * 100))% of source tokens raise their own logit most")
+            lines += Prose.wrap("copying score Σλ/Σ|λ| = \(String(format: "%.3f", ov.copyingScore)) (1: copies, −1: suppresses); "
+                                + "\(String(format: "%.0f", ov.positiveFraction * 100))% of its \(ov.eigenvalues.count) eigenvalues have a positive real part; "
+                                + "\(String(format: "%.0f", ov.selfTopFraction * 100))% of source tokens raise their own logit most",
+                                width: width, first: "  ")
         } else {
             lines.append("")
-            lines.append("OV circuit: \(info.family) has no unembedding (an encoder has no logits), so there is no token → logit circuit")
+            lines += Prose.wrap("OV circuit: \(info.family) has no unembedding (an encoder has no logits), so there is no token → logit circuit", width: width)
         }
         return lines
     }
@@ -157,7 +162,7 @@ enum AnalysisCommands {
         guard words.count <= 2 else { throw StepwiseError.usage("usage: detect [previous|duplicate|induction|first] [prompt]") }
         if words.isEmpty {
             let trace = try currentFullTrace(&session, model)
-            return try summary(trace, info: info, session: session)
+            return try summary(trace, info: info, session: session, width: StepRenderer.options(session, context).width)
         }
         guard let kind = HeadDetector.Kind(name: words[0]) else {
             throw StepwiseError.usage("unknown behaviour '\(words[0])': previous, duplicate, induction or first")
@@ -167,9 +172,10 @@ enum AnalysisCommands {
         }
         let trace: Trace
         var lines: [String] = []
+        let width = StepRenderer.options(session, context).width
         if words.count == 2 {
             trace = try currentFullTrace(&session, model)
-            lines.append("\(kind.rawValue) score on the current prompt (\(trace.tokenIDs.count) tokens): \(kind.explanation)")
+            lines += Prose.wrap("\(kind.rawValue) score on the current prompt (\(trace.tokenIDs.count) tokens): \(kind.explanation)", width: width)
         } else {
             let bos = model.tokenizer.specialTokens.addBOS && model.tokenizer.specialTokens.bos != nil ? 1 : 0
             let length = min(40, ((info.contextLength ?? 81) - bos) / 2)
@@ -177,17 +183,17 @@ enum AnalysisCommands {
             let ids = HeadDetector.repeatedRandomPrompt(vocabularySize: info.vocabularySize, specials: model.tokenizer.specialTokens,
                                                         length: length)
             trace = try model.trace(ids, options: session.forwardOptions(context: context))
-            lines.append("\(kind.rawValue) score on \(length) random tokens repeated twice\(bos == 1 ? " after BOS" : "") (\(ids.count) tokens, seed 0): \(kind.explanation)")
+            lines += Prose.wrap("\(kind.rawValue) score on \(length) random tokens repeated twice\(bos == 1 ? " after BOS" : "") (\(ids.count) tokens, seed 0): \(kind.explanation)", width: width)
         }
-        if let note = ablationNote(session) { lines.append("(with \(note))") }
+        if let note = ablationNote(session) { lines += Prose.wrap("(with \(note))", width: width) }
         let scores = try HeadDetector.scores(kind, trace: trace, layers: info.layers)
         lines += table(scores, session: session, context: context)
         let flat = scores.enumerated().flatMap { l, row in row.enumerated().map { (l, $0, $1) } }
         let best = flat.sorted { $0.2.value > $1.2.value }.prefix(5)
-        lines.append("best: " + best.map { "\($0.0).\($0.1) \(p($0.2.value))" }.joined(separator: ", "))
+        lines += Prose.wrap("best: " + best.map { "\($0.0).\($0.1) \(p($0.2.value))" }.joined(separator: ", "), width: width)
         if let s = flat.first?.2, s.rows != s.allRows {
-            lines.append("scored over the \(s.rows) of \(s.allRows) query positions where the pattern applies; "
-                         + "TransformerLens's detect_head divides by all \(s.allRows): best head \(p(best.first!.2.transformerLens))")
+            lines += Prose.wrap("scored over the \(s.rows) of \(s.allRows) query positions where the pattern applies; "
+                                + "TransformerLens's detect_head divides by all \(s.allRows): best head \(p(best.first!.2.transformerLens))", width: width)
         }
         return lines
     }
@@ -217,12 +223,12 @@ enum AnalysisCommands {
     }
 
     /// One table over all behaviours: each cell names the head's strongest behaviour (≥ 0.4).
-    static func summary(_ trace: Trace, info: ModelInfo, session: Session) throws -> [String] {
+    static func summary(_ trace: Trace, info: ModelInfo, session: Session, width: Int) throws -> [String] {
         let kinds = HeadDetector.Kind.allCases
         let all = try kinds.map { try HeadDetector.scores($0, trace: trace, layers: info.layers) }
-        var lines = ["Head behaviours on the current prompt (\(trace.tokenIDs.count) tokens): each cell is the strongest score "
-                     + "≥ 0.4 — P previous token, D duplicate token, I induction, S first token (sink); · none"]
-        if let note = ablationNote(session) { lines.append("(with \(note))") }
+        var lines = Prose.wrap("Head behaviours on the current prompt (\(trace.tokenIDs.count) tokens): each cell is the strongest score "
+                               + "≥ 0.4 — P previous token, D duplicate token, I induction, S first token (sink); · none", width: width)
+        if let note = ablationNote(session) { lines += Prose.wrap("(with \(note))", width: width) }
         let lw = 5
         lines.append("layer" + (0..<info.heads).map { "h\($0)".leftPadded(7) }.joined())
         for l in 0..<info.layers {
@@ -238,7 +244,7 @@ enum AnalysisCommands {
             let flat = all[i].enumerated().flatMap { l, row in row.enumerated().map { (l, $0, $1.value) } }
             let rows = all[i].first?.first?.rows ?? 0
             guard rows > 0 else {
-                lines.append("\(kind.rawValue): nothing to find in this prompt (no repeated tokens); try 'detect \(kind.rawValue)'")
+                lines += Prose.wrap("\(kind.rawValue): nothing to find in this prompt (no repeated tokens); try 'detect \(kind.rawValue)'", width: width)
                 continue
             }
             let best = flat.sorted { $0.2 > $1.2 }.prefix(3)
@@ -259,7 +265,7 @@ enum AnalysisCommands {
             likely token's logit and probability moved.
             """,
         examples: ["ablate 0 1", "ablate 0 1 0 3", "ablate 0.1 0.3 mean"],
-        completion: .layers
+        completion: .headPairs(extra: ["zero", "mean"])
     ) { session, context, rest in
         let model = try session.requireModel()
         var words = try Arguments.split(rest)
@@ -285,7 +291,7 @@ enum AnalysisCommands {
         "restore", usage: "restore [LAYER HEAD ... | steer]",
         summary: "undo ablations and steering: all of them, the heads named, or every steer; re-runs and shows what changed",
         examples: ["restore", "restore 0 1", "restore 0.3", "restore steer"],
-        completion: .layers
+        completion: .headPairs(extra: ["steer"])
     ) { session, context, rest in
         let model = try session.requireModel()
         let words = try Arguments.split(rest)
@@ -330,8 +336,9 @@ enum AnalysisCommands {
         session.history = []
         session.future = []
         session.cursor = min(session.cursor, after.steps.count - 1)
-        var lines = [what + "; re-ran the prompt (\(session.ids.count) tokens)"]
-        lines.append(ablationNote(session) ?? (removedSteer ? "nothing is steered or ablated now" : "no head is ablated now"))
+        let width = StepRenderer.options(session, context).width
+        var lines = Prose.wrap(what + "; re-ran the prompt (\(session.ids.count) tokens)", width: width)
+        lines += Prose.wrap(ablationNote(session) ?? (removedSteer ? "nothing is steered or ablated now" : "no head is ablated now"), width: width)
         guard let lb = before.logits, let la = after.logits else {
             lines.append("an encoder has no next-token prediction: 'show' the steps to see what changed")
             return lines
@@ -347,8 +354,8 @@ enum AnalysisCommands {
         let top = tb[0].id, last = lb.shape[0] - 1
         let vb = lb[last, top], va = la[last, top]
         let pa = la.row(last).softmax().data[top]
-        lines.append("\(tb[0].label): logit \(p(vb)) → \(p(va)) (Δ \(String(format: "%+.3f", va - vb))), p \(p(tb[0].probability)) → \(p(pa))"
-                     + (ta[0].id == top ? "; still the top prediction" : "; the top prediction is now \(ta[0].label)"))
+        lines += Prose.wrap("\(tb[0].label): logit \(p(vb)) → \(p(va)) (Δ \(String(format: "%+.3f", va - vb))), p \(p(tb[0].probability)) → \(p(pa))"
+                            + (ta[0].id == top ? "; still the top prediction" : "; the top prediction is now \(ta[0].label)"), width: width)
         return lines
     }
 
@@ -385,7 +392,7 @@ enum AnalysisCommands {
         let width = StepRenderer.options(session, context).width
         let headW = rows.map { $0.label.count }.max()! + 1
         if let pos {
-            var lines = ["Logit lens at position \(pos) \(labels[pos]): top 5 read from the residual stream (final norm + unembedding)"]
+            var lines = Prose.wrap("Logit lens at position \(pos) \(labels[pos]): top 5 read from the residual stream (final norm + unembedding)", width: width)
             for r in rows {
                 // As many whole cells as fit the width (the first always).
                 var line = r.label.padding(toLength: headW, withPad: " ", startingAt: 0)
@@ -401,8 +408,8 @@ enum AnalysisCommands {
         let cellW = 14
         let fit = max(1, (width - headW - 2) / (cellW + 1))
         let shown = Array(max(0, t - fit)..<t)
-        var lines = ["Logit lens: top next-token guess (probability) from the residual stream at each layer; last row = the model's output"]
-        if shown.count < t { lines.append("positions 0–\(shown[0] - 1) left out to fit; 'lens POS' shows one position") }
+        var lines = Prose.wrap("Logit lens: top next-token guess (probability) from the residual stream at each layer; last row = the model's output", width: width)
+        if shown.count < t { lines += Prose.wrap("positions 0–\(shown[0] - 1) left out to fit; 'lens POS' shows one position", width: width) }
         func cell(_ s: String) -> String { TextWidth.padRight(TextWidth.truncate(s, to: cellW, ellipsis: "…"), cellW) }
         lines.append(String(repeating: " ", count: headW) + " " + shown.map { cell("\($0) \(labels[$0])") }.joined(separator: " "))
         for r in rows {
@@ -458,16 +465,17 @@ enum AnalysisCommands {
         session.trace = trace
         session.cursor = min(session.cursor, trace.steps.count - 1)
         let last = trace.tokenIDs.count - 1
-        var lines = ["Direct logit attribution of \(what) at the last position (\(last) \(trace.positionLabels[last])):",
-                     "each component's output through the final norm (this run's scale) and the unembedding"]
-        if let note = ablationNote(session) { lines.append("(with \(note))") }
+        let width = StepRenderer.options(session, context).width
+        var lines = Prose.wrap("Direct logit attribution of \(what) at the last position, \(last) \(trace.positionLabels[last]): "
+                               + "each component's output through the final norm (this run's scale) and W_U", width: width)
+        if let note = ablationNote(session) { lines += Prose.wrap("(with \(note))", width: width) }
         let items = r.terms.sorted { $0.value > $1.value }
         lines += signedBars(items.map { ($0.label, $0.value) }, options: StepRenderer.options(session, context))
         let diff = abs(r.sum - r.logit)
-        lines.append("the \(r.terms.count) terms sum to \(String(format: "%.4f", r.sum)); the model's \(b == nil ? "logit" : "logit difference") is "
-                     + "\(String(format: "%.4f", r.logit))" + (diff <= 1e-4 * max(1, abs(r.logit)) ? " (equal to float precision)"
-                         : " — they differ by \(String(format: "%.2g", diff)): a patch changes the stream outside these components"))
-        lines.append("recorded as step 'attribution' ('show attribution', 'export attribution FILE')")
+        lines += Prose.wrap("the \(r.terms.count) terms sum to \(String(format: "%.4f", r.sum)); the model's \(b == nil ? "logit" : "logit difference") is "
+                            + "\(String(format: "%.4f", r.logit))" + (diff <= 1e-4 * max(1, abs(r.logit)) ? " (equal to float precision)"
+                                : " — they differ by \(String(format: "%.2g", diff)): a patch changes the stream outside these components")
+                            + "; recorded as step 'attribution' ('show attribution', 'export attribution FILE')", width: width)
         return lines
     }
 
@@ -487,7 +495,7 @@ enum AnalysisCommands {
         let labelW = items.map { TextWidth.of($0.label) }.max() ?? 0
         let texts = items.map { String(format: "%+.4f", $0.value) }
         let valueW = texts.map(\.count).max() ?? 0
-        let half = max(2, (o.width - TableView.margin.count - labelW - valueW - 5) / 2)
+        let half = max(2, (min(o.width, Prose.readableWidth) - TableView.margin.count - labelW - valueW - 5) / 2)
         let top = items.map { abs($0.value) }.filter(\.isFinite).max() ?? 0
         let axis = o.unicode ? "│" : "|"
         return zip(items, texts).map { item, text in
@@ -552,17 +560,18 @@ enum AnalysisCommands {
         var trace = session.trace ?? Trace(tokenIDs: clean, positionLabels: clean.map { tok.label(for: $0) })
         trace.record(result)
         session.trace = trace
-        var lines = ["Activation patching of \(kind.rawValue) (\(kind.byHead ? "layer × head, every position of the head" : "layer × position")): "
-                     + "each cell is (m − m_corrupted) / (m_clean − m_corrupted)",
-                     "m = logit(\(tok.label(for: a))) − logit(\(tok.label(for: b))) at the last position: "
-                     + "\(String(format: "%.3f", r.cleanMetric)) clean, \(String(format: "%.3f", r.corruptedMetric)) corrupted"]
-        if let note = ablationNote(session) { lines.append("(with \(note))") }
+        let width = StepRenderer.options(session, context).width
+        var lines = Prose.wrap("Activation patching of \(kind.rawValue) (\(kind.byHead ? "layer × head, every position of the head" : "layer × position")): "
+                               + "each cell is (m − m_corrupted) / (m_clean − m_corrupted)", width: width)
+        lines += Prose.wrap("m = logit(\(tok.label(for: a))) − logit(\(tok.label(for: b))) at the last position: "
+                            + "\(String(format: "%.3f", r.cleanMetric)) clean, \(String(format: "%.3f", r.corruptedMetric)) corrupted", width: width)
+        if let note = ablationNote(session) { lines += Prose.wrap("(with \(note))", width: width) }
         lines += HeatmapView.render(r.values, axes: [layerAxis, second], options: StepRenderer.options(session, context))
         let cells = r.values.data.enumerated().sorted { $0.element > $1.element }.prefix(3).map { i, v in
             "layer \(i / r.values.shape[1]) \(kind.byHead ? "head" : "pos") \(i % r.values.shape[1]) \(p(v))"
         }
-        lines.append("largest: " + cells.joined(separator: ", "))
-        lines.append("recorded as step 'patching' ('show patching', 'export patching FILE')")
+        lines += Prose.wrap("largest: " + cells.joined(separator: ", "), width: width)
+        lines += Prose.wrap("recorded as step 'patching' ('show patching', 'export patching FILE')", width: width)
         return lines
     }
 }

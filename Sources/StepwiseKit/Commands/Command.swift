@@ -36,8 +36,20 @@ public struct Command: Sendable {
     }
 
     /// What the arguments of a command complete to.
-    public enum Completion: Sendable {
-        case none, steps, files, settings, layers, commands
+    public enum Completion: Sendable, Equatable {
+        case none, files, settings, commands
+        /// A step of the loaded model's trace: full names and short forms (`pattern`, then a layer, then
+        /// `head` and a head); with `thenFile`, a file name after it (`export NAME FILE`).
+        case steps(thenFile: Bool = false)
+        /// One layer (`heads 1`, `ffn 0`).
+        case layer
+        /// A layer, a head, then one of `then` (`attn 0 1 all`, `weights 0 1 q`).
+        case layerHead(then: [String] = [])
+        /// LAYER HEAD pairs, as many as wanted, or one of `extra` (`ablate 0 1 1 2 mean`, `restore steer`).
+        case headPairs(extra: [String])
+
+        /// Step names only.
+        public static var steps: Completion { .steps() }
     }
 }
 
@@ -45,6 +57,9 @@ public struct Command: Sendable {
 public struct CommandContext: Sendable {
     /// Columns available for output.
     public var width: Int
+    /// Rows of the screen, for views that keep something in sight (`steps` shows a window around its
+    /// cursor); 24 when there is no terminal.
+    public var height: Int = 24
     /// True when colour escapes may be printed.
     public var color: Bool
     /// True when the output is a terminal a person watches (progress may be printed as it comes).

@@ -17,7 +17,7 @@ enum ExportCommand {
         examples: ["export blocks.0.attn.hook_pattern pattern0.npy", "export pattern 0 head 1 head1.csv",
                    "export tokens tokens.json", "export logits logits.json --force",
                    "export pattern 0 head 1 head1.svg", "export heads 0 heads0.png", "export top 5 top5.svg"],
-        completion: .steps
+        completion: .steps(thenFile: true)
     ) { session, context, rest in
         var words = try Arguments.split(rest)
         let force = words.contains("--force")
@@ -67,8 +67,8 @@ enum HelpCommand {
                 // Usage on its own line, the summary wrapped and indented under it: fits any width.
                 var lines = ["Commands (help NAME for details):"]
                 for c in commands + [Command("quit", usage: "quit", summary: "leave (Ctrl-D too)") { _, _, _ in [] }] {
-                    lines.append("  " + c.usage)
-                    lines += NarrationWrapper.wrap([c.summary], width: max(20, context.width - 6)).map { "      " + $0 }
+                    lines += Prose.wrap(c.usage, width: context.width, first: "  ", rest: "    ")
+                    lines += NarrationWrapper.wrap([c.summary], width: Prose.width(context.width) - 6).map { "      " + $0 }
                 }
                 return lines
             }
@@ -76,13 +76,19 @@ enum HelpCommand {
                 let hint = Suggest.closest(to: rest, among: commands.map(\.name)).map { " — did you mean '\($0)'?" } ?? ""
                 throw StepwiseError.usage("no command '\(rest)'\(hint)")
             }
-            var lines = ["usage: \(c.usage)" + (c.aliases.isEmpty ? "" : "   (also: \(c.aliases.joined(separator: ", ")))")]
-            lines += NarrationWrapper.wrap([c.summary], width: max(20, context.width - 2))
-            if !c.help.isEmpty { lines.append(""); lines += NarrationWrapper.wrap([c.help], width: max(20, context.width - 2)) }
+            let width = Prose.width(context.width)
+            var lines = Prose.wrap("usage: \(c.usage)" + (c.aliases.isEmpty ? "" : "   (also: \(c.aliases.joined(separator: ", ")))"),
+                                   width: context.width, rest: "         ")
+            lines += NarrationWrapper.wrap([c.summary], width: width)
+            // A help text's lines are Markdown lines: a paragraph, or a list of '- ' items.
+            if !c.help.isEmpty {
+                lines.append("")
+                lines += NarrationWrapper.wrap(c.help.split(separator: "\n").map(String.init), width: width)
+            }
             if !c.examples.isEmpty {
                 lines.append("")
                 lines.append(c.examples.count == 1 ? "example:" : "examples:")
-                lines += c.examples.map { "  " + $0 }
+                lines += c.examples.flatMap { Prose.wrap($0, width: context.width, first: "  ", rest: "      ", cap: false) }
             }
             return lines
         }

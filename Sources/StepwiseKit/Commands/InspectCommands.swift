@@ -40,19 +40,25 @@ enum InspectCommands {
     }
 
     static let attn = Command(
-        "attn", usage: "attn LAYER HEAD",
-        summary: "one head's whole computation: Q, K, V, scores, scale, mask, softmax pattern, weighted sum",
-        examples: ["attn 0 1", "attn 1 3"],
-        completion: .layers
+        "attn", usage: "attn LAYER HEAD [STAGE|all]",
+        summary: "one head's computation: a summary of its stages (Q, K, V, scores, mask, pattern, weighted sum), one stage, or all",
+        help: """
+            Alone it prints a summary that fits one screen: each stage's formula and shape, and where the last \
+            position looks. 'attn L H N' shows stage N in full (the head's slice of that step), with the command \
+            for the next one; 'attn L H all' prints every stage one after the other.
+            """,
+        examples: ["attn 0 1", "attn 0 1 3", "attn 1 3 all"],
+        completion: .layerHead(then: ["all"])
     ) { session, context, rest in
         let trace = try session.requireTrace()
-        let (L, H) = try layerAndHead(rest, session, needHead: true)
+        var words = try Arguments.split(rest)
+        var which: String?
+        if words.count == 3 { which = words.removeLast() }
+        let (L, H) = try layerAndHead(words.joined(separator: " "), session, needHead: true)
         let h = H!
-        let model = session.model!
-        let info = model.info
+        let info = session.model!.info
         let group = info.heads / max(info.kvHeads, 1)
         let kvh = h / group
-        var lines: [String] = []
         let headSel: (String) -> [AxisSelection] = { name in
             guard let s = trace[name] else { return [] }
             let isKV = s.axes.contains { $0.name == "kv_head" }
@@ -63,20 +69,63 @@ enum InspectCommands {
             }
             return []
         }
-        lines.append("Attention head \(L).\(h)" + (group > 1 ? " (reads key/value head \(kvh), shared by query heads \(kvh * group)–\(kvh * group + group - 1))" : "")
-                     + " — \(info.isCausal ? "causal" : "bidirectional"), d_head \(info.dHead), scale 1/√\(info.dHead) = \(String(format: "%.4f", 1 / Float(info.dHead).squareRoot()))")
+        let o = StepRenderer.options(session, context)
+        var lines = Prose.wrap("Attention head \(L).\(h)" + (group > 1 ? " (reads key/value head \(kvh), shared by query heads \(kvh * group)–\(kvh * group + group - 1))" : "")
+                               + " — \(info.isCausal ? "causal" : "bidirectional"), d_head \(info.dHead), scale 1/√\(info.dHead) = \(String(format: "%.4f", 1 / Float(info.dHead).squareRoot()))",
+                               width: o.width)
         let order: [HookName] = [.q(layer: L), .rotQ(layer: L), .k(layer: L), .rotK(layer: L), .v(layer: L),
                                  .attnScoresUnmasked(layer: L), .attnScores(layer: L), .pattern(layer: L), .z(layer: L)]
-        var shown = 0
-        for hook in order {
-            let name = hook.name
-            guard let step = trace[name] else { continue }
-            shown += 1
-            lines.append("")
-            lines.append("\(shown). " + step.title)
-            lines += StepRenderer.render(step, index: trace.position(of: name)!, of: trace.steps.count,
-                                         selections: headSel(name), session: session, context: context, compactHeader: true)
+        let stages = order.map(\.name).compactMap { trace[$0] }
+        func full(_ n: Int) -> [String] {
+            let step = stages[n - 1]
+            return ["", "\(n). " + step.title]
+                + StepRenderer.render(step, index: trace.position(of: step.name)!, of: trace.steps.count,
+                                      selections: headSel(step.name), session: session, context: context, compactHeader: true)
         }
+        switch which {
+        case "all"?:
+            for n in 1...stages.count { lines += full(n) }
+            return lines
+        case let w?:
+            let n = try Arguments.int(w, "stage (or 'all')", range: 1...stages.count)
+            lines += full(n)
+            lines.append("")
+            lines += Prose.wrap(n < stages.count ? "stage \(n) of \(stages.count); next: 'attn \(L) \(h) \(n + 1)'"
+                                : "stage \(n) of \(stages.count), the last; 'attn \(L) \(h)' sums them up", width: o.width)
+            return lines
+        case nil:
+            break
+        }
+        // The summary: one line per stage, then where the last position looks.
+        let shapes = stages.map { StepRenderer.slice($0, headSel($0.name)).0.shape }
+        let shapeTexts = shapes.map { "[" + $0.map(String.init).joined(separator: ", ") + "]" }
+        let shapeW = shapeTexts.map(\.count).max() ?? 0
+        let formulaW = max(10, o.width - 2 - 3 - 2 - shapeW)
+        lines.append("")
+        for (i, step) in stages.enumerated() {
+            let formula = TextWidth.truncate(step.formula, to: formulaW, ellipsis: o.truncationMark)
+            lines.append(TextWidth.trimTrailing("  " + String(i + 1).leftPadded(2) + ". " + TextWidth.padRight(formula, formulaW) + " " + shapeTexts[i]))
+        }
+        if let p = trace[HookName.pattern(layer: L).name] {
+            let row = StepRenderer.slice(p, headSel(p.name)).0
+            let q = row.shape[0] - 1
+            let keys = row.shape[1]
+            let weights = (0..<keys).map { row.data[q * keys + $0] }
+            let order = weights.indices.sorted { weights[$0] > weights[$1] || (weights[$0] == weights[$1] && $0 < $1) }.prefix(5)
+            let labels = p.axes.last?.labels ?? []
+            lines.append("")
+            lines += Prose.wrap("Where the last position, \(q) \(trace.positionLabels[q]), looks (its row of the pattern, "
+                                + "the \(order.count) largest of \(keys) weights):", width: o.width)
+            let kw = String(keys - 1).count
+            var barOptions = o
+            barOptions.width = min(o.width, 60)
+            lines += BarView.render(items: order.map { (label: String($0).leftPadded(kw) + " " + (labels.indices.contains($0) ? labels[$0] : ""),
+                                                        value: weights[$0]) },
+                                    options: barOptions, maxValue: 1)
+        }
+        lines.append("")
+        lines += Prose.wrap("'attn \(L) \(h) N' shows stage N whole (start with 'attn \(L) \(h) 1'); 'attn \(L) \(h) all' prints every stage.",
+                            width: o.width)
         return lines
     }
 
@@ -84,7 +133,7 @@ enum InspectCommands {
         "heads", usage: "heads [LAYER]",
         summary: "every head's attention pattern side by side (default: the current step's layer, else 0)",
         examples: ["heads", "heads 1"],
-        completion: .layers
+        completion: .layer
     ) { session, context, rest in
         let trace = try session.requireTrace()
         let model = try session.requireModel()
@@ -117,7 +166,7 @@ enum InspectCommands {
         "ffn", aliases: ["mlp"], usage: "ffn LAYER",
         summary: "the feed-forward (MLP) block of a layer: norm, up-projection, activation, down-projection, residual",
         examples: ["ffn 0"],
-        completion: .layers
+        completion: .layer
     ) { session, context, rest in
         let trace = try session.requireTrace()
         let (L, _) = try layerAndHead(rest, session, needHead: false)

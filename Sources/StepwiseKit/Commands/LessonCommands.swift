@@ -133,26 +133,38 @@ public enum LessonRunner {
         return true
     }
 
-    /// Event lines as plain text (for `--no-pause` and for batch mode).
-    public static func lines(for events: [LessonEvent], width: Int) -> [String] {
+    /// Event lines as the terminal shows them (the interactive player, `--no-pause` and batch mode),
+    /// every line within `width` columns: commands, quiz questions and verdicts wrap on word boundaries.
+    /// - Parameter color: quiz questions render their bold and code with colour codes (narration is
+    ///   rendered by the player).
+    public static func lines(for events: [LessonEvent], width: Int, color: Bool = false) -> [String] {
         var out: [String] = []
         // Lesson text is a stranger's: every control character in it prints visibly (TerminalText).
         let visible = TerminalText.visible
+        func prose(_ text: String, _ first: String) -> [String] {
+            Prose.wrap(text, width: width, first: first)
+        }
         for e in events {
             switch e {
-            case .title(let t): out += [visible(t), String(repeating: "=", count: min(width, max(3, t.count))), ""]
-            case .narration(let n): out += n.map(visible) + [""]
-            case .command(let c): out.append("stepwise> " + visible(c))
+            case .title(let t):
+                let title = Prose.wrap(NarrationStyle.line(visible(t), color: false), width: width)
+                out += title.map { color ? ANSI.bold + $0 + ANSI.reset : $0 }
+                out += [String(repeating: "=", count: min(Prose.width(width), max(3, title.map(TextWidth.of).max() ?? 3))), ""]
+            case .narration(let n): out += n + [""]
+            case .command(let c):
+                // As typed at the prompt; a long one continues under its start, as a terminal would show it.
+                out += Prose.wrap(visible(c), width: width, first: "stepwise> ", cap: false)
             case .output(let o): out += o + [""]
+            // One error, one line (the terminal or the pager wraps it), as everywhere else.
             case .error(let m): out += ["error: " + visible(m), ""]
-            case .quiz(let q): out += ["Quiz: " + visible(q)]
+            case .quiz(let q): out += prose(NarrationStyle.line(visible(q), color: color), "Quiz: ")
             case .verdict(let v):
                 switch v {
                 case .correct: out.append("Correct.")
-                case .wrong(let expected): out.append("Not quite: the answer is \(visible(expected)).")
-                case .unreadable(let why): out.append(visible(why))
+                case .wrong(let expected): out += prose("Not quite: the answer is \(visible(expected)).", "")
+                case .unreadable(let why): out += prose(visible(why), "")
                 }
-            case .answer(let a): out += ["Answer: " + visible(a), ""]
+            case .answer(let a): out += prose(visible(a), "Answer: ") + [""]
             case .pause: break
             case .end: out.append("— end of lesson —")
             }
@@ -174,7 +186,7 @@ enum LessonCommands {
         summary: "list the lessons with their titles (the lessons folder: STEPWISE_LESSONS, ./lessons, or the one that ships; or FOLDER)",
         examples: ["lessons", "lessons ~/my-class"],
         completion: .files
-    ) { _, context, rest in
+    ) { session, context, rest in
         let given = try Unescape.promptText(rest)
         if !given.isEmpty, context.sandbox != nil {
             throw StepwiseError.usage("inside a lesson, 'lessons' lists the lesson's own folder only")
@@ -184,23 +196,25 @@ enum LessonCommands {
         let all = LessonRunner.list(folder)
         guard !all.isEmpty else { return ["no lessons in \(folder)"] }
         let w = all.map(\.file.count).max()!
-        return all.map { $0.file.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + $0.title }
-            + ["play one with 'lesson FILE' or its number (one key at each pause: Enter next, b back, q quit to the REPL)"]
+        let width = session.settings.width ?? context.width
+        return all.flatMap { Prose.wrap($0.title, width: width, first: $0.file.padding(toLength: w, withPad: " ", startingAt: 0) + "  ") }
+            + Prose.wrap("play one with 'lesson FILE' or its number (one key at each pause: Enter next, b back, q quit to the REPL)", width: width)
     }
 
     static let lesson = Command(
         "lesson", usage: "lesson FILE",
         summary: "play a lesson: narration, each command run as if typed, pauses (Enter next, b back, q quit)",
         help: "In a terminal the lesson pauses after each step; 'q' returns to the REPL with the lesson's state kept. Without a terminal it plays straight through.",
-        examples: ["lesson 01", "lesson lessons/04-one-attention-head.md"],
+        examples: ["lesson 1", "lesson 04", "lesson lessons/04-one-head.md"],
         completion: .files
     ) { session, context, rest in
         let p = try LessonRunner.prepare(try Unescape.promptText(rest), context: context, mayWrite: context.sandbox?.mayWrite ?? true)
         p.box.value.settings = session.settings
         var player = LessonPlayer(lesson: p.lesson, width: context.width)
+        player.color = context.color && session.settings.color
         let events = player.playAll(run: LessonRunner.runner(p.box, interpreter: StandardCommands.interpreter(), context: p.context))
         session = p.box.value
-        return LessonRunner.lines(for: events, width: context.width)
+        return LessonRunner.lines(for: events, width: context.width, color: player.color)
     }
 
     /// The entries with the output `stepwise check` will see: every command run again, in order, in a

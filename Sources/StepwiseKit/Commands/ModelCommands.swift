@@ -92,8 +92,9 @@ enum ModelCommands {
             session.promptText = text
             session.ids = ids
             session.trace = nil
-            return ["\(ids.count) tokens: " + ids.map { tok.label(for: $0) }.joined(separator: " "),
-                    "only a tokenizer is loaded, so no forward pass ran ('tokens' and 'explain' work)"]
+            let width = session.settings.width ?? context.width
+            return Prose.wrapItems(ids.map { tok.label(for: $0) }, width: width, first: "\(ids.count) tokens: ", rest: "  ", cap: false)
+                + Prose.wrap("only a tokenizer is loaded, so no forward pass ran ('tokens' and 'explain' work)", width: width)
         }
         if let ctx = model.info.contextLength, ids.count > ctx {
             throw StepwiseError(.model, "the prompt is \(ids.count) tokens but the model's context is \(ctx); shorten it (nothing was cut)")
@@ -157,43 +158,70 @@ enum ModelCommands {
     static let tokens = Command(
         "tokens", usage: "tokens",
         summary: "the prompt's tokens: position, id and piece",
+        help: "The piece is the vocabulary entry as the tokenizer stores it (Ġ marks a leading space in GPT-2's byte alphabet); with 'set unicode off' it is spelt in ASCII (_ for a space, <0xNN> for other bytes).",
         examples: ["tokens"]
     ) { session, _, _ in
         guard let tok = session.tokenizer else { throw StepwiseError.usage("nothing loaded: 'load PATH'") }
         guard !session.ids.isEmpty else { throw StepwiseError.usage("no prompt yet: type 'prompt The cat sat on the'") }
+        let unicode = session.settings.unicode, byteLevel = isByteLevel(tok)
         let w = String(session.ids.count - 1).count
         let idw = session.ids.map { String($0).count }.max() ?? 1
-        var lines = ["pos".padding(toLength: max(3, w), withPad: " ", startingAt: 0) + "  " + "id".leftPadded(idw) + "  piece      text"]
+        let raw = session.ids.map { tok.piece(for: $0) ?? "?" }
+        let pieces = raw.map { TerminalText.visible(PieceText.display($0, unicode: unicode, byteLevel: byteLevel)) }
+        let pw = max(10, pieces.map(TextWidth.of).max() ?? 0)
+        var lines = ["pos".padding(toLength: max(3, w), withPad: " ", startingAt: 0) + "  " + "id".leftPadded(idw) + "  "
+                     + TextWidth.padRight("piece", pw) + " text"]
         for (i, id) in session.ids.enumerated() {
-            let piece = tok.piece(for: id) ?? "?"
             lines.append(String(i).leftPadded(max(3, w)) + "  " + String(id).leftPadded(idw) + "  "
-                         + piece.padding(toLength: max(10, piece.count), withPad: " ", startingAt: 0) + " " + tok.label(for: id))
+                         + TextWidth.padRight(pieces[i], pw) + " " + tok.label(for: id))
         }
         lines.append("\(session.ids.count) tokens")
+        if PieceText.needsLegend(raw, unicode: unicode, byteLevel: byteLevel) { lines.append(PieceText.asciiLegend) }
         return lines
+    }
+
+    /// Whether the tokenizer's pieces spell bytes in GPT-2's alphabet (byte-level BPE).
+    static func isByteLevel(_ tok: any Tokenizer) -> Bool {
+        tok is ByteLevelBPE
     }
 
     static let explain = Command(
         "explain", usage: "explain [WORD]",
         summary: "how the tokenizer split WORD (default: the prompt): every BPE merge or WordPiece match, in order",
         examples: ["explain unbelievable", "explain \" the\""]
-    ) { session, _, rest in
+    ) { session, context, rest in
         guard let tok = session.tokenizer else { throw StepwiseError.usage("nothing loaded: 'load PATH'") }
         let text = rest.isEmpty ? (session.promptText ?? "") : try Unescape.promptText(rest)
         guard !text.isEmpty else { throw StepwiseError.usage("usage: explain WORD (or set a prompt first)") }
         let ex = try tok.explain(text)
+        let unicode = session.settings.unicode, byteLevel = isByteLevel(tok)
+        let width = session.settings.width ?? context.width
+        // Pieces and merge descriptions in the chosen alphabet; every word of a rule is a piece or a mark.
+        func piece(_ s: String) -> String { TerminalText.visible(PieceText.display(s, unicode: unicode, byteLevel: byteLevel)) }
+        func rule(_ s: String) -> String {
+            s.split(separator: " ", omittingEmptySubsequences: false).map { w in
+                w == "+" || w == "->" || w == "match" ? String(w) : piece(String(w))
+            }.joined(separator: " ")
+        }
+        let arrow = unicode ? "→" : "->"
         var lines: [String] = []
+        var raw: [String] = []
         for p in ex.pretokens {
             lines.append("\(TokenLabel.display(p.text))" + (p.isSpecial ? "  special token" : ""))
-            if p.isSpecial { lines.append("  → \(p.pieces.first ?? "") = \(p.ids.first.map(String.init) ?? "?")"); continue }
-            lines.append("  start   " + p.initial.joined(separator: " "))
+            if p.isSpecial { lines.append("  \(arrow) \(p.pieces.first ?? "") = \(p.ids.first.map(String.init) ?? "?")"); continue }
+            raw += p.initial + p.pieces
+            lines += Prose.wrap(p.initial.map(piece).joined(separator: " "), width: width, first: "  start   ", cap: false)
             for (i, r) in p.rules.enumerated() {
                 let rank = r.rank.map { " (rank \($0))" } ?? ""
-                lines.append("  \(String(i + 1).leftPadded(3)).   \(r.description)\(rank)   →  " + r.symbols.joined(separator: " "))
+                lines += Prose.wrap("\(rule(r.description))\(rank)   \(arrow)  " + r.symbols.map(piece).joined(separator: " "),
+                                    width: width, first: "  \(String(i + 1).leftPadded(3)).   ", rest: "          ", cap: false)
             }
-            lines.append("  result  " + zip(p.pieces, p.ids).map { "\($0)=\($1)" }.joined(separator: " "))
+            lines += Prose.wrap(zip(p.pieces, p.ids).map { "\(piece($0))=\($1)" }.joined(separator: " "), width: width,
+                                first: "  result  ", cap: false)
         }
-        lines.append("\(ex.ids.count) tokens from \(ex.pretokens.count) pre-tokens")
+        let n = ex.ids.count, m = ex.pretokens.count
+        lines.append("\(n) token\(n == 1 ? "" : "s") from \(m) pre-token\(m == 1 ? "" : "s")")
+        if PieceText.needsLegend(raw, unicode: unicode, byteLevel: byteLevel) { lines.append(PieceText.asciiLegend) }
         return lines
     }
 }

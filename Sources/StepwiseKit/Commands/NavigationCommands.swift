@@ -100,8 +100,10 @@ enum NavigationCommands {
     static let steps = Command(
         "steps", usage: "steps [LAYER|all]",
         summary: "an outline of every step, the cursor marked; layers folded except the current one",
-        examples: ["steps", "steps 1", "steps all"]
-    ) { session, _, rest in
+        help: "Alone it shows the part of the outline around the cursor that fits the screen, with how many steps lie above and below; 'steps L' lists layer L's steps, 'steps all' every step.",
+        examples: ["steps", "steps 1", "steps all"],
+        completion: .layer
+    ) { session, context, rest in
         let trace = try session.requireTrace()
         let currentLayer = trace.steps[session.cursor].layer
         let showLayer: Int?? = rest == "all" ? .some(nil) : (rest.isEmpty ? nil : .some(try Arguments.int(rest, "the layer")))
@@ -111,8 +113,10 @@ enum NavigationCommands {
                 throw StepwiseError(.model, "layer \(l) does not exist: the model has layers 0–\(last)")
             }
         }
-        var lines: [String] = []
-        var folded: [Int: Int] = [:]
+        // Each outline line, with the number of steps it stands for and whether the cursor is on it.
+        var entries: [(text: String, steps: Int, cursor: Bool)] = []
+        var folded: Set<Int> = []
+        let pointer = session.settings.unicode ? "▶" : ">"
         for (i, s) in trace.steps.enumerated() {
             let expand: Bool
             if let layer = s.layer {
@@ -125,15 +129,32 @@ enum NavigationCommands {
                 expand = true
             }
             if !expand {
-                if folded[s.layer!] == nil {
-                    folded[s.layer!] = 0
-                    lines.append("    blocks.\(s.layer!).…  (\(trace.steps.filter { $0.layer == s.layer }.count) steps; 'steps \(s.layer!)' expands)")
+                if !folded.contains(s.layer!) {
+                    folded.insert(s.layer!)
+                    let n = trace.steps.filter { $0.layer == s.layer }.count
+                    let dots = session.settings.unicode ? "…" : "..."
+                    entries.append(("    blocks.\(s.layer!).\(dots)  (\(n) steps; 'steps \(s.layer!)' expands)", n, false))
                 }
                 continue
             }
-            let mark = i == session.cursor ? "▶" : " "
-            lines.append("\(mark) \(String(i + 1).leftPadded(3))  \(s.name)  \(s.shapeDescription)")
+            let mark = i == session.cursor ? pointer : " "
+            entries.append(("\(mark) \(String(i + 1).leftPadded(3))  \(s.name)  \(s.shapeDescription)", 1, i == session.cursor))
         }
-        return lines
+        var lines = entries.map(\.text)
+        // The plain outline keeps the cursor on screen: a window around it, with what lies outside counted.
+        let budget = max(5, context.height - 3)
+        if showLayer == nil, entries.count > budget, let at = entries.firstIndex(where: \.cursor) {
+            let room = budget - 2
+            var lo = max(0, at - room / 2)
+            let hi = min(entries.count, lo + room)
+            lo = max(0, hi - room)
+            let above = entries[..<lo].reduce(0) { $0 + $1.steps }
+            let below = entries[hi...].reduce(0) { $0 + $1.steps }
+            let dots = session.settings.unicode ? "…" : "..."
+            lines = (lo > 0 ? ["  \(dots) \(above) step\(above == 1 ? "" : "s") above ('steps all' lists every step)"] : [])
+                + entries[lo..<hi].map(\.text)
+                + (hi < entries.count ? ["  \(dots) \(below) step\(below == 1 ? "" : "s") below"] : [])
+        }
+        return lines.map { TableView.fit($0, StepRenderer.options(session, context)) }
     }
 }

@@ -31,7 +31,7 @@ public enum RoPEView {
         summary: "what RoPE did to one query vector: each pair of numbers turned by pos·θ_i, lengths unchanged",
         help: "Rotary position embedding (Llama models) turns each pair of a query's (and key's) numbers by an angle that grows with the position and shrinks with the pair's index, so q·k depends on how far apart two tokens are. POS defaults to the last position.",
         examples: ["rope 0 0", "rope 3 2 4"],
-        completion: .layers
+        completion: .layerHead()
     ) { session, context, rest in
         let trace = try session.requireTrace()
         guard let llama = session.model as? LlamaModel else {
@@ -48,10 +48,10 @@ public enum RoPEView {
             throw StepwiseError(.model, "the trace has no hook_q / hook_rot_q for layer \(L)")
         }
         func f(_ x: Float) -> String { String(format: "%8.3f", x) }
-        var lines = ["RoPE on query head \(L).\(H) at position \(pos) \(trace.positionLabels[pos]): pair i is turned by \(pos)·θ^(−2i/d), θ = \(llama.rope.theta)",
-                     "(\(llama.rope.pairing == .adjacent ? "GGUF order: pairs are neighbouring dimensions" : "Hugging Face order: dimension i pairs with i + d/2"))",
-                     "  pair   dims      angle      q before          q after",
-                     ]
+        let width = StepRenderer.options(session, context).width
+        var lines = Prose.wrap("RoPE on query head \(L).\(H) at position \(pos) \(trace.positionLabels[pos]): pair i is turned by \(pos)·θ^(−2i/d), θ = \(llama.rope.theta)", width: width)
+        lines += Prose.wrap("(\(llama.rope.pairing == .adjacent ? "GGUF order: pairs are neighbouring dimensions" : "Hugging Face order: dimension i pairs with i + d/2"))", width: width)
+        lines.append("  pair   dims      angle      q before          q after")
         let shown = pairs.count <= 12 ? Array(pairs) : Array(pairs.prefix(8)) + Array(pairs.suffix(2))
         for (k, p) in shown.enumerated() {
             if pairs.count > 12 && k == 8 { lines.append("   …") }
@@ -59,7 +59,7 @@ public enum RoPEView {
                          + "  (" + f(p.before.0) + "," + f(p.before.1) + ")  (" + f(p.after.0) + "," + f(p.after.1) + ")")
         }
         let norm = { (v: [(Float, Float)]) in v.reduce(Float(0)) { $0 + $1.0 * $1.0 + $1.1 * $1.1 }.squareRoot() }
-        lines.append(String(format: "length before %.4f, after %.4f: a rotation changes direction, not size", norm(pairs.map(\.before)), norm(pairs.map(\.after))))
+        lines += Prose.wrap(String(format: "length before %.4f, after %.4f: a rotation changes direction, not size", norm(pairs.map(\.before)), norm(pairs.map(\.after))), width: width)
         return lines
     }
 }

@@ -32,22 +32,60 @@ enum SamplingCommands {
         let result = Sampler.sample(logits: logits, settings: session.sampling, rng: &rng, labels: { tok.label(for: $0) })
         // The ten most likely tokens by the model's own logits: every vocabulary-sized stage shows these.
         let top = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }.prefix(10)
-        var lines = ["Sampling the token after \(session.trace!.positionLabels.last ?? "") — \(session.sampling.summary)"]
+        let o = StepRenderer.options(session, context)
+        var lines = Prose.wrap("Sampling the token after \(session.trace!.positionLabels.last ?? "") — \(session.sampling.summary)",
+                               width: o.width)
         for (i, step) in result.steps.enumerated() {
             lines.append("")
-            lines.append("\(i + 1). \(step.title)")
-            lines.append("   \(step.explanation)")
-            lines.append("   \(step.formula)")
-            var selections: [AxisSelection] = []
-            if step.axes.first?.name == "vocab" { selections = [.indices(Array(top))] }
-            let (t, axes) = StepRenderer.slice(step, selections)
-            var o = StepRenderer.options(session, context)
-            o.maxRows = 12
-            lines += TableView.render(t, axes: axes, options: o, name: step.name)
+            lines += Prose.wrap(step.title, width: o.width, first: "\(i + 1). ")
+            lines += Prose.wrap(step.explanation, width: o.width, first: "   ")
+            lines += Prose.wrap(step.formula, width: o.width, first: "   ")
+            lines += stageTable(step, top: Array(top), options: o, mark: step.name == "sample.draw" ? result.rank : nil)
         }
         lines.append("")
-        lines.append("chosen: \(tok.label(for: result.tokenID))  (id \(result.tokenID), p = \(String(format: "%.4f", result.probability)) after filtering, \(String(format: "%.4f", result.modelProbability)) from the model)")
+        lines += Prose.wrap("chosen: \(tok.label(for: result.tokenID))  (id \(result.tokenID), p = \(String(format: "%.4f", result.probability)) after filtering, \(String(format: "%.4f", result.modelProbability)) from the model)",
+                            width: o.width, rest: "  ")
         return lines
+    }
+
+    /// One sampling stage as a table. Stages over the vocabulary show the model's ten most likely
+    /// tokens; the ranked stages (token id, probability, running total) show ids as whole numbers in
+    /// their own column, and the chosen token's fields one per line: ids are never averaged with
+    /// probabilities.
+    /// - Parameter mark: the row of the ranked table to point at (the drawn rank), shown even when the
+    ///   table is elided.
+    static func stageTable(_ step: Step, top: [Int], options: ViewOptions, mark: Int? = nil) -> [String] {
+        var o = options
+        o.maxRows = 12
+        let p = o.precision
+        func number(_ v: Float) -> String { NumberFormat.format(v, p, NumberFormat.style(maxAbs: abs(v), precision: p)) }
+        let fields = step.axes.last?.name == "field" ? step.axes.last?.labels ?? [] : []
+        if step.tensor.rank == 2, fields.first == "token id" {
+            let rank = step.axes[0]
+            let n = step.tensor.shape[0], f = step.tensor.shape[1]
+            // One number style per column, so a column lines up.
+            let styles = (0..<f).map { c in
+                NumberFormat.style(maxAbs: (0..<n).map { abs(step.tensor.data[$0 * f + c]) }.max() ?? 0, precision: p)
+            }
+            let rows = (0..<n).map { r -> [String] in
+                [String(rank.position(r)), rank.labels?[r] ?? "", String(Int(step.tensor.data[r * f]))]
+                    + (1..<f).map { NumberFormat.format(step.tensor.data[r * f + $0], p, styles[$0]) }
+            }
+            let columns = [RecordsView.Column(rank.name), RecordsView.Column("token", numeric: false), RecordsView.Column("id")]
+                + fields.dropFirst().map { RecordsView.Column($0) }
+            return RecordsView.render(columns: columns, rows: rows, options: o, mark: mark)
+                + [TableView.margin + "\(n) tokens" + (n > o.rowLimit ? " (the middle ones left out)" : "")]
+        }
+        if step.tensor.rank == 1, fields.first == "token id" {
+            let w = fields.map(TextWidth.of).max() ?? 0
+            return zip(fields, step.tensor.data).enumerated().map { i, fv in
+                TableView.margin + TextWidth.padRight(fv.0, w) + "  " + (i == 0 ? String(Int(fv.1)) : number(fv.1))
+            }
+        }
+        var selections: [AxisSelection] = []
+        if step.axes.first?.name == "vocab" { selections = [.indices(top)] }
+        let (t, axes) = StepRenderer.slice(step, selections)
+        return TableView.render(t, axes: axes, options: o, name: step.name)
     }
 
     static let generate = Command(
@@ -72,6 +110,7 @@ enum SamplingCommands {
                                   options: session.forwardOptions(context: context))
         var lines: [String] = []
         var o = StepRenderer.options(session, context)
+        let fullWidth = o.width
         o.width = min(o.width, 60) - 18
         let result = try generator.generate(prompt: session.ids, maxTokens: n, shouldStop: context.isCancelled) { t in
             // A fixed-width label column so the bars line up as tokens stream in.
@@ -97,8 +136,10 @@ enum SamplingCommands {
         case .contextFull: reason = "stopped: the context is full"
         case .interrupted: reason = "interrupted after \(result.generated.count) tokens"
         }
-        lines.append("text: " + TokenLabel.display(session.promptText!))
-        lines.append("(\(reason); the current trace is the pass that chose the last token — 'back' walks into earlier ones)")
+        // The whole text, wrapped at word boundaries under its label.
+        lines += Prose.wrap(TokenLabel.display(session.promptText!), width: fullWidth, first: "text: ", cap: false)
+        lines += Prose.wrap("(\(reason); the current trace is the pass that chose the last token — 'back' walks into earlier ones)",
+                            width: fullWidth)
         return lines
     }
 
@@ -132,20 +173,23 @@ enum SamplingCommands {
         var o = StepRenderer.options(session, context)
         let labelW = min(16, rows.map { TextWidth.of($0.label) }.max() ?? 4)
         let half = max(12, (o.width - labelW - 6) / 2)
+        let fullWidth = o.width
         o.width = half
         var lines = ["A: \(a.summary)", "B: \(b.summary)", ""]
         lines.append("  " + "token".padding(toLength: labelW, withPad: " ", startingAt: 0) + "  "
                      + "A".padding(toLength: half - 2, withPad: " ", startingAt: 0) + "B")
         for r in rows {
             let label = TextWidth.truncate(r.label, to: labelW)
-            lines.append("  " + label + String(repeating: " ", count: max(0, labelW - TextWidth.of(label)))
-                         + bar(r.probabilityA, o) + "  " + bar(r.probabilityB, o))
+            // Two spaces between a label and its bar, as in the header: a full-width label never touches it.
+            lines.append(TextWidth.trimTrailing("  " + TextWidth.padRight(label, labelW) + "  "
+                                                + bar(r.probabilityA, o) + "  " + bar(r.probabilityB, o)))
         }
-        let entropy = { (p: [Double]) -> Double in -p.reduce(0) { $1 > 0 ? $0 + $1 * log2($1) : $0 } }
+        // (max with 0: a certain choice is 0 bits, not -0.00.)
+        let entropy = { (p: [Double]) -> Double in max(0, -p.reduce(0) { $1 > 0 ? $0 + $1 * log2($1) : $0 }) }
         let ea = entropy(Sampler.distribution(logits: logits, settings: a))
         let eb = entropy(Sampler.distribution(logits: logits, settings: b))
         lines.append("")
-        lines.append(String(format: "entropy: A %.2f bits, B %.2f bits (higher = flatter, more random)", ea, eb))
+        lines += Prose.wrap(String(format: "entropy: A %.2f bits, B %.2f bits (higher = flatter, more random)", ea, eb), width: fullWidth)
         return lines
     }
 }

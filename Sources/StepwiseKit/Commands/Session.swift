@@ -84,6 +84,10 @@ public struct Settings: Equatable, Sendable {
     public var theme: ViewOptions.Theme = .dark
     /// The attention mask: nil = the model's own (causal for decoders, none for encoders); true/false forces it.
     public var causalMask: Bool?
+    /// When output goes through the pager (only ever at a terminal): taller than the screen, always or never.
+    public var pager: Paging.Mode = .auto
+    /// Step headings in full (title, explanation, formula, shape, inputs) or short (the name, title and formula).
+    public var shortHeaders = false
 
     public init() {}
 

@@ -1,13 +1,13 @@
 extension Settings {
     /// The names `set` accepts, in the order `set` lists them.
     public static let names = ["precision", "width", "rows", "cols", "view", "color", "theme", "unicode", "mask",
-                               "temperature", "top-k", "top-p", "seed"]
+                               "pager", "header", "temperature", "top-k", "top-p", "seed"]
 
     /// Completion choices for settings with a fixed set of values.
     public static let choices: [String: [String]] = [
         "view": ViewKind.allCases.map(\.rawValue), "color": ["on", "off"], "unicode": ["on", "off"],
         "theme": ViewOptions.Theme.allCases.map(\.rawValue),
-        "width": ["auto"], "mask": ["auto", "causal", "none"],
+        "width": ["auto"], "mask": ["auto", "causal", "none"], "pager": Paging.Mode.allCases.map(\.rawValue), "header": ["full", "short"],
     ]
 }
 
@@ -21,36 +21,56 @@ enum SettingsCommands {
         }
     }
 
-    static func list(_ s: Session) -> [String] {
+    /// What each setting does, in the order `set` lists them (`help set` prints these too).
+    static let descriptions: [(name: String, text: String)] = [
+        ("precision", "digits after the point in tables"),
+        ("width", "columns of output (auto: the terminal's)"),
+        ("rows", "most rows before the middle is elided (0: fit)"),
+        ("cols", "most columns before the middle is elided (0: fit)"),
+        ("view", "auto (heatmaps for patterns), table or heatmap"),
+        ("color", "256-colour heatmaps and highlights"),
+        ("theme", "the terminal's background, for colour scales: dark or light"),
+        ("unicode", "block characters and … (off: pure ASCII)"),
+        ("mask", "attention mask: auto (the model's own), causal or none; re-runs the prompt"),
+        ("pager", "auto (output taller than the terminal), on or off; $PAGER, else less"),
+        ("header", "step headings: full (explanation, shape, inputs) or short (name, title, formula)"),
+        ("temperature", "sampling temperature (0: greedy)"),
+        ("top-k", "keep only the k most likely tokens (0: off)"),
+        ("top-p", "keep the smallest set with this much probability (1: off)"),
+        ("seed", "random seed for sampling (same seed, same tokens)"),
+    ]
+
+    static func list(_ s: Session, width: Int) -> [String] {
         let st = s.settings
-        let rows: [(String, String, String)] = [
-            ("precision", "\(st.precision)", "digits after the point in tables"),
-            ("width", st.width.map(String.init) ?? "auto", "columns of output (auto: the terminal's)"),
-            ("rows", st.maxRows == 0 ? "fit" : "\(st.maxRows)", "most rows before the middle is elided (0: fit)"),
-            ("cols", st.maxCols == 0 ? "fit" : "\(st.maxCols)", "most columns before the middle is elided (0: fit)"),
-            ("view", st.view.rawValue, "auto (heatmaps for patterns), table or heatmap"),
-            ("color", st.color ? "on" : "off", "256-colour heatmaps and highlights"),
-            ("theme", st.theme.rawValue, "the terminal's background, for colour scales: dark or light"),
-            ("unicode", st.unicode ? "on" : "off", "block characters and … (off: pure ASCII)"),
-            ("mask", st.causalMask.map { $0 ? "causal" : "none" } ?? "auto", "attention mask: auto (the model's own), causal or none"),
-            ("temperature", "\(s.sampling.temperature)", "sampling temperature (0: greedy)"),
-            ("top-k", s.sampling.topK == 0 ? "off" : "\(s.sampling.topK)", "keep only the k most likely tokens (0: off)"),
-            ("top-p", s.sampling.topP >= 1 ? "off" : "\(s.sampling.topP)", "keep the smallest set with this much probability (1: off)"),
-            ("seed", "\(s.sampling.seed)", "random seed for sampling (same seed, same tokens)"),
+        let values: [String: String] = [
+            "precision": "\(st.precision)", "width": st.width.map(String.init) ?? "auto",
+            "rows": st.maxRows == 0 ? "fit" : "\(st.maxRows)", "cols": st.maxCols == 0 ? "fit" : "\(st.maxCols)",
+            "view": st.view.rawValue, "color": st.color ? "on" : "off", "theme": st.theme.rawValue,
+            "unicode": st.unicode ? "on" : "off", "mask": st.causalMask.map { $0 ? "causal" : "none" } ?? "auto",
+            "pager": st.pager.rawValue, "header": st.shortHeaders ? "short" : "full", "temperature": "\(s.sampling.temperature)",
+            "top-k": s.sampling.topK == 0 ? "off" : "\(s.sampling.topK)", "top-p": s.sampling.topP >= 1 ? "off" : "\(s.sampling.topP)",
+            "seed": "\(s.sampling.seed)",
         ]
+        let rows = descriptions.map { ($0.name, values[$0.name] ?? "?", $0.text) }
         let w = rows.map(\.0.count).max()!
         let v = rows.map(\.1.count).max()!
-        return rows.map { $0.0.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + $0.1.padding(toLength: v, withPad: " ", startingAt: 0) + "  " + $0.2 }
+        // The description wraps under itself, so every line fits.
+        return rows.flatMap { row in
+            Prose.wrap(row.2, width: width, first: row.0.padding(toLength: w, withPad: " ", startingAt: 0) + "  "
+                       + row.1.padding(toLength: v, withPad: " ", startingAt: 0) + "  ")
+        }
     }
 
     static let set = Command(
         "set", usage: "set [NAME VALUE]",
-        summary: "change a setting (precision, width, rows, cols, view, color, theme, unicode, mask, temperature, top-k, top-p, seed)",
-        examples: ["set precision 4", "set view heatmap", "set temperature 0.7", "set"],
+        summary: "change a setting (\(Settings.names.joined(separator: ", ")))",
+        help: "'set' alone lists every setting with its value. The settings:\n"
+            + descriptions.map { "- \($0.name): \($0.text)" }.joined(separator: "\n"),
+        examples: ["set precision 4", "set view heatmap", "set mask none", "set pager off", "set unicode off", "set temperature 0.7", "set"],
         completion: .settings
     ) { session, context, rest in
         let words = try Arguments.split(rest)
-        if words.isEmpty { return list(session) }
+        if words.isEmpty { return list(session, width: session.settings.width ?? context.width) }
         guard words.count == 2 else { throw StepwiseError.usage("usage: set NAME VALUE ('set' lists the settings)") }
         let (name, value) = (words[0], words[1])
         switch name {
@@ -78,6 +98,17 @@ enum SettingsCommands {
                 return ["mask = \(value)"] + (try ModelCommands.run(text, &session, context: context))
             }
         case "unicode": session.settings.unicode = try bool(value, "unicode")
+        case "pager":
+            guard let m = Paging.Mode(rawValue: value.lowercased()) else {
+                throw StepwiseError.usage("pager is on, off or auto, got '\(value)'")
+            }
+            session.settings.pager = m
+        case "header":
+            switch value.lowercased() {
+            case "full": session.settings.shortHeaders = false
+            case "short": session.settings.shortHeaders = true
+            default: throw StepwiseError.usage("header is full or short, got '\(value)'")
+            }
         case "temperature", "top-k", "top_k", "topk", "top-p", "top_p", "topp", "seed":
             try session.sampling.set(name, to: value)
         default:

@@ -20,7 +20,7 @@ enum SteerCommands {
             """,
         examples: ["steer resid_pre 1 \" love\" \" hate\" 4", "steer blocks.1.hook_resid_pre \"Love\" \"Hate\" 8",
                    "steer resid_post 0 direction.npy 2", "restore steer"],
-        completion: .steps
+        completion: .steps(thenFile: true)
     ) { session, context, rest in
         let model = try session.requireModel()
         let words = try Arguments.split(rest)
@@ -83,14 +83,15 @@ enum SteerCommands {
         func label(_ id: Int, _ w: Int) -> String { TextWidth.truncate(tok.label(for: id), to: w) }
 
         var lines: [String] = []
-        lines.append(fit("A: \(a.count) tokens: " + a.map { tok.label(for: $0) }.joined(separator: " ")))
-        lines.append(fit("B: \(b.count) tokens: " + b.map { tok.label(for: $0) }.joined(separator: " ")))
-        if let note = AnalysisCommands.ablationNote(session) { lines.append(fit("(with \(note))")) }
+        // The tokens wrap under themselves; a token is never split.
+        lines += Prose.wrapItems(a.map { tok.label(for: $0) }, width: width, first: "A: \(a.count) tokens: ", rest: "   ", cap: false)
+        lines += Prose.wrapItems(b.map { tok.label(for: $0) }, width: width, first: "B: \(b.count) tokens: ", rest: "   ", cap: false)
+        if let note = AnalysisCommands.ablationNote(session) { lines += Prose.wrap("(with \(note))", width: width) }
 
         // Top predictions side by side.
         let pa = Predictions.top(ta, tokenizer: tok, k: 5), pb = Predictions.top(tb, tokenizer: tok, k: 5)
         if pa.isEmpty || pb.isEmpty {
-            lines.append("an encoder has no next-token prediction; the differences below are what it computed")
+            lines += Prose.wrap("an encoder has no next-token prediction; the differences below are what it computed", width: width)
         } else {
             let lw = min(16, max(8, (pa + pb).map { TextWidth.of($0.label) }.max() ?? 0))
             func cell(_ x: Predictions.Prediction) -> String {
@@ -135,8 +136,8 @@ enum SteerCommands {
         }
         if !heads.isEmpty {
             lines.append("")
-            lines.append(fit("Heads whose patterns differ most: TV = ½ Σ_key |A − B| of a query's row"))
-            lines.append(fit("(0 same, 1 disjoint), mean over the first \(m) query positions (aligned from 0)"))
+            lines += Prose.wrap("Heads whose patterns differ most: TV = ½ Σ_key |A − B| of a query's row "
+                                + "(0 same, 1 disjoint), mean over the first \(m) query positions (aligned from 0)", width: width)
             lines.append("  head   mean TV   largest at query position (TV)")
             for d in heads.sorted(by: { $0.mean > $1.mean }).prefix(5) {
                 lines.append(fit("  " + TextWidth.padRight("\(d.layer).\(d.head)", 5) + "  " + AnalysisCommands.p(d.mean).leftPadded(7)
@@ -163,8 +164,8 @@ enum SteerCommands {
         }
         if !resid.isEmpty {
             lines.append("")
-            lines.append(fit("Residual stream (hook_resid_post) where it differs most: 1 − cos(A, B) at one"))
-            lines.append(fit("position (0 same direction, 1 orthogonal, 2 opposite)"))
+            lines += Prose.wrap("Residual stream (hook_resid_post) where it differs most: 1 − cos(A, B) at one "
+                                + "position (0 same direction, 1 orthogonal, 2 opposite)", width: width)
             lines.append("  layer  pos  token A/B" + String(repeating: " ", count: 2 * lw + 1 - 9) + "   1 − cos")
             for r in resid.sorted(by: { $0.distance > $1.distance }).prefix(5) {
                 lines.append(fit("  " + String(r.layer).leftPadded(5) + "  " + String(r.pos).leftPadded(3) + "  "
@@ -172,7 +173,7 @@ enum SteerCommands {
             }
         }
         if a.count != b.count {
-            lines.append(fit("(the prompts have \(a.count) and \(b.count) tokens: only the first \(m) positions are compared)"))
+            lines += Prose.wrap("(the prompts have \(a.count) and \(b.count) tokens: only the first \(m) positions are compared)", width: width)
         }
         return lines
     }

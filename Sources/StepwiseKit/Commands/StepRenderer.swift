@@ -34,7 +34,7 @@ enum StepRenderer {
 
     /// The header lines of a step.
     static func header(_ step: Step, index: Int, of total: Int, session: Session, context: CommandContext) -> [String] {
-        StepHeader.render(step: step, index: index, total: total, options: options(session, context))
+        StepHeader.render(step: step, index: index, total: total, options: options(session, context), compact: session.settings.shortHeaders)
     }
 
     /// The cells of an attention pattern that the mask hid: those whose score was −∞ in the same
@@ -60,9 +60,12 @@ enum StepRenderer {
         let o = options(session, context)
         var lines: [String]
         if compactHeader {
-            lines = ["   \(step.formula)    \(step.name)"]
+            // The formula and the step's name on one line when they fit, else the name under it.
+            let one = "   \(step.formula)    \(step.name)"
+            lines = TextWidth.of(one) <= o.width ? [one]
+                : Prose.wrap(step.formula, width: o.width, first: "   ", cap: false) + Prose.wrap(step.name, width: o.width, first: "   ", cap: false)
         } else {
-            lines = StepHeader.render(step: step, index: index, total: total, options: o)
+            lines = StepHeader.render(step: step, index: index, total: total, options: o, compact: session.settings.shortHeaders)
         }
         let (t, axes) = slice(step, selections)
         let mask = viewMask(step, tensor: t, axes: axes, session: session)
@@ -104,7 +107,8 @@ enum StepRenderer {
         let heads = step.tensor.shape[0]
         let panels = (0..<heads).map { h in (title: "head \(layer).\(h)", tensor: step.tensor.sliced([.index(h)])) }
         let mask = mask(for: step, in: session.trace)
-        var lines = ["Attention patterns, layer \(layer): rows = query position, columns = key position"]
+        var lines = Prose.wrap("Attention patterns, layer \(layer): rows = query position, columns = key position",
+                               width: options(session, context).width)
         lines += HeatmapView.renderGrid(matrices: panels, labels: step.axes[1].labels, options: options(session, context),
                                         mask: mask, range: 0...1)
         return lines

@@ -2,7 +2,8 @@
 public enum LessonEvent: Sendable, Equatable {
     /// The lesson's title (first event of the first step).
     case title(String)
-    /// Narration, already wrapped to the player's width.
+    /// Narration, already wrapped to the player's width, its Markdown rendered and its control
+    /// characters made visible (``TerminalText/visible(_:)``).
     case narration([String])
     /// A command, to be shown as if typed at the prompt.
     case command(String)
@@ -60,8 +61,11 @@ public struct LessonPlayer {
     }
 
     public let lesson: Lesson
-    /// Narration wrap width, in columns (may change between steps).
+    /// Narration wrap width, in columns (may change between steps); narration never gets wider than
+    /// ``Prose/readableWidth``.
     public var width: Int
+    /// Render narration's bold and code with colour codes (else its marks are dropped, plain).
+    public var color = false
     /// The steps, as ranges of indices into `lesson.blocks`.
     public let steps: [Range<Int>]
     public private(set) var state: State = .notStarted
@@ -165,7 +169,9 @@ public struct LessonPlayer {
         for b in steps[k] {
             switch lesson.blocks[b] {
             case .narration(let n):
-                events.append(.narration(NarrationWrapper.wrap(n.lines, width: width)))
+                // A stranger's text: control characters made visible before any style of ours is added.
+                events.append(.narration(NarrationWrapper.wrap(n.lines.map(TerminalText.visible), width: Prose.width(width),
+                                                               inline: color ? .color : .plain)))
             case .commands(let c):
                 let p = played[k] ?? Played(runs: c.commands.map { Self.execute($0.text, run) })
                 played[k] = p

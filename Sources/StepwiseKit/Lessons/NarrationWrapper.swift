@@ -4,11 +4,22 @@
 /// and their continuation lines hang under the item's text; `> ` quotes keep their marker; code fences
 /// (``` or ~~~), table rows (`|`), headings and lines indented four spaces outside a list are kept verbatim.
 /// Runs of blank lines become one; a line ending in two spaces or `\` is a hard break. A word longer
-/// than the width stays whole on its own line.
+/// than the width stays whole on its own line. Widths are terminal columns (``TextWidth``).
 public enum NarrationWrapper {
-    /// Wraps `lines` to at most `width` columns (characters) where words allow.
+    /// What happens to inline Markdown (`**bold**`, `` `code` ``, `*emphasis*`, links).
+    public enum Inline: Sendable, Equatable {
+        /// Left as written (help texts, which have none, and callers that render it themselves).
+        case keep
+        /// Rendered without colour: the marks dropped (``NarrationStyle``).
+        case plain
+        /// Rendered with Stepwise's colour codes: bold, and code in a colour.
+        case color
+    }
+
+    /// Wraps `lines` to at most `width` columns where words allow.
+    /// - Parameter inline: how inline Markdown is shown; headings lose their `#` marks unless `.keep`.
     /// - Precondition: `width > 0`.
-    public static func wrap(_ lines: [String], width: Int) -> [String] {
+    public static func wrap(_ lines: [String], width: Int, inline: Inline = .keep) -> [String] {
         precondition(width > 0, "wrap width must be positive, got \(width)")
         var out: [String] = []
         var words: [String] = []
@@ -19,6 +30,10 @@ public enum NarrationWrapper {
 
         func flush() {
             guard !words.isEmpty else { return }
+            if inline != .keep {
+                // Spans may cross the source's line breaks: render the paragraph's text as a whole.
+                words = NarrationStyle.words(words.joined(separator: " "), color: inline == .color)
+            }
             out += fill(words, width: width, first: first, rest: rest)
             words = []
         }
@@ -46,6 +61,14 @@ public enum NarrationWrapper {
                 continue
             }
             let indent = line.prefix(while: { $0 == " " }).count
+            if trimmed.hasPrefix("#"), inline != .keep {
+                flush()
+                let text = trimmed.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces)
+                out.append(inline == .color ? ANSI.bold + NarrationStyle.line(text, color: false) + ANSI.reset
+                           : NarrationStyle.line(text, color: false))
+                inList = false
+                continue
+            }
             if trimmed.hasPrefix("#") || trimmed.hasPrefix("|") || (indent >= 4 && !inList && words.isEmpty) {
                 flush()
                 out.append(line)
@@ -99,20 +122,25 @@ public enum NarrationWrapper {
         return nil
     }
 
-    /// Greedy fill of words into lines of at most `width` characters, with prefixes.
+    /// Greedy fill of words into lines of at most `width` columns, with prefixes.
     static func fill(_ words: [String], width: Int, first: String, rest: String) -> [String] {
         var lines: [String] = []
         var current = first
+        var used = TextWidth.of(first)
         var empty = true
         for w in words {
+            let ww = TextWidth.of(w)
             if empty {
                 current += w
+                used += ww
                 empty = false
-            } else if current.count + 1 + w.count <= width {
+            } else if used + 1 + ww <= width {
+                used += 1 + ww
                 current += " " + w
             } else {
                 lines.append(current)
                 current = rest + w
+                used = TextWidth.of(rest) + ww
             }
         }
         lines.append(current)

@@ -15,12 +15,15 @@ public enum BarView {
     ///     colour, ASCII fallback.
     ///   - maxValue: the value a full-length bar stands for; default the largest value (so the top
     ///     item fills the bar). Pass 1 to draw probabilities on an absolute scale.
-    /// - Returns: the lines, every one at most `options.width` columns wide. Negative and non-finite
+    /// - Returns: the lines, every one at most `options.width` columns wide (and at most
+    ///   ``Prose/readableWidth``: bars do not stretch across a wide terminal). Negative and non-finite
     ///   values get an empty bar and print as they are.
     public static func render(items: [(label: String, value: Float)], options: ViewOptions = ViewOptions(),
                               maxValue: Float? = nil) -> [String] {
         guard !items.isEmpty else { return [] }
-        let o = options
+        var o = options
+        // On a wide terminal a bar as long as the screen is hard to compare with its neighbours.
+        o.width = min(o.width, Prose.readableWidth)
         let margin = TableView.margin
         let avail = o.width - margin.count
         let decimals = max(0, o.precision - 2)

@@ -35,7 +35,7 @@ extension HeatmapView {
         let heads = RowHeads(count: R, labels: labels?.count == R ? labels : nil, positions: positions, options: o)
         let scale = makeScale(matrices.map(\.tensor), mask: mask, range: range, options: o)
         let avail = o.width - TableView.margin.count
-        let gap = 2
+        var gap = 2
 
         // One panel is 2 frame columns plus its cells; prefer two-column cells, then one, then elide.
         let room = avail - heads.width - 1 - 2
@@ -43,7 +43,14 @@ extension HeatmapView {
         let cols = pickColumns(C, cellWidth: cellW, room: room, options: o)
         let frame = Frame(cols: cols, cellWidth: cellW, options: o)
         let panelW = frame.innerWidth + 2
-        let perRow = max(1, (avail - heads.width - 1 + gap) / (panelW + gap))
+        var perRow = max(1, (avail - heads.width - 1 + gap) / (panelW + gap))
+        // One column between panels when that puts one more panel on each row (four heads of a
+        // seven-token prompt side by side at 80 columns).
+        let tight = max(1, (avail - heads.width - 1 + 1) / (panelW + 1))
+        if perRow < matrices.count, tight > perRow {
+            gap = 1
+            perRow = tight
+        }
         let rows = Elision.pick(count: R, limit: o.rowLimit)
         let pad = String(repeating: " ", count: heads.width + 1)
         let spacer = String(repeating: " ", count: gap)

@@ -18,8 +18,11 @@ public enum StepHeader {
     ///   - total: the number of steps in the trace.
     ///   - options: width (prose wraps at spaces; the rule fills the line), colour (bold title,
     ///     grey field names), ASCII fallback (`--` rule).
+    ///   - compact: two lines instead of the full heading: the rule with the name, then the title and the
+    ///     formula (`set header short`, for lessons on a small screen).
     /// - Returns: the lines, every one at most `options.width` columns wide.
-    public static func render(step: Step, index: Int, total: Int, options: ViewOptions = ViewOptions()) -> [String] {
+    public static func render(step: Step, index: Int, total: Int, options: ViewOptions = ViewOptions(),
+                              compact: Bool = false) -> [String] {
         let o = options
         let margin = TableView.margin
         func g(_ s: String) -> String { ANSI.style(s, ANSI.fg(ANSI.dimGrey), o.colored) }
@@ -32,6 +35,11 @@ public enum StepHeader {
 
         var out = [top]
         let inner = o.width - margin.count
+        if compact {
+            let title = ANSI.style(step.title, ANSI.bold, o.colored)
+            let text = step.formula.isEmpty ? title : title + (o.unicode ? " · " : " - ") + step.formula
+            return out + Prose.wrap(text, width: o.width, first: margin, rest: margin + "  ", cap: false).map { TableView.fit($0, o) }
+        }
         if !step.title.isEmpty {
             out += TextWidth.wrap(step.title, width: inner).map { margin + ANSI.style($0, ANSI.bold, o.colored) }
         }

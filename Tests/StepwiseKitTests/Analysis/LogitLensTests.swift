@@ -34,7 +34,7 @@ struct LogitLensTests {
         #expect(run("lens", &s).lines == ["error: no prompt yet: type 'prompt The cat sat on the'"])
         #expect(!run("prompt t1 t5 t9 t2", &s).failed)
         let table = run("lens", &s).lines
-        #expect(table.count == 2 + 3, "\(table)")  // title, position header, embed + 2 layers
+        #expect(table.count == 3 + 3, "\(table)")  // title (two lines: prose stops at 100 columns), position header, embed + 2 layers
         let top = Predictions.top(s.trace!, tokenizer: s.tokenizer!, k: 1)[0]
         #expect(table.last!.hasPrefix("layer 1") && table.last!.contains(top.label), "\(table.last!) vs \(top.label)")
         let one = run("lens -1", &s).lines

@@ -245,7 +245,10 @@ struct ComparePromptsTests {
         let out = run("compare prompts \"Mr. Darcy bowed to Miss Bennet, and then Mr. Darcy bowed to Miss\" \"Mr. Darcy bowed to Miss Lucas, and then Mr. Darcy bowed to Miss\"", &s, width: 80)
         #expect(!out.failed, "\(out.lines)")
         let l = out.lines
-        #expect(l[0].hasPrefix("A: 18 tokens: 'Mr' '.' ' Darcy'") && l[1].hasPrefix("B: 18 tokens:"))
+        // Each prompt's tokens wrap under it, never cutting a token.
+        #expect(l[0].hasPrefix("A: 18 tokens: 'Mr' '.' ' Darcy'") && l.contains { $0.hasPrefix("B: 18 tokens: 'Mr'") })
+        let tokens = l.prefix { !$0.isEmpty }.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        #expect(tokens.contains("' and' ' then' ' Mr' '.' ' Darcy' ' b' 'owed' ' to' ' Miss' B: 18"), "\(tokens)")
         #expect(l.allSatisfy { TextWidth.of($0) <= 80 }, "\(l.filter { TextWidth.of($0) > 80 })")
         let rank1 = try #require(l.firstIndex { $0.hasPrefix("   1  ") })
         #expect(l[rank1].contains("' Bingley'") && l[rank1].contains("' Lucas'"))

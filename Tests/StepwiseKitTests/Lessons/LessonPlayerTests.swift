@@ -22,7 +22,8 @@ struct LessonPlayerTests {
         let r = repl()
         #expect(p.next(run: r.run) == [
             .title("Where does the last token look?"),
-            .narration(["Every head turns scores into a", "**pattern**: one row per", "query."]),  // 30 columns
+            // 30 columns, measured without the bold marks, which are rendered (here without colour).
+            .narration(["Every head turns scores into a", "pattern: one row per query."]),
             .command("prompt The capital of France is"), .output([]),
             .command("pattern 0 3"), .output(["row 0: 1.00   ", "row 1: 0.25 0.75", "", ""]),
             .pause,
@@ -82,6 +83,37 @@ struct LessonPlayerTests {
             == [.answer("0.25 ± 0.01"), .answer("' Paris'"), .answer("head 1.4")])
         #expect(r.ran == ["prompt The capital of France is", "pattern 0 3", "pattern 0 3", "heads"])
         #expect(p.state == .finished)
+    }
+
+    @Test("narration renders its Markdown: bold and code in colour when colour is on, the marks dropped otherwise; control characters stay visible")
+    func markdown() throws {
+        let text = "# T\n\nA **bold word** and `code` and *stress*, 2 * 3 * 4, snake_case.\nEvil \u{1B}]0;x\u{07} text.\n"
+        let lesson = try LessonParser.parse(text: text, file: "m.md")
+        var plain = LessonPlayer(lesson: lesson, width: 200)
+        guard case .narration(let lines)? = plain.next(run: { _ in [] }).dropFirst().first else {
+            Issue.record("no narration"); return
+        }
+        #expect(lines == ["A bold word and code and stress, 2 * 3 * 4, snake_case. Evil \\x1b]0;x\\x07 text."])
+        var coloured = LessonPlayer(lesson: lesson, width: 40)
+        coloured.color = true
+        guard case .narration(let c)? = coloured.next(run: { _ in [] }).dropFirst().first else {
+            Issue.record("no narration"); return
+        }
+        #expect(c.first?.hasPrefix("A \u{1B}[1mbold\u{1B}[0m \u{1B}[1mword\u{1B}[0m and \u{1B}[38;5;31mcode\u{1B}[0m and stress,") == true, "\(c)")
+        // Every line fits 40 columns by what it shows, and only our own colour codes are in it.
+        #expect(c.allSatisfy { TextWidth.of($0) <= 40 })
+        #expect(c.joined().replacingOccurrences(of: "\u{1B}[1m", with: "").replacingOccurrences(of: "\u{1B}[0m", with: "")
+            .replacingOccurrences(of: "\u{1B}[38;5;31m", with: "").contains("\u{1B}") == false)
+    }
+
+    @Test("narration is never wider than 100 columns, however wide the terminal")
+    func readableWidth() throws {
+        let long = (0..<80).map { "word\($0)" }.joined(separator: " ")
+        let lesson = try LessonParser.parse(text: "# T\n\n\(long)\n", file: "w.md")
+        var p = LessonPlayer(lesson: lesson, width: 200)
+        guard case .narration(let lines)? = p.next(run: { _ in [] }).dropFirst().first else { Issue.record("no narration"); return }
+        #expect(lines.count > 1 && lines.allSatisfy { TextWidth.of($0) <= 100 })
+        #expect(lines.contains { TextWidth.of($0) > 90 })
     }
 
     @Test("back before starting does nothing; back at the first step shows it again")

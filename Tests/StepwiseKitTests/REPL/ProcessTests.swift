@@ -127,65 +127,66 @@ struct ProcessTests {
     }
 }
 
+/// The stepwise binary on a pseudo-terminal of a given size: keys in, everything it draws collected.
+final class PTY {
+    let master: Int32
+    let process: Process
+    var buffer = ""
+
+    init(args: [String], environment: [String: String], rows: UInt16 = 40, columns: UInt16 = 100) throws {
+        var m: Int32 = 0, s: Int32 = 0
+        var ws = winsize(ws_row: rows, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
+        guard openpty(&m, &s, nil, nil, &ws) == 0 else { throw StepwiseTestError("openpty failed") }
+        master = m
+        process = Process()
+        process.executableURL = StepwiseBinary.url!
+        process.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["TERM"] = "xterm"
+        env.removeValue(forKey: "COLUMNS")
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.currentDirectoryURL = TestPaths.repoRoot
+        let slave = FileHandle(fileDescriptor: s, closeOnDealloc: true)
+        process.standardInput = slave
+        process.standardOutput = slave
+        process.standardError = slave
+        try process.run()
+        let flags = fcntl(master, F_GETFL)
+        _ = fcntl(master, F_SETFL, flags | O_NONBLOCK)
+    }
+
+    func send(_ text: String) {
+        _ = text.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, $0.count - 1) }
+    }
+
+    /// Reads until `needle` appears (or the timeout passes); returns whether it appeared.
+    @discardableResult
+    func expect(_ needle: String, timeout: Double = 20) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            let n = read(master, &buf, buf.count)
+            if n > 0 { buffer += String(decoding: buf[0..<n], as: UTF8.self) }
+            if buffer.contains(needle) { return true }
+            if n <= 0 { usleep(20_000) }
+        }
+        return false
+    }
+
+    func close() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        Glibc.close(master)
+    }
+}
+
 /// Drives the real line editor under a pseudo-terminal.
 @Suite("line editor under a pseudo-terminal", .enabled(if: StepwiseBinary.url != nil, "the stepwise binary is not built"))
 struct PTYTests {
-    final class PTY {
-        let master: Int32
-        let process: Process
-        var buffer = ""
-
-        init(args: [String], environment: [String: String]) throws {
-            var m: Int32 = 0, s: Int32 = 0
-            var ws = winsize(ws_row: 40, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0)
-            guard openpty(&m, &s, nil, nil, &ws) == 0 else { throw StepwiseTestError("openpty failed") }
-            master = m
-            process = Process()
-            process.executableURL = StepwiseBinary.url!
-            process.arguments = args
-            var env = ProcessInfo.processInfo.environment
-            env["TERM"] = "xterm"
-            env.removeValue(forKey: "COLUMNS")
-            for (k, v) in environment { env[k] = v }
-            process.environment = env
-            process.currentDirectoryURL = TestPaths.repoRoot
-            let slave = FileHandle(fileDescriptor: s, closeOnDealloc: true)
-            process.standardInput = slave
-            process.standardOutput = slave
-            process.standardError = slave
-            try process.run()
-            let flags = fcntl(master, F_GETFL)
-            _ = fcntl(master, F_SETFL, flags | O_NONBLOCK)
-        }
-
-        func send(_ text: String) {
-            _ = text.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, $0.count - 1) }
-        }
-
-        /// Reads until `needle` appears (or the timeout passes); returns whether it appeared.
-        @discardableResult
-        func expect(_ needle: String, timeout: Double = 20) -> Bool {
-            let deadline = Date().addingTimeInterval(timeout)
-            var buf = [UInt8](repeating: 0, count: 4096)
-            while Date() < deadline {
-                let n = read(master, &buf, buf.count)
-                if n > 0 { buffer += String(decoding: buf[0..<n], as: UTF8.self) }
-                if buffer.contains(needle) { return true }
-                if n <= 0 { usleep(20_000) }
-            }
-            return false
-        }
-
-        func close() {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-            Glibc.close(master)
-        }
-    }
-
     @Test("a lesson from the shell: every pause shows its keys, one key press (no Enter) moves, Ctrl-C stays, a quiz takes 'a' then an answer, q leaves to the REPL")
     func lessonKeys() throws {
-        let pty = try PTY(args: ["lesson", "lessons/02-tokens.md"], environment: ["NO_COLOR": "1", "STEPWISE_HISTORY": "/dev/null"])
+        let pty = try PTY(args: ["lesson", "lessons/02-tokens.md"], environment: ["NO_COLOR": "1", "STEPWISE_HISTORY": "/dev/null", "PAGER": ""])
         defer { pty.close() }
         #expect(pty.expect("[Enter] next  [b] back  [q] quit to the REPL"), "no key hint: \(pty.buffer)")
         pty.buffer = ""
@@ -198,7 +199,7 @@ struct PTYTests {
             pty.send(" ")
             #expect(pty.expect("quit to the REPL"), "\(pty.buffer)")
         }
-        #expect(pty.buffer.contains("Quiz: How many tokens") && pty.buffer.contains("[a] answer"), "\(pty.buffer)")
+        #expect(pty.buffer.contains("Quiz: In the prompt, ' Pemberley'") && pty.buffer.contains("[a] answer"), "\(pty.buffer)")
         // 'b' and 'q' are keys at a quiz, not answers; 'a' opens the answer line.
         pty.buffer = ""
         pty.send("a")
@@ -222,7 +223,7 @@ struct PTYTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         // The history goes under $HOME when STEPWISE_HISTORY is not set.
         let history = dir.appendingPathComponent(".stepwise_history").path
-        let env = ["STEPWISE_HISTORY": "", "HOME": dir.path, "NO_COLOR": "1"]
+        let env = ["STEPWISE_HISTORY": "", "HOME": dir.path, "NO_COLOR": "1", "PAGER": ""]
 
         let first = try PTY(args: [], environment: env)
         #expect(first.expect("stepwise> "), "no prompt: \(first.buffer)")

@@ -51,7 +51,9 @@ struct SmolLM2CommandTests {
         _ = try run(&s, "set temperature 0")
         _ = try run(&s, "prompt The capital of France is")
         let out = try run(&s, "generate 20")
-        #expect(out.count == 22)
+        // 20 bars, then the text (wrapped at word boundaries) and the reason it stopped.
+        #expect(out.prefix(20).allSatisfy { $0.hasSuffix("%") } && out[20].hasPrefix("text: 'The capital of France is"))
+        #expect(out.contains { $0.hasPrefix("(20 tokens;") } && out.allSatisfy { TextWidth.of($0) <= 80 })
         #expect(Array(s.ids.suffix(20)) == [7042, 30, 198, 198, 504, 2988, 314, 42, 216, 34, 32, 33, 40, 29, 32, 33, 29, 34, 34, 216])
         #expect(s.history.count == 19)
         // The current trace is the pass that chose the last token: one new position.
