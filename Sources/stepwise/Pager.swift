@@ -45,8 +45,13 @@ enum Pager {
 
         let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        let extra = Paging.extraEnvironment(for: words)
+        let inherited = ProcessInfo.processInfo.environment
+            .filter { key, _ in !extra.contains { $0.hasPrefix(key + "=") } }.map { "\($0)=\($1)" }
+        let envp: [UnsafeMutablePointer<CChar>?] = (inherited + extra).map { strdup($0) } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let status = posix_spawnp(&pid, argv[0]!, &actions, nil, argv, environ)
+        let status = posix_spawnp(&pid, argv[0]!, &actions, nil, argv, envp)
         close(readEnd)
         guard status == 0 else {
             close(writeEnd)

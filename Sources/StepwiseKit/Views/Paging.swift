@@ -53,6 +53,13 @@ public enum Paging {
         return words
     }
 
+    /// Variables added to the pager's environment: the default `less` runs in its secure mode
+    /// (`LESSSECURE=1`), so keys typed into it by mistake cannot run a shell (`!`) or save a file (`s`).
+    /// A pager the user chose runs as they set it up.
+    public static func extraEnvironment(for words: [String]) -> [String] {
+        words == defaultCommand ? ["LESSSECURE=1"] : []
+    }
+
     /// Splits a command line into words the way a shell would for a plain command, and nothing more:
     /// blanks separate words, single quotes keep everything literally, double quotes keep blanks (a
     /// backslash escapes `"` and `\` inside them), a backslash outside quotes escapes the next

@@ -58,6 +58,9 @@ struct PagingRuleTests {
         #expect(Paging.split(#"less -R "-P a b" 'x "y"' c\ d e;rm -rf $HOME `id` |x"#)
                 == ["less", "-R", "-P a b", #"x "y""#, "c d", "e;rm", "-rf", "$HOME", "`id`", "|x"])
         #expect(Paging.split(#""a\"b" ''"#) == [#"a"b"#, ""])
+        // The default less cannot run a shell or save a file from a stray key; a chosen pager is left alone.
+        #expect(Paging.extraEnvironment(for: Paging.defaultCommand) == ["LESSSECURE=1"])
+        #expect(Paging.extraEnvironment(for: ["less", "-R"]).isEmpty)
     }
 }
 
