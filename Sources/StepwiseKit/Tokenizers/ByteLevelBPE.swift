@@ -23,7 +23,7 @@ public struct ByteLevelBPE: Tokenizer {
     /// The text of each special id (decoded literally, not through the byte map).
     let specialTextByID: [Int: String]
     /// The special strings as scalar arrays, grouped by first scalar, longest first.
-    let specialsByFirst: [Unicode.Scalar: [(scalars: [Unicode.Scalar], id: Int)]]
+    let specials: SpecialTokenMatcher
     /// Whether to apply Unicode NFC to the text between special tokens (Qwen2's tokenizer.json asks for it).
     let normalizeNFC: Bool
 
@@ -100,12 +100,6 @@ public struct ByteLevelBPE: Tokenizer {
                 throw StepwiseError.file(source, "special token '\(text)' has id \(id), outside the vocabulary (0..<\(pieces.count))")
             }
         }
-        var byFirst: [Unicode.Scalar: [(scalars: [Unicode.Scalar], id: Int)]] = [:]
-        for (text, id) in specialTokens {
-            let sc = Array(text.unicodeScalars)
-            byFirst[sc[0], default: []].append((sc, id))
-        }
-        for k in byFirst.keys { byFirst[k]!.sort { $0.scalars.count > $1.scalars.count } }
 
         self.pieces = pieces
         self.idsByPiece = ids
@@ -114,7 +108,7 @@ public struct ByteLevelBPE: Tokenizer {
         self.byteIDs = ByteEncoder.scalars.map { s in Int32(ids[String(s)] ?? -1) }
         self.specialIDs = specialTokens
         self.specialTextByID = Dictionary(specialTokens.map { ($0.value, $0.key) }, uniquingKeysWith: { a, b in min(a, b) })
-        self.specialsByFirst = byFirst
+        self.specials = SpecialTokenMatcher(specialTokens.map { (text: $0.key, id: $0.value) })
         self.preTokenizer = preTokenizer
         self.ignoresMerges = ignoreMerges
         self.specialTokens = special
@@ -191,47 +185,17 @@ public struct ByteLevelBPE: Tokenizer {
 
     // MARK: - Special tokens
 
-    enum Segment {
-        case special(String, Int)
-        case text([Unicode.Scalar])
-    }
+    typealias Segment = SpecialTokenMatcher.Segment
 
-    /// The text cut at special tokens (leftmost match first, the longest among those starting there).
+    /// The text cut at special tokens (leftmost match first, the longest among those starting there),
+    /// the text between them NFC-normalized when the tokenizer says so.
     func segments(_ text: String) -> [Segment] {
-        let s = Array(text.unicodeScalars)
-        var out: [Segment] = []
-        var start = 0
-        var i = 0
-        func flush(_ end: Int) {
-            guard start < end else { return }
-            let part = Array(s[start..<end])
-            if normalizeNFC {
-                var v = String.UnicodeScalarView()
-                v.append(contentsOf: part)
-                out.append(.text(Array(String(v).precomposedStringWithCanonicalMapping.unicodeScalars)))
-            } else {
-                out.append(.text(part))
-            }
+        guard normalizeNFC else { return specials.segments(text) }
+        return specials.segments(text) { part in
+            var v = String.UnicodeScalarView()
+            v.append(contentsOf: part)
+            return Array(String(v).precomposedStringWithCanonicalMapping.unicodeScalars)
         }
-        if !specialsByFirst.isEmpty {
-            while i < s.count {
-                if let candidates = specialsByFirst[s[i]],
-                   let hit = candidates.first(where: { c in
-                       i + c.scalars.count <= s.count && s[i..<i + c.scalars.count].elementsEqual(c.scalars)
-                   }) {
-                    flush(i)
-                    var v = String.UnicodeScalarView()
-                    v.append(contentsOf: hit.scalars)
-                    out.append(.special(String(v), hit.id))
-                    i += hit.scalars.count
-                    start = i
-                } else {
-                    i += 1
-                }
-            }
-        }
-        flush(s.count)
-        return out
     }
 
     // MARK: - Merging

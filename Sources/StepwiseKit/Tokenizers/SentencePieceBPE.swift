@@ -34,8 +34,7 @@ public final class SentencePieceBPE: Tokenizer {
     /// `<0x00>`…`<0xFF>`: the byte tokens, -1 where absent.
     private let byteIDs: [Int32]
     /// Special texts by first scalar, longest first.
-    private let specialsByFirst: [Unicode.Scalar: [(scalars: [Unicode.Scalar], id: Int)]]
-    private let specialIDs: Set<Int>
+    private let specials: SpecialTokenMatcher
     /// A `▁` is put before the text (SentencePiece's `add_dummy_prefix`).
     public let addSpacePrefix: Bool
     public let specialTokens: SpecialTokens
@@ -100,18 +99,10 @@ public final class SentencePieceBPE: Tokenizer {
             scores = nil
             usesScores = false
         }
-        var byFirst: [Unicode.Scalar: [(scalars: [Unicode.Scalar], id: Int)]] = [:]
-        for id in specialIDs {
-            guard pieces.indices.contains(id) else {
-                throw StepwiseError.file(source, "special token id \(id) is outside the vocabulary (0..<\(pieces.count))")
-            }
-            let sc = Array(pieces[id].unicodeScalars)
-            guard let f = sc.first else { continue }
-            byFirst[f, default: []].append((sc, id))
+        if let bad = specialIDs.first(where: { !pieces.indices.contains($0) }) {
+            throw StepwiseError.file(source, "special token id \(bad) is outside the vocabulary (0..<\(pieces.count))")
         }
-        for k in byFirst.keys { byFirst[k]!.sort { $0.scalars.count > $1.scalars.count || ($0.scalars.count == $1.scalars.count && $0.id < $1.id) } }
-        specialsByFirst = byFirst
-        self.specialIDs = Set(specialIDs)
+        specials = SpecialTokenMatcher(specialIDs.map { (text: pieces[$0], id: $0) })
     }
 
     public func piece(for id: Int) -> String? { pieces.indices.contains(id) ? pieces[id] : nil }
@@ -170,33 +161,11 @@ public final class SentencePieceBPE: Tokenizer {
 
     // MARK: - Segments and symbols
 
-    enum Segment {
-        case special(String, Int)
-        case text([Unicode.Scalar])
-    }
+    typealias Segment = SpecialTokenMatcher.Segment
 
     /// The text cut at special tokens (leftmost first, the longest among those starting there).
     func segments(_ text: String) -> [Segment] {
-        let s = Array(text.unicodeScalars)
-        var out: [Segment] = []
-        var start = 0, i = 0
-        func flush(_ end: Int) {
-            guard start < end else { return }
-            out.append(.text(Array(s[start..<end])))
-        }
-        while i < s.count {
-            if let candidates = specialsByFirst[s[i]],
-               let hit = candidates.first(where: { i + $0.scalars.count <= s.count && s[i..<i + $0.scalars.count].elementsEqual($0.scalars) }) {
-                flush(i)
-                out.append(.special(pieces[hit.id], hit.id))
-                i += hit.scalars.count
-                start = i
-            } else {
-                i += 1
-            }
-        }
-        flush(s.count)
-        return out
+        specials.segments(text)
     }
 
     /// The starting symbols of a segment: each character (spaces as `▁`) as its piece, or as the byte
