@@ -35,7 +35,14 @@ public struct StepQuery: Equatable, Sendable {
             sliceText = String(rest[rest.index(after: open)..<rest.index(before: rest.endIndex)])
             rest = String(rest[..<open]).trimmingCharacters(in: .whitespaces)
         }
-        let words = rest.split(separator: " ").map(String.init)
+        var words = rest.split(separator: " ").map(String.init)
+        // `encoder pattern 0`, `decoder resid_post 1`, `cross pattern 0 head 2`: a short form in one stack
+        // of an encoder-decoder model.
+        var place: StackPlace?
+        if words.count >= 2, let p = StackPlace(rawValue: words[0]) {
+            place = p
+            words.removeFirst()
+        }
         guard let first = words.first else {
             throw StepwiseError.usage("name a step before the slice, e.g. 'logits[-1]'")
         }
@@ -48,7 +55,7 @@ public struct StepQuery: Equatable, Sendable {
                 guard words.count >= 2, let layer = Int(words[1]) else {
                     throw StepwiseError.usage("'\(name)' needs a layer: '\(name) 0'")
                 }
-                name = hook(layer).name
+                name = try placed(hook(layer), place, typed: words[0], in: trace).name
                 if words.count >= 4, words[2] == "head" {
                     guard let h = Int(words[3]) else { throw StepwiseError.usage("'head' needs a number") }
                     extraHead = h
@@ -56,8 +63,10 @@ public struct StepQuery: Equatable, Sendable {
                     throw StepwiseError.usage("unexpected '\(words[2...].joined(separator: " "))' (try '\(words[0]) \(layer) head 0')")
                 }
             case .global(let hook):
-                name = hook.name
+                name = try placed(hook, place, typed: words[0], in: trace).name
             }
+        } else if place != nil {
+            throw StepwiseError.usage("'\(words.joined(separator: " "))' is not a short step name ('steps' lists the full names)")
         } else if words.count > 1 {
             throw StepwiseError.usage("unexpected '\(words[1...].joined(separator: " "))' after '\(words[0])'")
         }
@@ -90,6 +99,32 @@ public struct StepQuery: Equatable, Sendable {
             selections = try parseSlices(sliceText, shape: step.tensor.shape, axes: step.axes.map(\.name))
         }
         return StepQuery(name: name, selections: selections)
+    }
+
+    /// Where a short form points in an encoder-decoder model: `encoder …`, `decoder …`, `cross …`.
+    enum StackPlace: String {
+        case encoder, enc, decoder, dec, cross
+    }
+
+    /// `hook` in the stack `place` names; without one, the hook itself, unless the trace is an
+    /// encoder-decoder model's, where the user must say which stack they mean.
+    static func placed(_ hook: HookName, _ place: StackPlace?, typed: String, in trace: Trace) throws -> HookName {
+        switch place {
+        case .encoder?, .enc?: return .stack(.encoder, hook)
+        case .decoder?, .dec?: return .stack(.decoder, hook)
+        case .cross?:
+            if hook.isAttentionInner { return .stack(.decoder, .cross(hook)) }
+            if case .attnOut(let l) = hook { return .stack(.decoder, .crossAttnOut(layer: l)) }
+            throw StepwiseError.usage("'cross' goes with an attention step (q, k, v, scores, pattern, z, result, attn_out), not '\(typed)'")
+        case nil:
+            guard trace[hook.name] == nil, !trace.sourceIDs.isEmpty, hook != .logits else { return hook }
+            let layer = hook.layer.map { " \($0)" } ?? ""
+            var choices = ["encoder \(typed)\(layer)", "decoder \(typed)\(layer)"]
+            if hook.isAttentionInner { choices.append("cross \(typed)\(layer)") }
+            let quoted = choices.map { "'\($0)'" }
+            throw StepwiseError.usage("this model has an encoder and a decoder: say "
+                                      + quoted.dropLast().joined(separator: ", ") + " or " + quoted.last!)
+        }
     }
 
     /// Parses `:, 2, :8` / `1:3` / `-1` / `::2` into selections, checked against the shape.

@@ -69,6 +69,13 @@ public struct ModelInfo: Sendable {
     public var details: [(String, String)]
     /// The chat template the file carries (GGUF `tokenizer.chat_template`), if any.
     public var chatTemplate: String?
+    /// An encoder-decoder model's encoder layers (``layers`` counts the decoder's); nil for other models.
+    public var encoderLayers: Int?
+    /// The id the decoder starts from (BART's `</s>`, T5's `<pad>`), for encoder-decoder models.
+    public var decoderStartID: Int?
+
+    /// True for models with an encoder and a decoder joined by cross-attention (BART, T5).
+    public var isEncoderDecoder: Bool { encoderLayers != nil }
 
     public init(family: String, name: String, source: String, layers: Int, heads: Int, kvHeads: Int,
                 dModel: Int, dHead: Int, dMLP: Int, vocabularySize: Int, contextLength: Int?,
@@ -109,6 +116,11 @@ public struct ForwardOptions: Sendable {
     /// (default 32 Mi, 128 MB); beyond it, only the last position's, which every command reads (`top`,
     /// sampling, attribution, patching). `ln_final.hook_out` still holds every position.
     public var logitBudget = 32 * 1024 * 1024
+    /// An encoder-decoder model's source ids (what the encoder reads, special tokens included); the
+    /// pass's ids are then the decoder's. Nil for other models.
+    public var source: [Int]?
+    /// Steps recorded even when `record` is off, by full name (`translate` keeps the cross-attention patterns).
+    public var keep: Set<HookName> = []
     /// Checked before each block; when it returns true the pass stops with a ``StepwiseError`` of kind
     /// `.interrupted` (Ctrl-C in the REPL).
     public var isCancelled: @Sendable () -> Bool
@@ -180,6 +192,11 @@ public final class KVCache: @unchecked Sendable {
     public var length: Int = 0
     /// The ids of the cached positions, for labelling the key axis.
     public var tokenIDs: [Int] = []
+    /// An encoder-decoder model's cross-attention keys and values per decoder layer, computed once
+    /// from the encoded source (`[sourcePos, heads * dHead]`), and the source they came from.
+    public var crossKeys: [Tensor] = []
+    public var crossValues: [Tensor] = []
+    public var crossSource: [Int] = []
 
     public init(layers: Int) {
         keys = Array(repeating: [], count: layers)

@@ -88,6 +88,7 @@ struct Norm: Sendable {
         case .embed: what = "the embedding layer norm"
         case .ln1: what = "layer norm ln1"
         case .ln2: what = "layer norm ln2"
+        case .ln3: what = "layer norm ln3"
         case .ln1Post: what = "the norm after attention"
         case .ln2Post: what = "the norm after the MLP"
         case .qNorm: what = "the query norm"

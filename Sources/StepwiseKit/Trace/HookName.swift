@@ -34,6 +34,22 @@ public enum HookName: Hashable, Sendable {
     /// BERT's pooler output and mean-pooled sentence embedding.
     case poolerOut, sentenceEmbedding
 
+    // MARK: Encoder-decoder models
+    /// A step of one stack of an encoder-decoder model: `encoder.3.attn.hook_pattern`,
+    /// `decoder.0.hook_resid_post`, `encoder.hook_embed`, `decoder_final_ln.hook_out` (TransformerLens's
+    /// HookedEncoderDecoder names; the wrapped hook is the one a decoder-only model would have).
+    indirect case stack(Stack, HookName)
+    /// A decoder block's cross-attention version of an attention hook (`q`, `k`, `v`, the scores, `pattern`,
+    /// `z`, `result`): `decoder.2.cross_attn.hook_pattern`, queries from the target, keys from the source.
+    indirect case cross(HookName)
+    /// The decoder's residual stream after cross-attention, and what cross-attention added to it.
+    case residMidCross(layer: Int), crossAttnOut(layer: Int)
+
+    /// The two stacks of an encoder-decoder model.
+    public enum Stack: String, Hashable, Sendable, CaseIterable {
+        case encoder, decoder
+    }
+
     /// Which norm a norm step belongs to.
     public enum NormSite: Hashable, Sendable {
         /// Before attention (pre-LN) or after it (BERT, post-LN).
@@ -46,6 +62,9 @@ public enum HookName: Hashable, Sendable {
         case ln2Post(layer: Int)
         /// Per head, on the queries and on the keys before RoPE (Gemma 3, Qwen3: `q_norm`, `k_norm`).
         case qNorm(layer: Int), kNorm(layer: Int)
+        /// A decoder block's norm before the MLP, when a norm before cross-attention is `ln2`
+        /// (TransformerLens's T5 decoder: `ln1` self-attention, `ln2` cross-attention, `ln3` MLP).
+        case ln3(layer: Int)
         /// The final norm before the unembedding.
         case final
         /// BERT's embedding layer norm.
@@ -56,6 +75,7 @@ public enum HookName: Hashable, Sendable {
             switch self {
             case .ln1(let l): return "blocks.\(l).ln1"
             case .ln2(let l): return "blocks.\(l).ln2"
+            case .ln3(let l): return "blocks.\(l).ln3"
             case .ln1Post(let l): return "blocks.\(l).ln1_post"
             case .ln2Post(let l): return "blocks.\(l).ln2_post"
             case .qNorm(let l): return "blocks.\(l).attn.q_norm"
@@ -67,7 +87,7 @@ public enum HookName: Hashable, Sendable {
 
         public var layer: Int? {
             switch self {
-            case .ln1(let l), .ln2(let l), .ln1Post(let l), .ln2Post(let l), .qNorm(let l), .kNorm(let l): return l
+            case .ln1(let l), .ln2(let l), .ln3(let l), .ln1Post(let l), .ln2Post(let l), .qNorm(let l), .kNorm(let l): return l
             case .final, .embed: return nil
             }
         }
@@ -81,10 +101,41 @@ public enum HookName: Hashable, Sendable {
         case .residPre(let l), .residMid(let l), .residPost(let l), .attnOut(let l), .mlpOut(let l),
              .q(let l), .k(let l), .v(let l), .rotQ(let l), .rotK(let l),
              .attnScoresUnmasked(let l), .attnScores(let l), .pattern(let l), .z(let l), .result(let l),
-             .mlpPre(let l), .mlpPreLinear(let l), .mlpPost(let l):
+             .mlpPre(let l), .mlpPreLinear(let l), .mlpPost(let l), .residMidCross(let l), .crossAttnOut(let l):
             return l
         case .normScale(let s), .normNormalized(let s), .normOut(let s):
             return s.layer
+        case .stack(_, let h), .cross(let h):
+            return h.layer
+        }
+    }
+
+    /// The stack of an encoder-decoder model this hook belongs to; nil for decoder-only and encoder-only models.
+    public var stack: Stack? {
+        if case .stack(let s, _) = self { return s }
+        return nil
+    }
+
+    /// The hook without its stack: `encoder.3.attn.hook_pattern` → `blocks.3.attn.hook_pattern`.
+    public var unstacked: HookName {
+        if case .stack(_, let h) = self { return h }
+        return self
+    }
+
+    /// True for a cross-attention hook (`decoder.L.cross_attn.*`).
+    public var isCross: Bool {
+        switch self {
+        case .cross: return true
+        case .stack(_, let h): return h.isCross
+        default: return false
+        }
+    }
+
+    /// True for the hooks inside attention that cross-attention has its own copy of (``cross(_:)``).
+    public var isAttentionInner: Bool {
+        switch self {
+        case .q, .k, .v, .attnScoresUnmasked, .attnScores, .pattern, .z, .result: return true
+        default: return false
         }
     }
 
@@ -103,6 +154,14 @@ public enum HookName: Hashable, Sendable {
         case .normScale(let s): return s.prefix + ".hook_scale"
         case .normNormalized(let s): return s.prefix + ".hook_normalized"
         case .normOut(let s): return s.prefix + ".hook_out"
+        case .stack(let stack, let h):
+            if let l = h.layer { return "\(stack.rawValue).\(l)." + h.blockSuffix! }
+            switch h {
+            case .normScale(.final), .normNormalized(.final), .normOut(.final):
+                return "\(stack.rawValue)_final_ln." + h.name.dropFirst("ln_final.".count)
+            default:
+                return "\(stack.rawValue)." + h.name
+            }
         default: return "blocks.\(layer!)." + blockSuffix!
         }
     }
@@ -128,6 +187,12 @@ public enum HookName: Hashable, Sendable {
         case .mlpPre: return "mlp.hook_pre"
         case .mlpPreLinear: return "mlp.hook_pre_linear"
         case .mlpPost: return "mlp.hook_post"
+        case .residMidCross: return "hook_resid_mid_cross"
+        case .crossAttnOut: return "hook_cross_attn_out"
+        case .cross(let h): return h.blockSuffix.map { "cross_" + $0 }
+        case .normScale(.ln3): return "ln3.hook_scale"
+        case .normNormalized(.ln3): return "ln3.hook_normalized"
+        case .normOut(.ln3): return "ln3.hook_out"
         case .normScale(.ln1): return "ln1.hook_scale"
         case .normNormalized(.ln1): return "ln1.hook_normalized"
         case .normOut(.ln1): return "ln1.hook_out"
@@ -161,7 +226,11 @@ public enum HookName: Hashable, Sendable {
          .normScale(.ln1Post(layer: l)), .normNormalized(.ln1Post(layer: l)), .normOut(.ln1Post(layer: l)),
          .normScale(.ln2Post(layer: l)), .normNormalized(.ln2Post(layer: l)), .normOut(.ln2Post(layer: l)),
          .normScale(.qNorm(layer: l)), .normNormalized(.qNorm(layer: l)), .normOut(.qNorm(layer: l)),
-         .normScale(.kNorm(layer: l)), .normNormalized(.kNorm(layer: l)), .normOut(.kNorm(layer: l))]
+         .normScale(.kNorm(layer: l)), .normNormalized(.kNorm(layer: l)), .normOut(.kNorm(layer: l)),
+         .residMidCross(layer: l), .crossAttnOut(layer: l),
+         .normScale(.ln3(layer: l)), .normNormalized(.ln3(layer: l)), .normOut(.ln3(layer: l)),
+         .cross(.q(layer: l)), .cross(.k(layer: l)), .cross(.v(layer: l)), .cross(.attnScoresUnmasked(layer: l)),
+         .cross(.attnScores(layer: l)), .cross(.pattern(layer: l)), .cross(.z(layer: l)), .cross(.result(layer: l))]
     }
 
     static let globalHooks: [HookName] = [
@@ -174,9 +243,25 @@ public enum HookName: Hashable, Sendable {
     private static let blockSuffixes: [String: Int] = Dictionary(
         uniqueKeysWithValues: blockHooks(0).enumerated().map { ($1.blockSuffix!, $0) })
 
-    /// Parses a full step name (`blocks.3.attn.hook_pattern`, `ln_final.hook_out`); nil if it names no hook point.
+    /// Parses a full step name (`blocks.3.attn.hook_pattern`, `ln_final.hook_out`,
+    /// `decoder.1.cross_attn.hook_pattern`); nil if it names no hook point.
     public init?(_ name: String) {
         if let g = Self.globalByName[name] { self = g; return }
+        for stack in Stack.allCases {
+            let finalPrefix = stack.rawValue + "_final_ln."
+            if name.hasPrefix(finalPrefix) {
+                guard let h = HookName("ln_final." + name.dropFirst(finalPrefix.count)) else { return nil }
+                self = .stack(stack, h)
+                return
+            }
+            guard name.hasPrefix(stack.rawValue + ".") else { continue }
+            let rest = name.dropFirst(stack.rawValue.count + 1)
+            let inner = rest.first?.isNumber == true ? HookName("blocks." + rest) : HookName(String(rest))
+            guard let inner, inner.stack == nil, inner != .normScale(.final), inner != .normNormalized(.final),
+                  inner != .normOut(.final) else { return nil }
+            self = .stack(stack, inner)
+            return
+        }
         guard name.hasPrefix("blocks.") else { return nil }
         let rest = name.dropFirst("blocks.".count)
         guard let dot = rest.firstIndex(of: "."), let l = Int(rest[..<dot]), l >= 0,
@@ -214,6 +299,9 @@ public enum HookName: Hashable, Sendable {
         "pre_linear": .perLayer { .mlpPreLinear(layer: $0) },
         "post": .perLayer { .mlpPost(layer: $0) }, "mlp_post": .perLayer { .mlpPost(layer: $0) },
         "ln1": .perLayer { .normOut(.ln1(layer: $0)) }, "ln2": .perLayer { .normOut(.ln2(layer: $0)) },
+        "ln3": .perLayer { .normOut(.ln3(layer: $0)) }, "ln3.scale": .perLayer { .normScale(.ln3(layer: $0)) },
+        "ln3.normalized": .perLayer { .normNormalized(.ln3(layer: $0)) },
+        "resid_mid_cross": .perLayer { .residMidCross(layer: $0) }, "cross_attn_out": .perLayer { .crossAttnOut(layer: $0) },
         "q_norm": .perLayer { .normOut(.qNorm(layer: $0)) }, "k_norm": .perLayer { .normOut(.kNorm(layer: $0)) },
         "q_norm.scale": .perLayer { .normScale(.qNorm(layer: $0)) }, "k_norm.scale": .perLayer { .normScale(.kNorm(layer: $0)) },
         "q_norm.normalized": .perLayer { .normNormalized(.qNorm(layer: $0)) },

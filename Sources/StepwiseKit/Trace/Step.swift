@@ -40,9 +40,11 @@ public struct Step: Sendable {
     public var inputs: [String]
     /// The layer this step belongs to, if any.
     public var layer: Int?
+    /// The stack of an encoder-decoder model the step belongs to (its layer numbers count within it).
+    public var stack: HookName.Stack?
 
     public init(name: String, title: String, formula: String, explanation: String,
-                tensor: Tensor, axes: [Axis], inputs: [String] = [], layer: Int? = nil) {
+                tensor: Tensor, axes: [Axis], inputs: [String] = [], layer: Int? = nil, stack: HookName.Stack? = nil) {
         precondition(axes.count == tensor.rank, "Step \(name): \(axes.count) axes for shape \(tensor.shape)")
         self.name = name
         self.title = title
@@ -52,6 +54,7 @@ public struct Step: Sendable {
         self.axes = axes
         self.inputs = inputs
         self.layer = layer
+        self.stack = stack
     }
 
     /// `[pos 5, head 4, d_head 16]`-style description of the shape.

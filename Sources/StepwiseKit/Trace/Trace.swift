@@ -4,6 +4,10 @@ public struct Trace: Sendable {
     public var tokenIDs: [Int]
     /// The display label of each position, e.g. `' cat'` (see ``TokenLabel``).
     public var positionLabels: [String]
+    /// An encoder-decoder model's source tokens (what the encoder read; ``tokenIDs`` are the decoder's),
+    /// empty for other models.
+    public var sourceIDs: [Int] = []
+    public var sourceLabels: [String] = []
     /// The steps, in order.
     public private(set) var steps: [Step] = []
     private var index: [String: Int] = [:]

@@ -10,11 +10,16 @@ public struct TraceRecorder {
     /// False on the fast path: nothing but the logits is kept.
     public let enabled: Bool
     /// Labels of the new positions (queries).
-    public let queryLabels: [String]
+    public private(set) var queryLabels: [String]
     /// Labels of every position a query can see (cached + new): the key axis.
-    public let keyLabels: [String]
+    public private(set) var keyLabels: [String]
     /// Absolute position of the first new token (the cached length).
-    public var start: Int { keyLabels.count - queryLabels.count }
+    public private(set) var start: Int
+    /// The stack of an encoder-decoder model the hooks now belong to (``enter(_:queryLabels:keyLabels:)``):
+    /// `hook(.pattern(layer: 0), …)` then records `encoder.0.attn.hook_pattern`. Nil for other models.
+    public private(set) var stack: HookName.Stack?
+    /// Inside ``crossAttention(sourceLabels:_:)``: attention hooks are the cross-attention ones.
+    public private(set) var inCrossAttention = false
     /// The patches of this pass, by hook.
     let patches: [HookName: [Patch]]
     /// Hooks a patch was applied at, and the first patch that failed.
@@ -30,13 +35,61 @@ public struct TraceRecorder {
         self.enabled = enabled
         self.queryLabels = queryLabels
         self.keyLabels = keyLabels
+        start = keyLabels.count - queryLabels.count
         self.patches = Dictionary(grouping: patches, by: \.hook)
     }
 
-    /// Whether anything reads or changes `name`'s tensor (recording is on, or a patch names it).
+    /// Whether anything reads or changes `name`'s tensor (recording is on, a patch names it, or it is kept).
     @inline(__always)
     public func wants(_ name: HookName) -> Bool {
-        enabled || (!patches.isEmpty && patches[name] != nil)
+        enabled || ((!patches.isEmpty || !kept.isEmpty) && (patches[scoped(name)] != nil || kept.contains(scoped(name))))
+    }
+
+    /// Steps recorded even on the fast path (``ForwardOptions/keep``).
+    public var kept: Set<HookName> = []
+
+    // MARK: Encoder-decoder stacks
+
+    /// Notes the source an encoder-decoder pass read in its trace (``Trace/sourceIDs``).
+    public mutating func setSource(ids: [Int], labels: [String]) {
+        trace.sourceIDs = ids
+        trace.sourceLabels = labels
+    }
+
+    /// The full name of a hook called inside the current stack (and cross-attention): a name that
+    /// already names its stack is left alone.
+    @inline(__always)
+    func scoped(_ name: HookName) -> HookName {
+        guard stack != nil || inCrossAttention, name.stack == nil else { return name }
+        var n = name
+        if inCrossAttention {
+            if n.isAttentionInner { n = .cross(n) } else if case .attnOut(let l) = n { n = .crossAttnOut(layer: l) }
+        }
+        return stack.map { .stack($0, n) } ?? n
+    }
+
+    /// Starts recording one stack of an encoder-decoder model: the hooks that follow are named
+    /// `encoder.…` or `decoder.…`, with these labels on their position axes.
+    /// - Parameters:
+    ///   - start: absolute position of the first query (the decoder's cached length; 0 for the encoder).
+    public mutating func enter(_ stack: HookName.Stack, queryLabels: [String], keyLabels: [String], start: Int) {
+        self.stack = stack
+        self.queryLabels = queryLabels
+        self.keyLabels = keyLabels
+        self.start = start
+    }
+
+    /// Runs `body` as cross-attention: its attention hooks become `cross_attn.*` and `hook_attn_out`
+    /// becomes `hook_cross_attn_out`, and the key axis is labelled with the source's tokens.
+    public mutating func crossAttention<R>(sourceLabels: [String], _ body: (inout TraceRecorder) throws -> R) rethrows -> R {
+        let keys = keyLabels
+        keyLabels = sourceLabels
+        inCrossAttention = true
+        defer {
+            keyLabels = keys
+            inCrossAttention = false
+        }
+        return try body(&self)
     }
 
     /// The hook point `name`: applies its patches to `tensor`, records the result when recording is on
@@ -52,8 +105,8 @@ public struct TraceRecorder {
                               formula: @autoclosure () -> String, explanation: @autoclosure () -> String,
                               axes: @autoclosure () -> [Axis], inputs: @autoclosure () -> [HookName] = [],
                               always: Bool = false) -> Tensor {
-        guard enabled || always || !patches.isEmpty else { return tensor }
-        return hookSlowPath(name, tensor, title: title, formula: formula, explanation: explanation, axes: axes,
+        guard enabled || always || !patches.isEmpty || !kept.isEmpty else { return tensor }
+        return hookSlowPath(scoped(name), tensor, title: title, formula: formula, explanation: explanation, axes: axes,
                             inputs: inputs, always: always)
     }
 
@@ -65,16 +118,28 @@ public struct TraceRecorder {
         if !patches.isEmpty, let ps = patches[name] {
             (t, note) = apply(ps, to: tensor, name: name, axes: axes().map(\.name))
         }
-        if enabled || always {
+        if enabled || always || kept.contains(name) {
             var text = explanation()
             if let note {
                 if text.hasSuffix(".") { text.removeLast() }
                 text += "; " + note + "."
             }
-            let step = Step(name: name.name, title: title(), formula: formula(), explanation: text,
-                            tensor: t, axes: axes(), inputs: inputs().map(\.name), layer: name.layer)
+            let step = Step(name: name.name, title: stackTitle(title()), formula: formula(), explanation: text,
+                            tensor: t, axes: axes(), inputs: inputs().map { scoped($0).name }, layer: name.layer,
+                            stack: name.stack)
             noteNonFinite(step)
             trace.record(step)
+        }
+        return t
+    }
+
+    /// A block step's title inside a stack: "Attention pattern (layer 2)" → "Cross-attention pattern (decoder layer 2)".
+    private func stackTitle(_ title: String) -> String {
+        guard let stack else { return title }
+        var t = title.replacingOccurrences(of: "(layer ", with: "(\(stack.rawValue) layer ")
+        if inCrossAttention {
+            t = t.replacingOccurrences(of: "Attention ", with: "")
+            t = "Cross-attention: " + (t.first.map { String($0).lowercased() + t.dropFirst() } ?? t)
         }
         return t
     }
