@@ -83,6 +83,29 @@ struct EncoderDecoderCommandTests {
         #expect(!okBad && bad.contains("layer"), "the encoder has 2 layers")
     }
 
+    @Test("pictures of cross-attention: target rows, source columns, no mask, both sentences in the subtitle")
+    func pictures() throws {
+        var t = try transcript()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("encdec-pic-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (out, ok) = t.run("source the red car\nprompt el coche\nexport cross pattern 1 head 2 \(dir.path)/c.svg\nexport heads cross 0 \(dir.path)/h.svg\nexport heads encoder 1 \(dir.path)/e.png")
+        #expect(ok, "\(out)")
+        let svg = try ParsedSVG(try String(contentsOf: dir.appendingPathComponent("c.svg"), encoding: .utf8))
+        let (T, S) = (t.session.ids.count, t.session.sourceIDs.count)
+        #expect(svg.cells("cell").count == T * S && svg.cells("masked").isEmpty, "every target position sees every source token")
+        let sourceLabels = t.session.sourceIDs.map { t.session.tokenizer!.label(for: $0) }
+        for (i, l) in sourceLabels.enumerated() { #expect(svg.texts.contains("\(i) \(l)"), "source label \(i) \(l)") }
+        #expect(svg.texts.contains { $0.contains("source: \"the red car\"") && $0.contains("target: \"el coche\"") })
+        // Each cell's title holds its exact value, read back from the trace.
+        let p = try #require(t.session.trace?["decoder.1.cross_attn.hook_pattern"]).tensor
+        let cell = try #require(svg.cells("cell").first { $0.row == 3 && $0.col == 2 })
+        #expect(cell.title.hasSuffix("key_pos 2 ' re': \(p.data[(2 * T + 3) * S + 2])"), "\(cell.title)")
+        let heads = try ParsedSVG(try String(contentsOf: dir.appendingPathComponent("h.svg"), encoding: .utf8))
+        #expect(heads.texts.contains("Cross-attention patterns, decoder layer 0") && heads.cells("cell").count == 3 * T * S)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("e.png").path))
+    }
+
     @Test("translate: greedy through the KV cache, each token with the source token it attends to most")
     func translate() throws {
         var t = try transcript()
