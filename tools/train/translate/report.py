@@ -171,7 +171,7 @@ def main():
     outside = []
     for s in OUTSIDE:
         ids = torch.tensor([raw.encode(s).ids])
-        out = model.generate(input_ids=ids, do_sample=False, num_beams=1, max_new_tokens=40)
+        out = model.generate(input_ids=ids, do_sample=False, num_beams=1, max_length=41)
         outside.append((s, raw.decode(out[0].tolist()).strip(), s in train_en))
 
     # tokenizer statistics over the word forms of the pairs

@@ -158,7 +158,7 @@ def greedy(model, examples, max_new_tokens=40, batch=100):
     for i in range(0, len(examples), batch):
         b = collate(examples[i:i + batch])
         gen = model.generate(input_ids=b["input_ids"], attention_mask=b["attention_mask"], do_sample=False,
-                             num_beams=1, max_new_tokens=max_new_tokens)
+                             num_beams=1, max_length=1 + max_new_tokens)  # the decoder start + new tokens
         for row in gen.tolist():
             row = row[1:]  # the decoder start token
             outs.append(row[:row.index(EOS)] if EOS in row else row)
