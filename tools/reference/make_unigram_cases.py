@@ -8,10 +8,12 @@ Trains small tokenizers with Hugging Face `tokenizers` (and, for real precompile
   cases.json                {"tokenizers_version", "configs": {name: {"cases": [...], "explain": [...]}}}
 
 Each case: {"text", "ids" (add_special_tokens=False), "ids_special" (add_special_tokens=True),
-"decoded" (decode(ids, skip_special_tokens=False)), "decoded_special" (the same for ids_special)}.
+"decoded" (decode(ids, skip_special_tokens=False)), "decoded_special" (the same for ids_special), and for
+a configuration with a normalizer "normalized" (the normalizer alone on the whole text)}.
 
 Each "explain" entry, for some words of the texts: {"text" (the input), "pretoken" (the pre-token after
-normalization and pre-tokenization, as `tokenizers` makes it), "pieces" (what the library gives for it),
+normalization and pre-tokenization, as `tokenizers` makes it), "pieces" (the pieces of the ids the library
+gives for it),
 "score" (the sum of those pieces' vocabulary scores), "second" (the score of the second-best segmentation
 of the pre-token, found here by enumerating the lattice independently), "second_pieces" (one segmentation
 with that score, or null when the pre-token has only one)}. Unknown characters count as one node each, with
@@ -345,16 +347,16 @@ def explain_cases(tok, texts):
         norm = tok.normalizer.normalize_str(text) if tok.normalizer else text
         pre = tok.pre_tokenizer.pre_tokenize_str(norm) if tok.pre_tokenizer else [(norm, (0, len(norm)))]
         for word, _ in pre:
-            if len(word) > 16 or word in seen or len(out) >= 30:
+            if not word or len(word) > 16 or word in seen or len(out) >= 30:
                 continue
             seen.add(word)
             # The library's pieces for this pre-token alone, unknowns unfused (each character is a node).
             enc = tok.model.tokenize(word)
-            pieces = [t.value for t in enc]
+            pieces = [tok.id_to_token(t.id) for t in enc]
             top = lattice_top2(word, vocab)
             lib_score = 0.0
-            for p in pieces:
-                if p in score_of and not (d['model'].get('byte_fallback') and p.startswith('<0x')):
+            for t, p in zip(enc, pieces):
+                if t.id != d['model']['unk_id'] and not (d['model'].get('byte_fallback') and p.startswith('<0x')):
                     lib_score += score_of[p]
                 else:  # a fused run of unknown characters, or byte pieces standing for them
                     lib_score = None
@@ -389,9 +391,12 @@ def main():
         for text in TEXTS:
             e = again.encode(text, add_special_tokens=False)
             es = again.encode(text, add_special_tokens=True)
-            cases.append({'text': text, 'ids': e.ids, 'ids_special': es.ids,
-                          'decoded': again.decode(e.ids, skip_special_tokens=False),
-                          'decoded_special': again.decode(es.ids, skip_special_tokens=False)})
+            case = {'text': text, 'ids': e.ids, 'ids_special': es.ids,
+                    'decoded': again.decode(e.ids, skip_special_tokens=False),
+                    'decoded_special': again.decode(es.ids, skip_special_tokens=False)}
+            if again.normalizer is not None:
+                case['normalized'] = again.normalizer.normalize_str(text)
+            cases.append(case)
         result['configs'][name] = {'cases': cases, 'explain': explain_cases(again, TEXTS)}
     # The viterbi configuration must really differ from greedy longest match somewhere.
     v = result['configs']['viterbi']['cases']
