@@ -99,7 +99,8 @@ TEXTS = [
     '</s>', 'Hello</s>', '<pad> padded', '<unk>', 'x <extra_id_0> y <extra_id_1>', '<extra_id_0>',
     '<s> start', 'Hello <mask> world', '<mask>x', ' <mask>', 'abcd', 'abcd abc ab', 'zzzzqqqq',
     'The year 2024 and 3.14159', 'supercalifragilisticexpialidocious', 'a' * 60,
-    'question: what is the capital of France?',
+    'question: what is the capital of France?', '\u00adsoft hyphen first', '\u3000ideographic space first',
+    '\x01control first',
 ]
 
 

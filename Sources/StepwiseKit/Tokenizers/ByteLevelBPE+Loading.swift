@@ -9,10 +9,14 @@ extension ByteLevelBPE {
     /// Looks, in order, for `tokenizer.json` (Hugging Face `tokenizers`), `vocab.json` + `merges.txt`
     /// (Hugging Face GPT-2 style), `encoder.json` + `vocab.bpe` (OpenAI's GPT-2 release).
     /// - `tokenizer.json`: `model.type` BPE with `vocab` and `merges` (`"a b"` strings or `["a", "b"]` pairs);
-    ///   `added_tokens` (special or not) are matched whole in text, leftmost-longest (their lstrip/rstrip/
-    ///   single_word flags are not applied); the pre-tokenizer must be `ByteLevel` (→ gpt2) or a
-    ///   `Sequence` of `Digits(individual_digits)` + `ByteLevel` (→ smollm) or `Split(regex)` + `ByteLevel`
-    ///   where the regex is Llama 3's or Qwen2's. BOS/EOS come from `tokenizer_config.json` when present.
+    ///   `added_tokens` (special or not) are matched whole in text, leftmost-longest, taking the whitespace
+    ///   before / after them when `lstrip` / `rstrip` is set (`single_word` is not applied); the
+    ///   pre-tokenizer must be `ByteLevel` (→ gpt2; with `add_prefix_space` a space goes before each stretch
+    ///   of text between added tokens that does not start with one) or a `Sequence` of
+    ///   `Digits(individual_digits)` + `ByteLevel` (→ smollm) or `Split(regex)` + `ByteLevel` where the regex
+    ///   is Llama 3's or Qwen2's. BOS/EOS come from `tokenizer_config.json` when present, and the
+    ///   `post_processor` (``PostProcessor``: TemplateProcessing, RobertaProcessing, ...) says which are
+    ///   added, as `tokenizers` adds them.
     /// - The other two: GPT-2's pre-tokenizer; `<|endoftext|>`, when in the vocabulary, is the special
     ///   BOS/EOS token and is matched whole in text (as transformers' GPT-2 tokenizer does).
     /// - Parameters:
@@ -105,8 +109,10 @@ extension ByteLevelBPE {
                             guard try r.peek() == .string else { throw bad }
                             content = try r.string("")
                         case "lstrip", "rstrip":
-                            let v = try r.value(at: "added_tokens[\(k)].\(f)")
-                            guard let b = v.bool else { throw StepwiseError.file(path, "added_tokens[\(k)].\(f) is \(v.shown), expected true or false") }
+                            // Read in place (not as a tree): a file may hold hundreds of thousands of added tokens.
+                            let kind = try r.peek()
+                            guard kind == .bool else { throw StepwiseError.file(path, "added_tokens[\(k)].\(f) is \(kind.article), expected true or false") }
+                            let b = try r.bool("")
                             if f == "lstrip" { strips.left = b } else { strips.right = b }
                         default: try r.skip()
                         }

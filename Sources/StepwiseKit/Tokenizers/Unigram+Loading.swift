@@ -88,7 +88,7 @@ extension Unigram {
                         throw StepwiseError.file(path, "added_tokens is \(kind.article), expected a list")
                     }
                     try r.array("added_tokens") { r, k in
-                        let t = try readAdded(r.value(at: "added_tokens[\(k)]"), k, path: path)
+                        let t = try readAdded(&r, k, path: path)
                         if let limit, t.id >= limit.size {
                             throw StepwiseError.file(path, "added token '\(t.content)' has id \(t.id), but \(limit.source) is \(limit.size): the tokenizer files and config.json do not belong together")
                         }
@@ -175,14 +175,31 @@ extension Unigram {
         return (piece, score)
     }
 
-    /// One entry of `added_tokens`.
-    private static func readAdded(_ v: JSONValue, _ k: Int, path: String) throws -> AddedToken {
-        guard let id = v["id"]?.int, id >= 0, id < ByteLevelBPE.maxID, let content = v["content"]?.string, !content.isEmpty else {
-            throw StepwiseError.file(path, "added_tokens[\(k)] needs an \"id\" (a whole number) and a non-empty \"content\"")
+    /// One entry of `added_tokens`, read in place (a file may hold hundreds of thousands).
+    private static func readAdded(_ r: inout JSONReader, _ k: Int, path: String) throws -> AddedToken {
+        let bad = StepwiseError.file(path, "added_tokens[\(k)] needs an \"id\" (a whole number) and a non-empty \"content\"")
+        guard try r.peek() == .object else { throw bad }
+        var id: Int?, content: String?
+        var flags: [String: Bool] = [:]
+        try r.object("added_tokens[\(k)]") { r, f in
+            switch f {
+            case "id":
+                guard try r.peek() == .number, let n = try r.number("").int, n >= 0, n < ByteLevelBPE.maxID else { throw bad }
+                id = n
+            case "content":
+                guard try r.peek() == .string else { throw bad }
+                content = try r.string("")
+            case "special", "normalized", "lstrip", "rstrip":
+                let kind = try r.peek()
+                guard kind == .bool else { throw StepwiseError.file(path, "added_tokens[\(k)].\(f) is \(kind.article), expected true or false") }
+                flags[f] = try r.bool("")
+            default: try r.skip()
+            }
         }
-        let special = v["special"]?.bool ?? false
-        return AddedToken(content: content, id: id, special: special, normalized: v["normalized"]?.bool ?? !special,
-                          lstrip: v["lstrip"]?.bool ?? false, rstrip: v["rstrip"]?.bool ?? false)
+        guard let id, let content, !content.isEmpty else { throw bad }
+        let special = flags["special"] ?? false
+        return AddedToken(content: content, id: id, special: special, normalized: flags["normalized"] ?? !special,
+                          lstrip: flags["lstrip"] ?? false, rstrip: flags["rstrip"] ?? false)
     }
 
     /// tokenizer_config.json beside the tokenizer, when there is one.
