@@ -71,8 +71,10 @@ enum TranslationCommands {
             Greedy by default: each step takes the most likely token; --sample uses the sampling settings \
             (temperature, top-k, top-p, seed). Stops at the end-of-sequence token or the model's context. Each \
             new token is shown with the source token its cross-attention weighs most (the mean over every \
-            decoder layer and head, at the position that chose it). Afterwards the pass that chose the last \
-            token is the current trace, and 'back' walks into the earlier ones.
+            decoder layer and head, at the position that wrote it). Afterwards the trace is the translation \
+            read back in one pass (the start token and every new token but the last), so 'heads cross L' and \
+            'show cross pattern L' show the whole alignment: the row of each position is where it looked to \
+            write the next token.
             """,
         examples: ["translate the red car", "translate", "translate --sample"]
     ) { session, context, rest in
@@ -92,31 +94,31 @@ enum TranslationCommands {
         let tok = model.tokenizer
         let start = [model.info.decoderStartID ?? 0]
         let limit = (model.info.contextLength ?? 512) - 1
-        let generator = Generator(model: model, settings: sample ? s.sampling : .greedy, recordEachToken: true,
+        let generator = Generator(model: model, settings: sample ? s.sampling : .greedy,
                                   options: s.forwardOptions(context: context))
         let result = try generator.generate(prompt: start, maxTokens: min(limit, 256), shouldStop: context.isCancelled) { _ in }
-        guard let final = result.finalTrace else {
-            throw StepwiseError(.interrupted, "interrupted before the first token; nothing changed")
-        }
-        // Each token with the source token the pass that chose it attended to most.
+        // The translation read back in one traced pass: row i of its patterns is the position that wrote
+        // token i (a causal decoder computes each row as the cached pass did), so the whole alignment map
+        // is in one trace, and its last row predicts the last token.
+        let ids = start + result.generated.dropLast()
+        let full = try model.trace(ids, options: s.forwardOptions(context: context))
         let labelW = min(16, result.generated.map { TextWidth.of(tok.label(for: $0)) }.max() ?? 4)
         let arrow = s.settings.unicode ? "←" : "<-"
         for (i, id) in result.generated.enumerated() {
             let label = TextWidth.truncate(tok.label(for: id), to: labelW)
             var line = String(format: "%3d  ", i + 1) + TextWidth.padRight(label, labelW)
-            if result.traces.indices.contains(i), let (k, w) = strongestSource(result.traces[i], layers: model.info.layers) {
-                let src = result.traces[i].sourceLabels
+            if let (k, w) = strongestSource(full, row: i, layers: model.info.layers) {
+                let src = full.sourceLabels
                 line += "  \(arrow) " + (src.indices.contains(k) ? src[k] : "?") + String(format: "  (%.2f)", w)
             }
             lines.append(TextWidth.trimTrailing(line))
         }
         let eos = tok.specialTokens.eos
-        let target = result.generated.filter { $0 != eos }
-        s.ids = start + result.generated
-        s.promptText = tok.decode(target)
-        s.history = Array(result.traces.dropLast())
+        s.ids = ids
+        s.promptText = tok.decode(result.generated.filter { $0 != eos })
+        s.history = []
         s.future = []
-        s.trace = final
+        s.trace = full
         s.cursor = 0
         session = s
         let width = StepRenderer.options(session, context).width
@@ -124,24 +126,26 @@ enum TranslationCommands {
             : result.stopReason == .interrupted ? "interrupted" : "stopped at the length limit"
         lines += Prose.wrap(TokenLabel.display(s.sourceText ?? ""), width: width, first: "source: ", cap: false)
         lines += Prose.wrap(TokenLabel.display(s.promptText ?? ""), width: width, first: "target: ", cap: false)
-        lines += Prose.wrap("(\(result.generated.count) tokens, \(sample ? "sampled" : "greedy"), \(why); the current trace is the pass that chose the last token — 'back' walks into earlier ones)",
+        lines += Prose.wrap("(\(result.generated.count) tokens, \(sample ? "sampled" : "greedy"), \(why); the trace is the translation read back in one pass, each row the position that wrote the next token: 'heads cross \(model.info.layers - 1)' shows the alignment)",
                             width: width)
         return lines
     }
 
-    /// The source position the last query of a pass attends to most, averaged over every decoder
-    /// layer's cross-attention heads, and that mean weight.
-    static func strongestSource(_ trace: Trace, layers: Int) -> (Int, Float)? {
+    /// The source position query `row` of a pass attends to most (the last query when nil), averaged over
+    /// every decoder layer's cross-attention heads, and that mean weight.
+    static func strongestSource(_ trace: Trace, row: Int? = nil, layers: Int) -> (Int, Float)? {
         var sum: [Float] = []
         var n = 0
         for l in 0..<layers {
             guard let p = trace[HookName.stack(.decoder, .cross(.pattern(layer: l))).name]?.tensor, p.rank == 3 else { continue }
             let (h, q, k) = (p.shape[0], p.shape[1], p.shape[2])
+            let r = row ?? q - 1
+            guard (0..<q).contains(r) else { return nil }
             if sum.isEmpty { sum = [Float](repeating: 0, count: k) }
             guard sum.count == k else { return nil }
             for head in 0..<h {
-                let row = (head * q + q - 1) * k
-                for j in 0..<k { sum[j] += p.data[row + j] }
+                let at = (head * q + r) * k
+                for j in 0..<k { sum[j] += p.data[at + j] }
             }
             n += h
         }
