@@ -42,7 +42,8 @@ enum TranslationCommands {
         s.future = []
         s.cursor = 0
         session = s
-        var lines = ["source: \(ids.count) tokens → \(trace.steps.count) steps (the encoder, then the decoder on its start token \(model.tokenizer.label(for: start[0])))"]
+        var lines = Prose.wrap("source: \(ids.count) tokens → \(trace.steps.count) steps (the encoder, then the decoder on its start token \(model.tokenizer.label(for: start[0])))",
+                               width: session.settings.width ?? context.width)
         if let best = Predictions.top(trace, tokenizer: model.tokenizer, k: 1).first {
             lines.append("first target token: \(best.label)  p = \(String(format: "%.3f", best.probability))")
         }
@@ -86,7 +87,7 @@ enum TranslationCommands {
         var lines: [String] = []
         if !words.isEmpty {
             let text = try Unescape.promptText(rest.replacingOccurrences(of: "--sample", with: "").trimmingCharacters(in: .whitespaces))
-            lines += try setSource(text, &s, context: context).prefix(1)
+            lines += try setSource(text, &s, context: context).filter { !$0.hasPrefix("first target token") }
         }
         guard !s.sourceIDs.isEmpty else {
             throw StepwiseError.usage("nothing to translate: give a sentence ('translate the red car') or set one with 'source'")
