@@ -30,6 +30,8 @@ Writes Tests/StepwiseKitTests/Fixtures/t5/<name>/ with
     logits [T, V]
     greedy   generate(do_sample=False, num_beams=1, max_new_tokens=12, use_cache=False): decoder start first,
              as transformers returns it
+and t5/buckets.json: transformers' relative position bucket of every key − query in −300…300, bidirectional
+and not, for the fixtures' bucket settings, the Hub's (32 buckets up to 128) and the smallest valid (4, 5).
     hidden_states_note  how transformers' encoder_hidden_states / decoder_hidden_states relate to the above
                         (checked here: [0] is the embedding, [i] block i-1's output for i < L, and [L] is
                         after the final norm, not the last block's raw output)
@@ -192,7 +194,21 @@ def make(name, cfg_json, tok_path, seed, untied, boost=1.0):
           os.path.getsize(os.path.join(out, 'model.safetensors')), 'bytes of weights')
 
 
+def buckets():
+    """transformers' _relative_position_bucket for key − query from −300 to 300, both directions, for the
+    fixtures' bucket settings and the Hub checkpoints' (32 buckets, max distance 128)."""
+    from transformers.models.t5.modeling_t5 import T5Attention
+    rel = torch.arange(-300, 301)
+    cases = []
+    for nb, md in ((8, 12), (10, 16), (32, 128), (4, 5)):
+        for bidirectional in (True, False):
+            b = T5Attention._relative_position_bucket(rel, bidirectional=bidirectional, num_buckets=nb, max_distance=md)
+            cases.append({'num_buckets': nb, 'max_distance': md, 'bidirectional': bidirectional, 'buckets': b.tolist()})
+    json.dump({'relative_from': -300, 'cases': cases}, open(os.path.join(OUT, 'buckets.json'), 'w'))
+
+
 def main():
+    buckets()
     os.makedirs(OUT, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tok_path = os.path.join(tmp, 'tokenizer.json')

@@ -57,10 +57,10 @@ public struct TraceRecorder {
     }
 
     /// The full name of a hook called inside the current stack (and cross-attention): a name that
-    /// already names its stack is left alone.
+    /// already names its stack is left alone, and `logits` stays global (the decoder's, named `logits`).
     @inline(__always)
     func scoped(_ name: HookName) -> HookName {
-        guard stack != nil || inCrossAttention, name.stack == nil else { return name }
+        guard stack != nil || inCrossAttention, name.stack == nil, name != .logits else { return name }
         var n = name
         if inCrossAttention {
             if n.isAttentionInner { n = .cross(n) } else if case .attnOut(let l) = n { n = .crossAttnOut(layer: l) }
