@@ -57,7 +57,7 @@ public struct TraceRecorder {
     }
 
     /// The full name of a hook called inside the current stack (and cross-attention): a name that
-    /// already names its stack is left alone, and `logits` stays global (the decoder's, named `logits`).
+    /// already names its stack, and `logits` (the model's one output), are left alone.
     @inline(__always)
     func scoped(_ name: HookName) -> HookName {
         guard stack != nil || inCrossAttention, name.stack == nil, name != .logits else { return name }
