@@ -135,6 +135,25 @@ struct T5TinyModelTests {
         }
     }
 
+    @Test("a patch on an encoder step or on the cross keys and values applies in every cached pass, as in the full pass")
+    func patchedCache() throws {
+        let model = try T5Fixture.load("t5-relu-tied")
+        let ref = try T5Fixture.reference("t5-relu-tied")
+        let source = try #require(ref["source_ids"] as? [Int]), target = try #require(ref["decoder_ids"] as? [Int])
+        let plain = try #require(try model.forward(target, cache: nil, options: T5Fixture.options(source)).logits)
+        for hook in [HookName.stack(.encoder, .z(layer: 1)), .stack(.decoder, .cross(.v(layer: 2)))] {
+            var options = T5Fixture.options(source)
+            options.patches = [Patch(hook, .zero, heads: [1])]
+            let full = try #require(try model.forward(target, cache: nil, options: options).logits)
+            #expect(referenceError(full.data, plain.data).error > 1e-3, "\(hook.name): the patch changes the logits")
+            options.record = false
+            let cache = model.makeCache()
+            _ = try model.forward(Array(target.prefix(4)), cache: cache, options: options)
+            let rest = try model.forward(Array(target[4...]), cache: cache, options: options)
+            expectClose(rest.logits, values: full.rows(4, target.count).data, "\(hook.name) patched, cached")
+        }
+    }
+
     /// The rows of a `[heads, queries, keys]` tensor from query `from` on, `[heads, queries − from, keys]` flattened.
     func queryRows(_ t: Tensor, from: Int) -> [Float] {
         let (H, Q, K) = (t.shape[0], t.shape[1], t.shape[2])
