@@ -80,11 +80,17 @@ private func fuzzGGUF(_ bytes: Data) {
     }
 }
 
-/// Loads a byte-level BPE tokenizer from a folder holding the input as tokenizer.json, encodes a string.
+/// Loads the tokenizer of a folder holding the input as tokenizer.json (byte-level BPE, SentencePiece BPE
+/// or Unigram, as `ModelLoader` picks it), then encodes, explains and decodes a string.
 private func fuzzTokenizerJSON(_ bytes: Data) {
     _ = writeScratch("tokenizer.json", bytes)
-    guard let tok = try? ByteLevelBPE.load(folder: scratch) else { return }
-    if let ids = try? tok.encode("Hello world 123, <|endoftext|> ok!") { _ = tok.decode(ids) }
+    guard let tok = try? ModelLoader.tokenizer(in: scratch, family: nil) else { return }
+    let text = "Hello  world 123, <|endoftext|> ok! <extra_id_0></s> x <mask>y naïve ｶﾞ ☃ \u{1F600}\t\n"
+    if let ids = try? tok.encodeForModel(text) {
+        _ = tok.decode(ids)
+        for id in ids.prefix(16) { _ = tok.label(for: id) }
+    }
+    _ = try? tok.explain(text)
 }
 
 /// Reads the input as a config.json (strict JSON tree, then the GPT-2, Llama and BERT configs through the

@@ -141,6 +141,12 @@ public enum ModelLoader {
             if has("tokenizer.json") || has("vocab.txt") { return try WordPiece.load(folder: folder, limit: limit) }
             return nil
         }
+        if family == "marian" && !has("tokenizer.json") {
+            throw StepwiseError(.unsupported, "\(folder): has no tokenizer.json; Marian's own tokenizer files (source.spm, target.spm, vocab.json) are not supported, and transformers' MarianTokenizer has no fast version that saves one: add a Unigram tokenizer.json built from source.spm with vocab.json's ids")
+        }
+        if has("tokenizer.json"), Unigram.modelType(tokenizerJSON: folder + "/tokenizer.json") == "Unigram" {
+            return try Unigram.load(folder: folder, limit: limit)
+        }
         if has("tokenizer.json"), family?.hasPrefix("gemma") == true || SentencePieceBPE.isSentencePiece(tokenizerJSON: folder + "/tokenizer.json") {
             return try SentencePieceBPE.load(tokenizerJSON: folder + "/tokenizer.json", folder: folder, limit: limit)
         }

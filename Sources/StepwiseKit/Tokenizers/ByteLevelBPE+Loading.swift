@@ -9,10 +9,14 @@ extension ByteLevelBPE {
     /// Looks, in order, for `tokenizer.json` (Hugging Face `tokenizers`), `vocab.json` + `merges.txt`
     /// (Hugging Face GPT-2 style), `encoder.json` + `vocab.bpe` (OpenAI's GPT-2 release).
     /// - `tokenizer.json`: `model.type` BPE with `vocab` and `merges` (`"a b"` strings or `["a", "b"]` pairs);
-    ///   `added_tokens` (special or not) are matched whole in text, leftmost-longest (their lstrip/rstrip/
-    ///   single_word flags are not applied); the pre-tokenizer must be `ByteLevel` (→ gpt2) or a
-    ///   `Sequence` of `Digits(individual_digits)` + `ByteLevel` (→ smollm) or `Split(regex)` + `ByteLevel`
-    ///   where the regex is Llama 3's or Qwen2's. BOS/EOS come from `tokenizer_config.json` when present.
+    ///   `added_tokens` (special or not) are matched whole in text, leftmost-longest, taking the whitespace
+    ///   before / after them when `lstrip` / `rstrip` is set (`single_word` is not applied); the
+    ///   pre-tokenizer must be `ByteLevel` (→ gpt2; with `add_prefix_space` a space goes before each stretch
+    ///   of text between added tokens that does not start with one) or a `Sequence` of
+    ///   `Digits(individual_digits)` + `ByteLevel` (→ smollm) or `Split(regex)` + `ByteLevel` where the regex
+    ///   is Llama 3's or Qwen2's. BOS/EOS come from `tokenizer_config.json` when present, and the
+    ///   `post_processor` (``PostProcessor``: TemplateProcessing, RobertaProcessing, ...) says which are
+    ///   added, as `tokenizers` adds them.
     /// - The other two: GPT-2's pre-tokenizer; `<|endoftext|>`, when in the vocabulary, is the special
     ///   BOS/EOS token and is matched whole in text (as transformers' GPT-2 tokenizer does).
     /// - Parameters:
@@ -66,6 +70,7 @@ extension ByteLevelBPE {
         var byID: [Int: String] = [:]
         var merges: [(String, String)] = []
         var added: [(content: String, id: Int)] = []
+        var lstrip = Set<Int>(), rstrip = Set<Int>()
         var root: [String: JSONValue] = [:]
         try r.object("the file") { r, key in
             switch key {
@@ -92,7 +97,7 @@ extension ByteLevelBPE {
             case "added_tokens":
                 guard try r.peek() == .array else { try r.skip(); return }
                 try r.array("added_tokens") { r, k in
-                    var id: Int?, content: String?
+                    var id: Int?, content: String?, strips = (left: false, right: false)
                     let bad = StepwiseError.file(path, "added_tokens[\(k)] needs an \"id\" and a non-empty \"content\"")
                     guard try r.peek() == .object else { throw bad }
                     try r.object("added_tokens[\(k)]") { r, f in
@@ -103,6 +108,12 @@ extension ByteLevelBPE {
                         case "content":
                             guard try r.peek() == .string else { throw bad }
                             content = try r.string("")
+                        case "lstrip", "rstrip":
+                            // Read in place (not as a tree): a file may hold hundreds of thousands of added tokens.
+                            let kind = try r.peek()
+                            guard kind == .bool else { throw StepwiseError.file(path, "added_tokens[\(k)].\(f) is \(kind.article), expected true or false") }
+                            let b = try r.bool("")
+                            if f == "lstrip" { strips.left = b } else { strips.right = b }
                         default: try r.skip()
                         }
                     }
@@ -111,6 +122,8 @@ extension ByteLevelBPE {
                         throw StepwiseError.file(path, "added token '\(content)' has id \(id), but \(limit.source) is \(limit.size): the tokenizer files and config.json do not belong together")
                     }
                     added.append((content, id))
+                    if strips.left { lstrip.insert(id) }
+                    if strips.right { rstrip.insert(id) }
                 }
             case "normalizer", "pre_tokenizer", "post_processor":
                 root[key] = try r.value(at: key)
@@ -169,6 +182,7 @@ extension ByteLevelBPE {
             nfc = true
         }
         let kind = try override ?? preTokenizerKind(root["pre_tokenizer"], path: path)
+        let prefixSpace = addsPrefixSpace(root["pre_tokenizer"])
 
         // BOS/EOS: the post-processor says whether a BOS is added; tokenizer_config.json names them.
         var special = SpecialTokens()
@@ -185,16 +199,8 @@ extension ByteLevelBPE {
         special.eos = tokenName(config["eos_token"]).flatMap { ids[$0] }
         special.unknown = tokenName(config["unk_token"]).flatMap { ids[$0] }
         special.padding = tokenName(config["pad_token"]).flatMap { ids[$0] }
-        if let post = root["post_processor"], post["type"]?.string == "TemplateProcessing",
-           let single = post["single"]?.array {
-            if let name = single.first?["SpecialToken"]?["id"]?.string, let id = ids[name] {
-                special.addBOS = true
-                special.bos = special.bos ?? id
-            }
-            if single.count > 1, let name = single.last?["SpecialToken"]?["id"]?.string, let id = ids[name] {
-                special.addEOS = true
-                special.eos = special.eos ?? id
-            }
+        if let post = try PostProcessor.read(root["post_processor"], path: path, vocabularySize: count, idOf: { ids[$0] }) {
+            post.apply(to: &special)
         }
         if special.bos == nil, special.eos == nil, let e = ids["<|endoftext|>"] {
             special.bos = e
@@ -202,7 +208,7 @@ extension ByteLevelBPE {
         }
         return try ByteLevelBPE(pieces: pieces, ids: ids, merges: merges, preTokenizer: kind, specialTokens: specials,
                                 special: special, ignoreMerges: options["ignore_merges"]?.bool ?? false,
-                                normalizeNFC: nfc, source: path)
+                                normalizeNFC: nfc, addPrefixSpace: prefixSpace, lstrip: lstrip, rstrip: rstrip, source: path)
     }
 
     /// The ``PreTokenizerKind`` a tokenizer.json `pre_tokenizer` object describes.
@@ -213,10 +219,10 @@ extension ByteLevelBPE {
         guard let pre = value?.object, let type = pre["type"]?.string else {
             throw unsupported("(missing)")
         }
-        func byteLevel(_ p: JSONValue, regex: Bool) throws {
+        func byteLevel(_ p: JSONValue, regex: Bool, alone: Bool = false) throws {
             guard p["type"]?.string == "ByteLevel" else { throw unsupported(p["type"]?.string ?? "?") }
-            if p["add_prefix_space"]?.bool == true {
-                throw StepwiseError(.unsupported, "\(path): ByteLevel add_prefix_space is not supported")
+            if p["add_prefix_space"]?.bool == true && !alone {
+                throw StepwiseError(.unsupported, "\(path): ByteLevel add_prefix_space is supported only when ByteLevel is the whole pre_tokenizer, not inside a Sequence")
             }
             let usesRegex = p["use_regex"]?.bool ?? true
             guard usesRegex == regex else {
@@ -224,7 +230,7 @@ extension ByteLevelBPE {
             }
         }
         if type == "ByteLevel" {
-            try byteLevel(.object(pre), regex: true)
+            try byteLevel(.object(pre), regex: true, alone: true)
             return .gpt2
         }
         guard type == "Sequence", let list = pre["pretokenizers"]?.array, list.count == 2,
@@ -252,6 +258,12 @@ extension ByteLevelBPE {
         default:
             throw unsupported("Sequence starting with \(first["type"]?.string ?? "?")")
         }
+    }
+
+    /// Whether a tokenizer.json `pre_tokenizer` is `ByteLevel` with `add_prefix_space` (then a space is put
+    /// before each stretch of text between added tokens that does not start with one, as `tokenizers` does).
+    static func addsPrefixSpace(_ value: JSONValue?) -> Bool {
+        value?["type"]?.string == "ByteLevel" && value?["add_prefix_space"]?.bool == true
     }
 
     /// A token named in tokenizer_config.json: a string or `{"content": ...}`.

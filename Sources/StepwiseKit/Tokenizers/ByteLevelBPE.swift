@@ -26,6 +26,10 @@ public struct ByteLevelBPE: Tokenizer {
     let specials: SpecialTokenMatcher
     /// Whether to apply Unicode NFC to the text between special tokens (Qwen2's tokenizer.json asks for it).
     let normalizeNFC: Bool
+    /// Whether a space is put before each stretch of text between special tokens that does not start with
+    /// one (`ByteLevel` `add_prefix_space`, as BART / RoBERTa-style files may set it): `Hello` is encoded as
+    /// ` Hello`.
+    public let addsPrefixSpace: Bool
 
     /// How text is cut into pre-tokens.
     public let preTokenizer: PreTokenizerKind
@@ -78,7 +82,7 @@ public struct ByteLevelBPE: Tokenizer {
     /// The designated initialiser: pieces by id (with holes) and the reverse map already checked.
     init(pieces: [String?], ids: [String: Int], merges mergeList: [(String, String)], preTokenizer: PreTokenizerKind,
          specialTokens: [String: Int], special: SpecialTokens, ignoreMerges: Bool, normalizeNFC: Bool,
-         source: String) throws {
+         addPrefixSpace: Bool = false, lstrip: Set<Int> = [], rstrip: Set<Int> = [], source: String) throws {
         var table: [UInt64: Merge] = [:]
         table.reserveCapacity(mergeList.count)
         for (rank, (a, b)) in mergeList.enumerated() {
@@ -108,11 +112,12 @@ public struct ByteLevelBPE: Tokenizer {
         self.byteIDs = ByteEncoder.scalars.map { s in Int32(ids[String(s)] ?? -1) }
         self.specialIDs = specialTokens
         self.specialTextByID = Dictionary(specialTokens.map { ($0.value, $0.key) }, uniquingKeysWith: { a, b in min(a, b) })
-        self.specials = SpecialTokenMatcher(specialTokens.map { (text: $0.key, id: $0.value) })
+        self.specials = SpecialTokenMatcher(specialTokens.map { (text: $0.key, id: $0.value) }, lstrip: lstrip, rstrip: rstrip)
         self.preTokenizer = preTokenizer
         self.ignoresMerges = ignoreMerges
         self.specialTokens = special
         self.normalizeNFC = normalizeNFC
+        self.addsPrefixSpace = addPrefixSpace
     }
 
     // MARK: - Tokenizer
@@ -135,6 +140,7 @@ public struct ByteLevelBPE: Tokenizer {
             case .special(_, let id):
                 out.append(id)
             case .text(let scalars):
+                let scalars = prefixed(scalars)
                 for r in preTokenizer.ranges(scalars) {
                     bytes.removeAll(keepingCapacity: true)
                     for s in scalars[r] { bytes.append(contentsOf: UTF8.encode(s)!) }
@@ -153,6 +159,7 @@ public struct ByteLevelBPE: Tokenizer {
                 result.append(PretokenExplanation(text: s, initial: [s], rules: [], pieces: [s], ids: [id],
                                                   isSpecial: true))
             case .text(let scalars):
+                let scalars = prefixed(scalars)
                 for r in preTokenizer.ranges(scalars) {
                     var v = String.UnicodeScalarView()
                     v.append(contentsOf: scalars[r])
@@ -181,6 +188,12 @@ public struct ByteLevelBPE: Tokenizer {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The text with a space put before it when ``addsPrefixSpace`` asks for one.
+    func prefixed(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        guard addsPrefixSpace, scalars.first != " " else { return scalars }
+        return [" "] + scalars
     }
 
     // MARK: - Special tokens

@@ -146,16 +146,10 @@ extension SentencePieceBPE {
             special.unknown = ids["<unk>"]
             special.padding = ids["<pad>"]
             special.eos = ids["<eos>"] ?? ids["</s>"]
-            if let post = root["post_processor"], post["type"]?.string == "TemplateProcessing", let single = post["single"]?.array {
-                if let name = single.first?["SpecialToken"]?["id"]?.string, let id = ids[name] {
-                    special.addBOS = true
-                    special.bos = id
-                }
-                if single.count > 1, let name = single.last?["SpecialToken"]?["id"]?.string, let id = ids[name] {
-                    special.addEOS = true
-                    special.eos = id
-                }
+            let post = try PostProcessor.read(root["post_processor"], path: path, vocabularySize: pieces.count) { name in
+                ids[name] ?? pieces.firstIndex(of: name)
             }
+            post?.apply(to: &special)
             if special.bos == nil { special.bos = ids["<bos>"] ?? ids["<s>"] }
             return try SentencePieceBPE(pieces: pieces, priority: .merges(merges), specialIDs: added.map(\.id), special: special,
                                         addSpacePrefix: prefix, source: path)

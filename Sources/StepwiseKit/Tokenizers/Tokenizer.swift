@@ -2,7 +2,8 @@ import Foundation
 
 /// Turns text into token ids and back, and explains how it did so.
 ///
-/// Each family implements it: ``ByteLevelBPE`` (GPT-2, Llama-3-style GGUF) and WordPiece (BERT).
+/// Each family implements it: ``ByteLevelBPE`` (GPT-2, Llama-3-style GGUF, BART), ``SentencePieceBPE``
+/// (Gemma), ``Unigram`` (T5) and ``WordPiece`` (BERT).
 public protocol Tokenizer: Sendable {
     /// Number of ids the tokenizer can produce.
     var vocabularySize: Int { get }
@@ -28,6 +29,9 @@ public protocol Tokenizer: Sendable {
 
     /// Special ids the model adds around a text (BOS/CLS, EOS/SEP) — see ``SpecialTokens``.
     var specialTokens: SpecialTokens { get }
+
+    /// A readable label for one id, for tables and headers (the default: its decoded text in quotes).
+    func label(for id: Int) -> String
 }
 
 /// The ids a model adds around a text, and the ones that end generation.
@@ -98,16 +102,40 @@ public struct PretokenExplanation: Sendable {
     public var ids: [Int]
     /// True when the pre-token matched a special token (`<|endoftext|>`, `[CLS]`) whole.
     public var isSpecial: Bool
+    /// For a Unigram pre-token: the scores of its best segmentation and of the next best; nil otherwise.
+    public var segmentation: ScoredSegmentation?
 
     public init(text: String, initial: [String], rules: [TokenizationRule], pieces: [String], ids: [Int],
-                isSpecial: Bool = false) {
+                isSpecial: Bool = false, segmentation: ScoredSegmentation? = nil) {
         self.text = text
         self.initial = initial
         self.rules = rules
         self.pieces = pieces
         self.ids = ids
         self.isSpecial = isSpecial
+        self.segmentation = segmentation
     }
+}
+
+/// How a Unigram tokenizer chose one word's pieces: the segmentation whose piece scores (log-probabilities)
+/// sum highest, and the runner-up.
+public struct ScoredSegmentation: Sendable, Equatable {
+    /// One node of a segmentation: a vocabulary piece, or a character the vocabulary lacks.
+    public struct Piece: Sendable, Equatable {
+        /// The piece's text as it stands in the word (`▁un`).
+        public var text: String
+        /// The vocabulary id; nil for an unknown character.
+        public var id: Int?
+        /// The piece's score; for an unknown character the lowest score minus ``Unigram/unknownPenalty``.
+        public var score: Double
+    }
+
+    public var best: [Piece]
+    /// The sum of the best pieces' scores.
+    public var bestScore: Double
+    /// The best segmentation that differs from ``best``, nil when there is none (one character, one piece).
+    public var second: [Piece]?
+    public var secondScore: Double?
 }
 
 /// One rule application: a BPE merge (`rank` = merge priority) or a WordPiece match.

@@ -309,7 +309,7 @@ let folderMutations: [FolderMutation] = [
         try t.write("tokenizer.json", "")
     },
     FolderMutation(name: "tokenizer.json: no model", names: "tokenizer.json", says: "has no \"model\" object") { t in try t.write("tokenizer.json", "{}") },
-    FolderMutation(name: "tokenizer.json: Unigram model", names: "tokenizer.json", says: "model type Unigram is not byte-level BPE") { t in
+    FolderMutation(name: "tokenizer.json: Unigram model with an empty vocabulary", names: "tokenizer.json", says: "model.vocab is empty") { t in
         try t.write("tokenizer.json", "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}")
     },
     FolderMutation(name: "tokenizer.json: vocab id out of range", names: "tokenizer.json", says: "is not an id in") { t in
