@@ -12,8 +12,8 @@ private func editT5Config(_ t: TempFolder, _ key: String, _ value: Any?) throws 
     try JSONSerialization.data(withJSONObject: c, options: [.sortedKeys]).write(to: t.file(config))
 }
 
-/// Broken T5 folders (the t5-relu-tied fixture with a byte-level tokenizer cut to its vocabulary): each
-/// field of config.json missing, mistyped or impossible is one line naming config.json.
+/// Broken T5 folders (copies of the t5-relu-tied fixture): each field of config.json missing, mistyped or
+/// impossible is one line naming config.json.
 let t5ConfigMutations: [FolderMutation] = [
     FolderMutation(name: "t5 config: d_model missing", names: config, says: "has no 'd_model' (is this a T5 config?)") { t in try editT5Config(t, "d_model", nil) },
     FolderMutation(name: "t5 config: d_model a string", names: config, says: "'d_model' is the string \"32\", expected a whole number") { t in try editT5Config(t, "d_model", "32") },
@@ -62,14 +62,14 @@ let t5ConfigMutations: [FolderMutation] = [
 struct HostileT5ConfigTests {
     @Test("the T5 base folder loads, so each case fails for its one mutation")
     func baseLoads() throws {
-        let t = try T5Fixture.byteLevelFolder("t5-relu-tied")
+        let t = try T5Fixture.copy("t5-relu-tied")
         guard case .model(let m) = try ModelLoader.load(t.path) else { Issue.record("expected a model"); return }
         #expect(m.info.family == "t5")
     }
 
     @Test("a broken T5 folder is one StepwiseError naming the file and what is wrong", arguments: t5ConfigMutations)
     func brokenFolder(_ c: FolderMutation) throws {
-        let t = try T5Fixture.byteLevelFolder("t5-relu-tied")
+        let t = try T5Fixture.copy("t5-relu-tied")
         try c.mutate(t)
         let e = try #require(expectStepwiseError { _ = try ModelLoader.load(t.path) })
         let named = c.names.isEmpty ? t.path : t.file(c.names).path

@@ -2,44 +2,27 @@ import Foundation
 import Testing
 @testable import StepwiseKit
 
-/// The pieces of a tokenizer.json's vocabulary, for labelling ids in the T5 tests: it decodes
-/// (`▁` as a space) but does not encode, so the tests feed transformers' ids.
-struct PieceListTokenizer: Tokenizer {
-    let pieces: [String]
-
-    init(tokenizerJSON url: URL) throws {
-        let root = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        let model = try #require(root["model"] as? [String: Any])
-        let vocab = try #require(model["vocab"] as? [[Any]])
-        var pieces = vocab.map { $0[0] as? String ?? "?" }
-        for case let t as [String: Any] in root["added_tokens"] as? [Any] ?? [] {
-            if let id = t["id"] as? Int, let content = t["content"] as? String, id >= pieces.count {
-                pieces += Array(repeating: "?", count: id - pieces.count) + [content]
-            }
-        }
-        self.pieces = pieces
-    }
-
-    var vocabularySize: Int { pieces.count }
-    func encode(_ text: String) throws -> [Int] { throw StepwiseError.usage("PieceListTokenizer does not encode") }
-    func explain(_ text: String) throws -> TokenizationExplanation { throw StepwiseError.usage("PieceListTokenizer does not encode") }
-    func decode(_ ids: [Int]) -> String {
-        ids.map { piece(for: $0) ?? "<\($0)>" }.joined().replacingOccurrences(of: "\u{2581}", with: " ")
-    }
-    func piece(for id: Int) -> String? { pieces.indices.contains(id) ? pieces[id] : nil }
-    func id(for piece: String) -> Int? { pieces.firstIndex(of: piece) }
-    var specialTokens: SpecialTokens { SpecialTokens(eos: 1, unknown: 2, padding: 0) }
-}
-
 /// The tiny random T5 folders of tools/reference/make_t5_fixtures.py and their reference numbers.
 enum T5Fixture {
     static let names = ["t5-relu-tied", "flan-gated-untied"]
 
     static func folder(_ name: String) -> URL { TestPaths.fixtures.appendingPathComponent("t5/\(name)") }
 
+    /// The folder through ModelLoader: config.json, model.safetensors and the Unigram tokenizer.json.
     static func load(_ name: String) throws -> T5Model {
-        let f = folder(name)
-        return try T5Model.load(folder: f.path, tokenizer: PieceListTokenizer(tokenizerJSON: f.appendingPathComponent("tokenizer.json")))
+        guard case .model(let m) = try ModelLoader.load(folder(name).path), let model = m as? T5Model else {
+            throw StepwiseError(.model, "\(name) did not load as a T5 model")
+        }
+        return model
+    }
+
+    /// A temp folder holding a copy of a fixture (config.json, model.safetensors, tokenizer.json) to break.
+    static func copy(_ name: String) throws -> TempFolder {
+        let t = try TempFolder()
+        for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+            try FileManager.default.copyItem(at: folder(name).appendingPathComponent(f), to: t.file(f))
+        }
+        return t
     }
 
     static func reference(_ name: String) throws -> [String: Any] {

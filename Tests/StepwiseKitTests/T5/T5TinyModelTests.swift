@@ -247,9 +247,22 @@ struct T5TinyModelTests {
         }
     }
 
+    @Test("the Unigram tokenizer.json gives transformers' source and target ids, with </s> after the source",
+          arguments: T5Fixture.names)
+    func tokenizer(_ name: String) throws {
+        let model = try T5Fixture.load(name)
+        let ref = try T5Fixture.reference(name)
+        #expect(model.tokenizer is Unigram)
+        let text = try #require(ref["text"] as? String), target = try #require(ref["target"] as? String)
+        #expect(try model.tokenizer.encodeForModel(text) == (ref["source_ids"] as? [Int]))
+        let decoderIDs = try #require(ref["decoder_ids"] as? [Int])
+        #expect([model.config.decoderStartTokenID] + (try model.tokenizer.encode(target)).prefix(decoderIDs.count - 1) == decoderIDs)
+        #expect(model.info.details.contains { $0.0 == "decoder start" && $0.1.contains("<pad>") && $0.1.contains("</s>") })
+    }
+
     @Test("the folder loads through ModelLoader (model_type t5), and copies transformers ties are accounted for")
     func loaderAndUnusedTensors() throws {
-        let t = try T5Fixture.byteLevelFolder("t5-relu-tied")
+        let t = try T5Fixture.copy("t5-relu-tied")
         guard case .model(let m) = try ModelLoader.load(t.path), let model = m as? T5Model else {
             Issue.record("did not load as a T5 model")
             return
@@ -286,20 +299,5 @@ struct T5TinyModelTests {
         try e.write(t.file("model.safetensors"))
         let err = try #require(expectStepwiseError { _ = try ModelLoader.load(t.path) })
         #expect(err.message.contains("'encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight' is not used by the t5 family"))
-    }
-}
-
-extension T5Fixture {
-    /// A temp folder with a fixture's config.json and model.safetensors and a byte-level BPE tokenizer
-    /// cut to the model's vocabulary (vocab.json + merges.txt), which ModelLoader reads today.
-    static func byteLevelFolder(_ name: String) throws -> TempFolder {
-        let t = try TempFolder()
-        for f in ["config.json", "model.safetensors"] {
-            try FileManager.default.copyItem(at: folder(name).appendingPathComponent(f), to: t.file(f))
-        }
-        let all = try JSONSerialization.jsonObject(with: Data(contentsOf: HostileFixtures.tokenizer.appendingPathComponent("vocab.json"))) as! [String: Int]
-        try JSONSerialization.data(withJSONObject: all.filter { $0.value < 100 }).write(to: t.file("vocab.json"))
-        try t.write("merges.txt", "#version: 0.2\n")
-        return t
     }
 }
