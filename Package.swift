@@ -30,7 +30,7 @@ let package = Package(
         .target(
             name: "StepwiseKit",
             dependencies: ["CKernels", "CZlib"],
-            resources: [.copy("Resources/builtin")]
+            resources: [.copy("Resources/builtin"), .copy("Resources/translate")]
         ),
         .executableTarget(
             name: "stepwise",

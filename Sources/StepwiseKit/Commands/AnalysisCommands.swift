@@ -63,6 +63,7 @@ enum AnalysisCommands {
         examples: ["weights 0 1", "weights 0.1", "weights 3 2 o"],
         completion: .layerHead(then: ["q", "k", "v", "o"])
     ) { session, context, rest in
+        try session.refuseEncoderDecoder("weights", "its per-head weights are not wired up yet; 'show decoder.0.cross_attn.hook_q' and the other steps show what each head computes")
         let model = try session.requireModel()
         guard let provider = model as? any HeadWeightsProviding else {
             throw StepwiseError(.unsupported, "\(model.info.family) models do not expose per-head weights")
@@ -156,6 +157,7 @@ enum AnalysisCommands {
             """,
         examples: ["detect", "detect induction", "detect previous prompt", "detect first"]
     ) { session, context, rest in
+        try session.refuseEncoderDecoder("detect", "the head detectors are defined on one sequence; 'heads encoder 0', 'heads decoder 0' and 'heads cross 0' show every head's pattern")
         let model = try session.requireModel()
         let info = model.info
         let words = try Arguments.split(rest)
@@ -267,6 +269,7 @@ enum AnalysisCommands {
         examples: ["ablate 0 1", "ablate 0 1 0 3", "ablate 0.1 0.3 mean"],
         completion: .headPairs(extra: ["zero", "mean"])
     ) { session, context, rest in
+        try session.refuseEncoderDecoder("ablate", "head ablation is wired to decoder-only and encoder models; 'patch'-style edits of its steps are not supported yet")
         let model = try session.requireModel()
         var words = try Arguments.split(rest)
         var mode = AblationMode.zero
@@ -373,6 +376,7 @@ enum AnalysisCommands {
             """,
         examples: ["lens", "lens -1", "lens 3"]
     ) { session, context, rest in
+        try session.refuseEncoderDecoder("lens", "the logit lens reads one stack's residual stream; 'show decoder.0.hook_resid_post' shows the decoder's")
         let model = try session.requireModel()
         guard let u = model as? any Unembedding else {
             throw StepwiseError(.model, "\(model.info.name) is an encoder (\(model.info.family)) with no unembedding: it has no logits, so there is no logit lens")
@@ -441,6 +445,7 @@ enum AnalysisCommands {
             """,
         examples: ["attribute \" Bennet\"", "attribute \" Bennet\" \" Darcy\""]
     ) { session, context, rest in
+        try session.refuseEncoderDecoder("attribute", "direct logit attribution decomposes one stack's residual stream; compare 'top' across prompts instead")
         let model = try session.requireModel()
         guard let m = model as? any LogitAttributing else {
             throw StepwiseError(.model, "\(model.info.name) is an encoder (\(model.info.family)) with no unembedding: it has no logits to attribute")
@@ -524,6 +529,7 @@ enum AnalysisCommands {
             """,
         examples: ["patch resid_pre \"Mr. Darcy bowed to Miss Bennet, and Mr. Darcy bowed to Miss\" \"Mr. Darcy bowed to Miss Lucas, and Mr. Darcy bowed to Miss\" \" Bennet\" \" Lucas\""]
     ) { session, context, rest in
+        try session.refuseEncoderDecoder("patch", "activation patching needs clean and corrupted runs of one sequence; change the source with 'source' and compare 'top'")
         let model = try session.requireModel()
         let words = try Arguments.split(rest)
         guard words.count == 5 else {

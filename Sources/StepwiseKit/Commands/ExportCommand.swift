@@ -40,8 +40,10 @@ enum ExportCommand {
                 throw StepwiseError.usage("no prompt yet: type 'prompt The cat sat on the'")
             }
             let pieces = session.ids.map { tok.piece(for: $0) ?? "" }
-            try Exporter.write(try Exporter.encodeTokens(ids: session.ids, pieces: pieces, format: format), to: path, force: force, shownAs: file)
-            return ["wrote \(session.ids.count) tokens to \(file)"]
+            let source = session.sourceIDs.isEmpty ? nil : (ids: session.sourceIDs, pieces: session.sourceIDs.map { tok.piece(for: $0) ?? "" })
+            try Exporter.write(try Exporter.encodeTokens(ids: session.ids, pieces: pieces, source: source, format: format),
+                               to: path, force: force, shownAs: file)
+            return [source.map { "wrote \($0.ids.count) source and \(session.ids.count) target tokens to \(file)" } ?? "wrote \(session.ids.count) tokens to \(file)"]
         }
         let trace = try session.requireTrace()
         let q = try StepQuery.parse(what, in: trace)

@@ -45,18 +45,33 @@ public enum Exporter {
         }
     }
 
-    /// `{"ids": [...], "pieces": [...]}` for the `tokens` export.
-    public static func encodeTokens(ids: [Int], pieces: [String], format: Format) throws -> Data {
+    /// `{"ids": [...], "pieces": [...]}` for the `tokens` export; with an encoder-decoder model's `source`,
+    /// also `"source_ids"` and `"source_pieces"` (JSON), or a `sequence` column (CSV).
+    public static func encodeTokens(ids: [Int], pieces: [String], source: (ids: [Int], pieces: [String])? = nil,
+                                    format: Format) throws -> Data {
+        func list(_ xs: [Int]) -> String { "[" + xs.map(String.init).joined(separator: ", ") + "]" }
         switch format {
         case .json:
-            let s = "{\"ids\": [" + ids.map(String.init).joined(separator: ", ") + "], \"pieces\": ["
-                + pieces.map(jsonString).joined(separator: ", ") + "]}\n"
+            var s = "{"
+            if let source {
+                s += "\"source_ids\": " + list(source.ids) + ", \"source_pieces\": [" + source.pieces.map(jsonString).joined(separator: ", ") + "], "
+            }
+            s += "\"ids\": " + list(ids) + ", \"pieces\": [" + pieces.map(jsonString).joined(separator: ", ") + "]}\n"
             return Data(s.utf8)
         case .csv:
-            var s = "position,id,piece\n"
-            for (i, (id, p)) in zip(ids, pieces).enumerated() { s += "\(i),\(id),\(csvField(p))\n" }
+            guard let source else {
+                var s = "position,id,piece\n"
+                for (i, (id, p)) in zip(ids, pieces).enumerated() { s += "\(i),\(id),\(csvField(p))\n" }
+                return Data(s.utf8)
+            }
+            var s = "sequence,position,id,piece\n"
+            for (i, (id, p)) in zip(source.ids, source.pieces).enumerated() { s += "source,\(i),\(id),\(csvField(p))\n" }
+            for (i, (id, p)) in zip(ids, pieces).enumerated() { s += "target,\(i),\(id),\(csvField(p))\n" }
             return Data(s.utf8)
         case .npy:
+            if source != nil {
+                throw StepwiseError.usage("an .npy file holds one array: export tokens of a source and a target to .json or .csv")
+            }
             return npy(Tensor(shape: [ids.count], data: ids.map(Float.init)))
         case .svg, .png, .html:
             throw StepwiseError.usage("'tokens' exports to .json, .npy or .csv; a picture is of a step, 'heads L' or 'top K'")

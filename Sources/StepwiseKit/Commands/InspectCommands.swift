@@ -24,11 +24,11 @@ enum InspectCommands {
                                    session: session, context: context)
     }
 
-    static func layerAndHead(_ rest: String, _ session: Session, needHead: Bool) throws -> (Int, Int?) {
+    static func layerAndHead(_ rest: String, _ session: Session, needHead: Bool, layers: Int? = nil) throws -> (Int, Int?) {
         let model = try session.requireModel()
         let words = try Arguments.split(rest)
         guard !words.isEmpty else { throw StepwiseError.usage(needHead ? "give a layer and a head: 'attn 0 3'" : "give a layer: 'ffn 0'") }
-        let L = try Arguments.int(words[0], "layer", range: 0...(model.info.layers - 1))
+        let L = try Arguments.int(words[0], "layer", range: 0...((layers ?? model.info.layers) - 1))
         var H: Int?
         if words.count >= 2 {
             H = try Arguments.int(words[1], "head", range: 0...(model.info.heads - 1))
@@ -40,21 +40,23 @@ enum InspectCommands {
     }
 
     static let attn = Command(
-        "attn", usage: "attn LAYER HEAD [STAGE|all]",
+        "attn", usage: "attn [encoder|decoder|cross] LAYER HEAD [STAGE|all]",
         summary: "one head's computation: a summary of its stages (Q, K, V, scores, mask, pattern, weighted sum), one stage, or all",
         help: """
             Alone it prints a summary that fits one screen: each stage's formula and shape, and where the last \
             position looks. 'attn L H N' shows stage N in full (the head's slice of that step), with the command \
-            for the next one; 'attn L H all' prints every stage one after the other.
+            for the next one; 'attn L H all' prints every stage one after the other. On an encoder-decoder model \
+            say which attention: 'attn encoder 0 1', 'attn decoder 0 1' or 'attn cross 0 1' (alone: the current step's).
             """,
         examples: ["attn 0 1", "attn 0 1 3", "attn 1 3 all"],
         completion: .layerHead(then: ["all"])
     ) { session, context, rest in
         let trace = try session.requireTrace()
         var words = try Arguments.split(rest)
+        let place = try AttentionPlace.take(&words, session)
         var which: String?
         if words.count == 3 { which = words.removeLast() }
-        let (L, H) = try layerAndHead(words.joined(separator: " "), session, needHead: true)
+        let (L, H) = try layerAndHead(words.joined(separator: " "), session, needHead: true, layers: place.layers)
         let h = H!
         let info = session.model!.info
         let group = info.heads / max(info.kvHeads, 1)
@@ -70,12 +72,14 @@ enum InspectCommands {
             return []
         }
         let o = StepRenderer.options(session, context)
-        var lines = Prose.wrap("Attention head \(L).\(h)" + (group > 1 ? " (reads key/value head \(kvh), shared by query heads \(kvh * group)–\(kvh * group + group - 1))" : "")
-                               + " — \(info.isCausal ? "causal" : "bidirectional"), d_head \(info.dHead), scale 1/√\(info.dHead) = \(String(format: "%.4f", 1 / Float(info.dHead).squareRoot()))",
+        var lines = Prose.wrap(place.title + " \(L).\(h)" + (group > 1 ? " (reads key/value head \(kvh), shared by query heads \(kvh * group)–\(kvh * group + group - 1))" : "")
+                               + " — \(place.mask ?? (info.isCausal ? "causal" : "bidirectional")), d_head \(info.dHead), scale 1/√\(info.dHead) = \(String(format: "%.4f", 1 / Float(info.dHead).squareRoot()))",
                                width: o.width)
         let order: [HookName] = [.q(layer: L), .rotQ(layer: L), .k(layer: L), .rotK(layer: L), .v(layer: L),
                                  .attnScoresUnmasked(layer: L), .attnScores(layer: L), .pattern(layer: L), .z(layer: L)]
-        let stages = order.map(\.name).compactMap { trace[$0] }
+        let stages = order.map { place.name($0).name }.compactMap { trace[$0] }
+        guard !stages.isEmpty else { throw StepwiseError(.model, "no attention steps for layer \(L) in this trace") }
+        let cmd = "attn " + place.typed + "\(L) \(h)"
         func full(_ n: Int) -> [String] {
             let step = stages[n - 1]
             return ["", "\(n). " + step.title]
@@ -90,8 +94,8 @@ enum InspectCommands {
             let n = try Arguments.int(w, "stage (or 'all')", range: 1...stages.count)
             lines += full(n)
             lines.append("")
-            lines += Prose.wrap(n < stages.count ? "stage \(n) of \(stages.count); next: 'attn \(L) \(h) \(n + 1)'"
-                                : "stage \(n) of \(stages.count), the last; 'attn \(L) \(h)' sums them up", width: o.width)
+            lines += Prose.wrap(n < stages.count ? "stage \(n) of \(stages.count); next: '\(cmd) \(n + 1)'"
+                                : "stage \(n) of \(stages.count), the last; '\(cmd)' sums them up", width: o.width)
             return lines
         case nil:
             break
@@ -106,7 +110,7 @@ enum InspectCommands {
             let formula = TextWidth.truncate(step.formula, to: formulaW, ellipsis: o.truncationMark)
             lines.append(TextWidth.trimTrailing("  " + String(i + 1).leftPadded(2) + ". " + TextWidth.padRight(formula, formulaW) + " " + shapeTexts[i]))
         }
-        if let p = trace[HookName.pattern(layer: L).name] {
+        if let p = trace[place.name(.pattern(layer: L)).name] {
             let row = StepRenderer.slice(p, headSel(p.name)).0
             let q = row.shape[0] - 1
             let keys = row.shape[1]
@@ -114,8 +118,9 @@ enum InspectCommands {
             let order = weights.indices.sorted { weights[$0] > weights[$1] || (weights[$0] == weights[$1] && $0 < $1) }.prefix(5)
             let labels = p.axes.last?.labels ?? []
             lines.append("")
-            lines += Prose.wrap("Where the last position, \(q) \(trace.positionLabels[q]), looks (its row of the pattern, "
-                                + "the \(order.count) largest of \(keys) weights):", width: o.width)
+            let queryLabels = p.axes[1].labels ?? trace.positionLabels
+            lines += Prose.wrap("Where the last position, \(q) \(queryLabels.indices.contains(q) ? queryLabels[q] : ""), looks (its row of the pattern, "
+                                + "the \(order.count) largest of \(keys) weights" + (place.isCross ? ", over the source" : "") + "):", width: o.width)
             let kw = String(keys - 1).count
             var barOptions = o
             barOptions.width = min(o.width, 60)
@@ -124,26 +129,29 @@ enum InspectCommands {
                                     options: barOptions, maxValue: 1)
         }
         lines.append("")
-        lines += Prose.wrap("'attn \(L) \(h) N' shows stage N whole (start with 'attn \(L) \(h) 1'); 'attn \(L) \(h) all' prints every stage.",
+        lines += Prose.wrap("'\(cmd) N' shows stage N whole (start with '\(cmd) 1'); '\(cmd) all' prints every stage.",
                             width: o.width)
         return lines
     }
 
     static let heads = Command(
-        "heads", usage: "heads [LAYER]",
+        "heads", usage: "heads [encoder|decoder|cross] [LAYER]",
         summary: "every head's attention pattern side by side (default: the current step's layer, else 0)",
-        examples: ["heads", "heads 1"],
+        help: "On an encoder-decoder model name the attention: 'heads encoder 0' (the source attending to itself), 'heads decoder 0' (the target, causal) or 'heads cross 0' (target rows, source columns); alone it takes the current step's.",
+        examples: ["heads", "heads 1", "heads cross 0"],
         completion: .layer
     ) { session, context, rest in
         let trace = try session.requireTrace()
-        let model = try session.requireModel()
+        _ = try session.requireModel()
+        var words = try Arguments.split(rest)
+        let place = try AttentionPlace.take(&words, session)
         let L: Int
-        if rest.isEmpty {
+        if words.isEmpty {
             L = session.currentStep?.layer ?? 0
         } else {
-            L = try Arguments.int(rest, "layer", range: 0...(model.info.layers - 1))
+            L = try Arguments.int(words.joined(separator: " "), "layer", range: 0...(place.layers - 1))
         }
-        guard let step = trace[HookName.pattern(layer: L).name] else { throw StepwiseError(.model, "no attention pattern for layer \(L)") }
+        guard let step = trace[place.name(.pattern(layer: L)).name] else { throw StepwiseError(.model, "no attention pattern for layer \(L)") }
         return StepRenderer.headGrid(step, layer: L, session: session, context: context)
     }
 
@@ -154,7 +162,10 @@ enum InspectCommands {
     ) { session, context, _ in
         let trace = try session.requireTrace()
         var lines: [String] = []
-        for name in ([.embed, .posEmbed, .tokenTypeEmbed, .embedSum, .residPre(layer: 0)] as [HookName]).map(\.name) {
+        let hooks: [HookName] = [.embed, .posEmbed, .tokenTypeEmbed, .embedSum, .normOut(.embed), .residPre(layer: 0)]
+        // An encoder-decoder model embeds the source and the target, each in its stack.
+        let stacks: [HookName.Stack?] = session.isEncoderDecoder ? [.encoder, .decoder] : [nil]
+        for name in stacks.flatMap({ s in hooks.map { h in s.map { .stack($0, h) } ?? h } }).map(\.name) {
             guard let s = trace[name] else { continue }
             if !lines.isEmpty { lines.append("") }
             lines += StepRenderer.render(s, index: trace.position(of: name)!, of: trace.steps.count, session: session, context: context)
@@ -163,22 +174,25 @@ enum InspectCommands {
     }
 
     static let ffn = Command(
-        "ffn", aliases: ["mlp"], usage: "ffn LAYER",
+        "ffn", aliases: ["mlp"], usage: "ffn [encoder|decoder] LAYER",
         summary: "the feed-forward (MLP) block of a layer: norm, up-projection, activation, down-projection, residual",
         examples: ["ffn 0"],
         completion: .layer
     ) { session, context, rest in
         let trace = try session.requireTrace()
-        let (L, _) = try layerAndHead(rest, session, needHead: false)
+        var words = try Arguments.split(rest)
+        var place = try AttentionPlace.take(&words, session)
+        place.isCross = false
+        let (L, _) = try layerAndHead(words.joined(separator: " "), session, needHead: false, layers: place.layers)
         var lines: [String] = []
         let hooks: [HookName] = [.normOut(.ln2(layer: L)), .mlpPre(layer: L), .mlpPreLinear(layer: L), .mlpPost(layer: L),
                                  .mlpOut(layer: L), .residPost(layer: L)]
-        for name in hooks.map(\.name) {
+        for name in hooks.map({ place.name($0).name }) {
             guard let s = trace[name] else { continue }
             if !lines.isEmpty { lines.append("") }
             lines += StepRenderer.render(s, index: trace.position(of: name)!, of: trace.steps.count, session: session, context: context)
         }
-        if let pre = trace[HookName.mlpPost(layer: L).name] {
+        if let pre = trace[place.name(.mlpPost(layer: L)).name] {
             let active = pre.tensor.data.filter { $0 > 0 }.count
             lines.append("")
             lines.append("\(active) of \(pre.tensor.count) neuron activations are positive (\(String(format: "%.1f", 100 * Double(active) / Double(max(pre.tensor.count, 1))))%)")
@@ -219,5 +233,66 @@ enum InspectCommands {
     ) { session, context, rest in
         let k = rest.isEmpty ? 10 : try Arguments.int(rest, "K", range: 1...1000)
         return try topLines(session, context, k: k)
+    }
+}
+
+/// Which attention a command means on an encoder-decoder model (`encoder`, `decoder` or `cross` before the
+/// layer): how its hook names are spelt, and how many layers that stack has. Other models have one.
+struct AttentionPlace {
+    var stack: HookName.Stack?
+    var isCross = false
+    /// Layers of that stack.
+    var layers: Int
+    /// What the user typed before the layer, with its space (`cross `), for the hints a command prints.
+    var typed = ""
+
+    /// The hook name of `hook` (a `blocks.L` attention hook) in this place.
+    func name(_ hook: HookName) -> HookName {
+        guard let stack else { return hook }
+        return .stack(stack, isCross ? .cross(hook) : hook)
+    }
+
+    /// "Attention head", "Encoder self-attention head", "Cross-attention head".
+    var title: String {
+        switch (stack, isCross) {
+        case (nil, _): return "Attention head"
+        case (_, true): return "Cross-attention head (target queries, source keys)"
+        case (.encoder?, _): return "Encoder self-attention head"
+        case (.decoder?, _): return "Decoder self-attention head"
+        }
+    }
+
+    /// The mask it has, when that is not the model's own.
+    var mask: String? {
+        switch (stack, isCross) {
+        case (nil, _): return nil
+        case (_, true): return "no mask, every source token"
+        case (.encoder?, _): return "bidirectional"
+        case (.decoder?, _): return "causal"
+        }
+    }
+
+    /// Reads an optional `encoder` / `decoder` / `cross` word off the front of `words`; without one on an
+    /// encoder-decoder model, the current step's stack (cross-attention if the cursor is on it).
+    static func take(_ words: inout [String], _ session: Session) throws -> AttentionPlace {
+        let model = try session.requireModel()
+        let info = model.info
+        if let first = words.first, let p = StepQuery.StackPlace(rawValue: first) {
+            guard let encoderLayers = info.encoderLayers else {
+                throw StepwiseError.usage("'\(first)' is for encoder-decoder models; \(info.name) has one stack: leave it out")
+            }
+            words.removeFirst()
+            switch p {
+            case .encoder, .enc: return AttentionPlace(stack: .encoder, layers: encoderLayers, typed: "encoder ")
+            case .decoder, .dec: return AttentionPlace(stack: .decoder, layers: info.layers, typed: "decoder ")
+            case .cross: return AttentionPlace(stack: .decoder, isCross: true, layers: info.layers, typed: "cross ")
+            }
+        }
+        guard let encoderLayers = info.encoderLayers else { return AttentionPlace(layers: info.layers) }
+        let step = session.currentStep
+        let hook = step.flatMap { HookName($0.name) }
+        if hook?.isCross == true { return AttentionPlace(stack: .decoder, isCross: true, layers: info.layers, typed: "cross ") }
+        if step?.stack == .encoder { return AttentionPlace(stack: .encoder, layers: encoderLayers, typed: "encoder ") }
+        return AttentionPlace(stack: .decoder, layers: info.layers, typed: "decoder ")
     }
 }

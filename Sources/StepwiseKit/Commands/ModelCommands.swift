@@ -4,13 +4,13 @@ import Foundation
 enum ModelCommands {
     static let load = Command(
         "load", usage: "load PATH",
-        summary: "load a model folder, a tokenizer folder or a .gguf file ('load builtin' for the built-in model)",
+        summary: "load a model folder, a tokenizer folder or a .gguf file ('load builtin' for the built-in model, 'load builtin:translate' for the built-in English → Spanish translation model)",
         help: """
             Loads a Hugging Face folder (config.json + model.safetensors + tokenizer files: GPT-2, BERT, Llama), \
             a folder holding only tokenizer files (the tokenizer views work, no forward pass), or a GGUF file. \
             The current prompt is cleared. If loading fails, the old model stays.
             """,
-        examples: ["load builtin", "load ~/models/gpt2", "load SmolLM2-135M-Instruct.Q4_1.gguf"],
+        examples: ["load builtin", "load builtin:translate", "load ~/models/gpt2", "load SmolLM2-135M-Instruct.Q4_1.gguf"],
         completion: .files
     ) { session, context, rest in
         let words = try Arguments.split(rest)
@@ -41,15 +41,16 @@ enum ModelCommands {
         let i = m.info
         var rows: [(String, String)] = [
             ("model", i.name), ("family", i.family),
-            ("source", session.source == "builtin" ? "the built-in model (Sources/StepwiseKit/Resources/builtin)" : i.source),
-            ("layers", "\(i.layers)"),
+            ("source", session.source.flatMap { ModelLoader.builtins[$0] }.map { "the built-in model '\(session.source!)' (Sources/StepwiseKit/Resources/\($0))" } ?? i.source),
+            ("layers", i.encoderLayers.map { "\($0) encoder + \(i.layers) decoder" } ?? "\(i.layers)"),
             ("heads", i.kvHeads == i.heads ? "\(i.heads) per layer"
                 : i.kvHeads == 1 ? "\(i.heads) query heads sharing 1 key/value head (multi-query)"
                 : "\(i.heads) query heads sharing \(i.kvHeads) key/value heads (grouped-query)"),
             ("d_model", "\(i.dModel)"), ("d_head", "\(i.dHead)"), ("d_mlp", "\(i.dMLP)"),
             ("vocabulary", "\(i.vocabularySize) tokens"),
             ("context", i.contextLength.map { "\($0) positions" } ?? "unbounded"),
-            ("attention", i.isCausal ? "causal (each position sees itself and earlier ones)" : "bidirectional (every position sees every other)"),
+            ("attention", i.isEncoderDecoder ? "encoder bidirectional; decoder causal, with cross-attention from every target position to every source token"
+                : i.isCausal ? "causal (each position sees itself and earlier ones)" : "bidirectional (every position sees every other)"),
         ]
         rows += i.details
         if let note = AnalysisCommands.ablationNote(session) { rows.append(("interventions", note)) }
@@ -74,7 +75,9 @@ enum ModelCommands {
         summary: "tokenize TEXT and run a traced forward pass; shows the top prediction",
         help: """
             The rest of the line is the text. Wrap it in double quotes to keep leading or trailing spaces and \
-            to use \\n, \\t, \\r, \\" and \\\\. The cursor goes to the first step; 'next' walks on.
+            to use \\n, \\t, \\r, \\" and \\\\. The cursor goes to the first step; 'next' walks on. On an \
+            encoder-decoder model (BART, T5: 'load builtin:translate') TEXT is the start of the target: the decoder \
+            reads its start token and TEXT's tokens, cross-attending to the sentence given with 'source'.
             """,
         examples: ["prompt The cat sat on the", "prompt \"Line one\\nLine two\""]
     ) { session, context, rest in
@@ -86,7 +89,9 @@ enum ModelCommands {
     /// Tokenizes `text`, runs the traced forward pass and makes it the session's current prompt.
     static func run(_ text: String, _ session: inout Session, context: CommandContext) throws -> [String] {
         guard let tok = session.tokenizer else { throw StepwiseError.usage("nothing loaded: 'load PATH'") }
-        let ids = try tok.encodeForModel(text)
+        // An encoder-decoder model's prompt is the target so far: the decoder's start token, then the text's
+        // tokens with nothing added.
+        let ids = try session.isEncoderDecoder ? TranslationCommands.targetIDs(text, session) : tok.encodeForModel(text)
         guard !ids.isEmpty else { throw StepwiseError.usage("the prompt has no tokens") }
         guard let model = session.model else {
             session.promptText = text
@@ -115,7 +120,8 @@ enum ModelCommands {
         if !steered.isEmpty { notes.append("steering at " + steered.joined(separator: ", ")) }
         if let c = session.settings.causalMask, c != model.info.isCausal { notes.append(c ? "causal mask forced on" : "causal mask switched off") }
         // The time only where a person watches: scripts, lessons and snapshots need the same text every run.
-        var lines = ["\(ids.count) tokens → \(trace.steps.count) steps" + (context.interactive ? Timing.suffix(milliseconds: ms) : "")
+        let counted = session.isEncoderDecoder ? "\(session.sourceIDs.count) source + \(ids.count) target tokens" : "\(ids.count) tokens"
+        var lines = ["\(counted) → \(trace.steps.count) steps" + (context.interactive ? Timing.suffix(milliseconds: ms) : "")
                      + (notes.isEmpty ? "" : " (with " + notes.joined(separator: "; ") + ")")]
         if let best = Predictions.top(trace, tokenizer: tok, k: 1).first {
             lines.append("next token: \(best.label)  p = \(String(format: "%.3f", best.probability))")
@@ -157,25 +163,34 @@ enum ModelCommands {
 
     static let tokens = Command(
         "tokens", usage: "tokens",
-        summary: "the prompt's tokens: position, id and piece",
+        summary: "the prompt's tokens: position, id and piece (an encoder-decoder model's source and target)",
         help: "The piece is the vocabulary entry as the tokenizer stores it (Ġ marks a leading space in GPT-2's byte alphabet); with 'set unicode off' it is spelt in ASCII (_ for a space, <0xNN> for other bytes).",
         examples: ["tokens"]
     ) { session, _, _ in
         guard let tok = session.tokenizer else { throw StepwiseError.usage("nothing loaded: 'load PATH'") }
-        guard !session.ids.isEmpty else { throw StepwiseError.usage("no prompt yet: type 'prompt The cat sat on the'") }
+        guard !session.ids.isEmpty || !session.sourceIDs.isEmpty else { throw StepwiseError.usage("no prompt yet: type 'prompt The cat sat on the'") }
         let unicode = session.settings.unicode, byteLevel = isByteLevel(tok)
-        let w = String(session.ids.count - 1).count
-        let idw = session.ids.map { String($0).count }.max() ?? 1
-        let raw = session.ids.map { tok.piece(for: $0) ?? "?" }
-        let pieces = raw.map { TerminalText.visible(PieceText.display($0, unicode: unicode, byteLevel: byteLevel)) }
-        let pw = max(10, pieces.map(TextWidth.of).max() ?? 0)
-        var lines = ["pos".padding(toLength: max(3, w), withPad: " ", startingAt: 0) + "  " + "id".leftPadded(idw) + "  "
-                     + TextWidth.padRight("piece", pw) + " text"]
-        for (i, id) in session.ids.enumerated() {
-            lines.append(String(i).leftPadded(max(3, w)) + "  " + String(id).leftPadded(idw) + "  "
-                         + TextWidth.padRight(pieces[i], pw) + " " + tok.label(for: id))
+        // An encoder-decoder model reads two sequences: the source (encoder) and the target (decoder).
+        let sequences = session.sourceIDs.isEmpty ? [("", session.ids)]
+            : [("source (encoder)", session.sourceIDs), ("target (decoder)", session.ids)]
+        let all = sequences.flatMap(\.1)
+        let w = max(3, String(max(all.count, 1) - 1).count)
+        let idw = all.map { String($0).count }.max() ?? 1
+        let raw = all.map { tok.piece(for: $0) ?? "?" }
+        let pw = max(10, raw.map { TextWidth.of(TerminalText.visible(PieceText.display($0, unicode: unicode, byteLevel: byteLevel))) }.max() ?? 0)
+        var lines: [String] = []
+        for (title, ids) in sequences {
+            if !title.isEmpty { lines.append((lines.isEmpty ? "" : "\n") + title) }
+            lines.append("pos".padding(toLength: w, withPad: " ", startingAt: 0) + "  " + "id".leftPadded(idw) + "  "
+                         + TextWidth.padRight("piece", pw) + " text")
+            for (i, id) in ids.enumerated() {
+                let piece = TerminalText.visible(PieceText.display(tok.piece(for: id) ?? "?", unicode: unicode, byteLevel: byteLevel))
+                lines.append(String(i).leftPadded(w) + "  " + String(id).leftPadded(idw) + "  "
+                             + TextWidth.padRight(piece, pw) + " " + tok.label(for: id))
+            }
         }
-        lines.append("\(session.ids.count) tokens")
+        lines = lines.flatMap { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+        lines.append(sequences.count == 1 ? "\(session.ids.count) tokens" : "\(session.sourceIDs.count) source tokens, \(session.ids.count) target tokens")
         if PieceText.needsLegend(raw, unicode: unicode, byteLevel: byteLevel) { lines.append(PieceText.asciiLegend) }
         return lines
     }

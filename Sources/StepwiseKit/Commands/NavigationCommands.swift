@@ -98,42 +98,55 @@ enum NavigationCommands {
     }
 
     static let steps = Command(
-        "steps", usage: "steps [LAYER|all]",
+        "steps", usage: "steps [[encoder|decoder] LAYER|all]",
         summary: "an outline of every step, the cursor marked; layers folded except the current one",
-        help: "Alone it shows the part of the outline around the cursor that fits the screen, with how many steps lie above and below; 'steps L' lists layer L's steps, 'steps all' every step.",
+        help: "Alone it shows the part of the outline around the cursor that fits the screen, with how many steps lie above and below; 'steps L' lists layer L's steps, 'steps all' every step. An encoder-decoder model folds its encoder and decoder layers separately: 'steps encoder 1', 'steps decoder 0'.",
         examples: ["steps", "steps 1", "steps all"],
         completion: .layer
     ) { session, context, rest in
         let trace = try session.requireTrace()
-        let currentLayer = trace.steps[session.cursor].layer
-        let showLayer: Int?? = rest == "all" ? .some(nil) : (rest.isEmpty ? nil : .some(try Arguments.int(rest, "the layer")))
+        // Layers are folded per stack: an encoder-decoder model's `encoder.1` and `decoder.1` are two blocks.
+        struct Block: Hashable { var stack: HookName.Stack?; var layer: Int }
+        func block(_ s: Step) -> Block? { s.layer.map { Block(stack: s.stack, layer: $0) } }
+        let current = block(trace.steps[session.cursor])
+        var words = rest.split(separator: " ").map(String.init)
+        var onlyStack: HookName.Stack?
+        if words.count == 2, let p = StepQuery.StackPlace(rawValue: words[0]) {
+            onlyStack = p == .encoder || p == .enc ? .encoder : .decoder
+            words.removeFirst()
+        }
+        let arg = words.joined(separator: " ")
+        let showLayer: Int?? = arg == "all" ? .some(nil) : (arg.isEmpty ? nil : .some(try Arguments.int(arg, "the layer")))
         if case .some(.some(let l)) = showLayer {
-            let last = trace.steps.compactMap(\.layer).max() ?? -1
+            let last = trace.steps.filter { onlyStack == nil || $0.stack == onlyStack }.compactMap(\.layer).max() ?? -1
             guard (0...last).contains(l) else {
                 throw StepwiseError(.model, "layer \(l) does not exist: the model has layers 0–\(last)")
             }
         }
         // Each outline line, with the number of steps it stands for and whether the cursor is on it.
         var entries: [(text: String, steps: Int, cursor: Bool)] = []
-        var folded: Set<Int> = []
+        var folded: Set<Block> = []
         let pointer = session.settings.unicode ? "▶" : ">"
         for (i, s) in trace.steps.enumerated() {
             let expand: Bool
-            if let layer = s.layer {
+            if let b = block(s) {
                 switch showLayer {
                 case .some(.none): expand = true
-                case .some(.some(let l)): expand = l == layer
-                case .none: expand = layer == currentLayer
+                case .some(.some(let l)): expand = l == b.layer && (onlyStack == nil || onlyStack == b.stack)
+                case .none: expand = b == current
                 }
             } else {
                 expand = true
             }
             if !expand {
-                if !folded.contains(s.layer!) {
-                    folded.insert(s.layer!)
-                    let n = trace.steps.filter { $0.layer == s.layer }.count
+                let b = block(s)!
+                if !folded.contains(b) {
+                    folded.insert(b)
+                    let n = trace.steps.filter { block($0) == b }.count
                     let dots = session.settings.unicode ? "…" : "..."
-                    entries.append(("    blocks.\(s.layer!).\(dots)  (\(n) steps; 'steps \(s.layer!)' expands)", n, false))
+                    let prefix = b.stack?.rawValue ?? "blocks"
+                    let expandCommand = b.stack.map { "steps \($0.rawValue) \(b.layer)" } ?? "steps \(b.layer)"
+                    entries.append(("    \(prefix).\(b.layer).\(dots)  (\(n) steps; '\(expandCommand)' expands)", n, false))
                 }
                 continue
             }

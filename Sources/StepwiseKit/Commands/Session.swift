@@ -9,9 +9,14 @@ public struct Session {
     /// Where the model or tokenizer came from.
     public var source: String?
 
-    /// The current prompt's text and ids.
+    /// The current prompt's text and ids (an encoder-decoder model's: the target, the decoder's ids
+    /// from its start token on).
     public var promptText: String?
     public var ids: [Int] = []
+    /// An encoder-decoder model's source sentence and the encoder's ids (special tokens included), set by
+    /// `source` and `translate`; every pass cross-attends to it.
+    public var sourceText: String?
+    public var sourceIDs: [Int] = []
     /// The trace of the last forward pass (nil before the first prompt, or with a tokenizer only).
     public var trace: Trace?
     /// Index of the current step in `trace.steps`.
@@ -38,6 +43,7 @@ public struct Session {
                                context: CommandContext? = nil) -> ForwardOptions {
         var options = ForwardOptions(record: record, interventions: interventions ?? self.interventions, causal: settings.causalMask)
         if let context { options.isCancelled = context.isCancelled }
+        if model?.info.isEncoderDecoder == true, !sourceIDs.isEmpty { options.source = sourceIDs }
         return options
     }
 
@@ -54,6 +60,16 @@ public struct Session {
             throw StepwiseError.usage("no forward pass: only a tokenizer is loaded; 'load' a model folder")
         }
         throw StepwiseError.usage("no prompt yet: type 'prompt The cat sat on the'")
+    }
+
+    /// True when the loaded model has an encoder and a decoder (BART, Marian, T5).
+    public var isEncoderDecoder: Bool { model?.info.isEncoderDecoder == true }
+
+    /// Throws for commands that work on decoder-only and encoder-only models but not (yet) on the two
+    /// stacks of an encoder-decoder model, saying what to use instead.
+    public func refuseEncoderDecoder(_ command: String, _ instead: String) throws {
+        guard isEncoderDecoder else { return }
+        throw StepwiseError(.unsupported, "'\(command)' does not apply to an encoder-decoder model such as \(model!.info.name): \(instead)")
     }
 
     /// The model, or an error telling the user what to do first.

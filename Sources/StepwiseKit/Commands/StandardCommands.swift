@@ -2,7 +2,8 @@
 public enum StandardCommands {
     /// Every command.
     public static let all: [Command] = [
-        ModelCommands.prompt, ModelCommands.chat, ModelCommands.tokens, ModelCommands.explain,
+        ModelCommands.prompt, ModelCommands.chat, TranslationCommands.source, TranslationCommands.translate,
+        ModelCommands.tokens, ModelCommands.explain,
         NavigationCommands.step, NavigationCommands.next, NavigationCommands.back, NavigationCommands.goto,
         NavigationCommands.whereCmd, NavigationCommands.steps,
         InspectCommands.show, InspectCommands.attn, RoPEView.command, InspectCommands.heads, InspectCommands.embed, InspectCommands.ffn,

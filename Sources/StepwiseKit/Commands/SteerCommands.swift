@@ -22,6 +22,7 @@ enum SteerCommands {
                    "steer resid_post 0 direction.npy 2", "restore steer"],
         completion: .steps(thenFile: true)
     ) { session, context, rest in
+        try session.refuseEncoderDecoder("steer", "steering vectors are built from one sequence's activations")
         let model = try session.requireModel()
         let words = try Arguments.split(rest)
         let usage = "usage: steer HOOK \"A\" \"B\" SCALE or steer HOOK FILE.npy SCALE, e.g. steer resid_pre 1 \" love\" \" hate\" 4"
@@ -67,6 +68,7 @@ enum SteerCommands {
 
     /// `compare prompts "A" "B"`: tokens, top predictions, and the heads and layers where the two differ most.
     static func comparePrompts(_ session: Session, _ context: CommandContext, _ words: [String]) throws -> [String] {
+        try session.refuseEncoderDecoder("compare prompts", "it compares two single-sequence runs; give each source with 'source' and compare 'top'")
         let model = try session.requireModel()
         guard words.count == 2 else {
             throw StepwiseError.usage("usage: compare prompts \"A\" \"B\", e.g. compare prompts \"The cat sat\" \"The dog sat\"")

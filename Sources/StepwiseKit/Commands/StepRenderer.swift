@@ -107,10 +107,17 @@ enum StepRenderer {
         let heads = step.tensor.shape[0]
         let panels = (0..<heads).map { h in (title: "head \(layer).\(h)", tensor: step.tensor.sliced([.index(h)])) }
         let mask = mask(for: step, in: session.trace)
-        var lines = Prose.wrap("Attention patterns, layer \(layer): rows = query position, columns = key position",
-                               width: options(session, context).width)
+        let what = step.name.contains("cross_attn") ? "Cross-attention patterns, decoder layer \(layer): rows = target position, columns = source position"
+            : step.stack.map { "Attention patterns, \($0.rawValue) layer \(layer): rows = query position, columns = key position" }
+            ?? "Attention patterns, layer \(layer): rows = query position, columns = key position"
+        var lines = Prose.wrap(what, width: options(session, context).width)
         lines += HeatmapView.renderGrid(matrices: panels, labels: step.axes[1].labels, options: options(session, context),
                                         mask: mask, range: 0...1)
+        // Cross-attention's columns are the source's tokens, which the row labels do not name.
+        if let keys = step.axes[2].labels, keys != step.axes[1].labels {
+            lines += Prose.wrapItems(keys.enumerated().map { "\($0.offset) \($0.element)" }, width: options(session, context).width,
+                                     first: "columns (key_pos, the source): ", rest: "  ", cap: false)
+        }
         return lines
     }
 

@@ -67,9 +67,9 @@ public enum FileKind: Equatable, Sendable {
 public enum Files {
     /// A path as typed, made absolute: `~` and `~/x` become the home folder (expanded once, here, so
     /// every later check sees the real path), a relative path is taken from `base` (a lesson's folder
-    /// or the working directory). `builtin` stays as it is.
+    /// or the working directory). `builtin` and `builtin:translate` stay as they are.
     public static func resolve(_ typed: String, base: String?) -> String {
-        if typed == "builtin" { return typed }
+        if typed == "builtin" || typed.hasPrefix("builtin:") { return typed }
         if typed == "~" || typed.hasPrefix("~/") { return home + typed.dropFirst() }
         if typed.hasPrefix("~") { return NSString(string: typed).expandingTildeInPath }
         if typed.hasPrefix("/") { return typed }

@@ -13,8 +13,15 @@ public enum LoadedModel {
 /// or a `.gguf` file.
 public enum ModelLoader {
     /// The folder of the built-in teaching model that ships inside the package.
-    public static var builtinPath: String? {
-        Bundle.module.resourceURL.map { $0.appendingPathComponent("builtin").path }
+    public static var builtinPath: String? { builtinPath("builtin") }
+
+    /// The built-in models, by the name `load` takes, and their folders under Resources/.
+    public static let builtins = ["builtin": "builtin", "builtin:translate": "translate"]
+
+    /// The folder of a built-in model (`builtin`, `builtin:translate`), nil if it is not in this build.
+    public static func builtinPath(_ name: String) -> String? {
+        guard let folder = builtins[name] else { return nil }
+        return Bundle.module.resourceURL.map { $0.appendingPathComponent(folder).path }
             .flatMap { FileManager.default.fileExists(atPath: $0 + "/config.json") ? $0 : nil }
     }
 
@@ -44,12 +51,17 @@ public enum ModelLoader {
     /// Loads `path`; `nil` or `builtin` loads the built-in model.
     /// - Throws: ``StepwiseError`` saying what was found and what could not be loaded.
     public static func load(_ path: String?) throws -> LoadedModel {
-        guard let path, path != "builtin" else {
-            guard let b = builtinPath else {
-                throw StepwiseError(.file, "the built-in model is missing from this build (Resources/builtin)")
+        let name = path ?? "builtin"
+        if name == "builtin" || name.hasPrefix("builtin:") {
+            guard let folder = builtins[name] else {
+                throw StepwiseError.usage("no built-in model '\(name)': there are " + builtins.keys.sorted().map { "'\($0)'" }.joined(separator: " and "))
+            }
+            guard let b = builtinPath(name) else {
+                throw StepwiseError(.file, "the built-in model '\(name)' is missing from this build (Resources/\(folder))")
             }
             return try load(b)
         }
+        let path = name
         let expanded = Files.resolve(path, base: nil)
         // stat, never open, before knowing what is there: opening a FIFO or a device blocks or streams.
         let kind = FileKind.at(expanded)
@@ -173,6 +185,8 @@ extension Session {
         source = path ?? "builtin"
         promptText = nil
         ids = []
+        sourceText = nil
+        sourceIDs = []
         trace = nil
         history = []
         future = []

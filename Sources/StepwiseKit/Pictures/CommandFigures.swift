@@ -36,8 +36,10 @@ public enum CommandFigures {
         case "heads":
             recheck = trimmed
             draw = {
-                let L = rest.isEmpty ? session.currentStep?.layer ?? 0 : try Arguments.int(rest, "layer")
-                return [try StepPictures.heads(layer: L, session: session)]
+                var words = try Arguments.split(rest)
+                let place = try AttentionPlace.take(&words, session)
+                let L = words.isEmpty ? session.currentStep?.layer ?? 0 : try Arguments.int(words.joined(separator: " "), "layer")
+                return [try StepPictures.heads(layer: L, place: place, session: session)]
             }
         case "top":
             recheck = trimmed

@@ -3,7 +3,8 @@ import Foundation
 /// `export WHAT FILE.svg|.png|.html`: what `show`, `heads`, `top` and `logits` print, as a picture.
 ///
 /// - `export NAME[slices] FILE.svg` — a step as `show` draws it;
-/// - `export heads L FILE.svg` — every head of layer L side by side (`heads L`; no L: the current step's layer);
+/// - `export heads L FILE.svg` — every head of layer L side by side (`heads L`; no L: the current step's layer;
+///   `export heads cross L …` for an encoder-decoder model's cross-attention);
 /// - `export top [K] FILE.svg` — the K most likely next tokens as bars (default 10);
 /// - `export logits FILE.svg` — what the `logits` command shows: the top 10 as bars (a sliced
 ///   `logits[…]` is drawn as `show` draws it).
@@ -14,12 +15,14 @@ public enum PictureExport {
         let words = try Arguments.split(what)
         switch words.first {
         case "heads":
-            let model = try session.requireModel()
             _ = try session.requireTrace()
-            guard words.count <= 2 else { throw StepwiseError.usage("usage: export heads [LAYER] FILE") }
-            let L = words.count == 2 ? try Arguments.int(words[1], "layer", range: 0...(model.info.layers - 1))
+            var rest = Array(words.dropFirst())
+            let place = try AttentionPlace.take(&rest, session)
+            guard rest.count <= 1 else { throw StepwiseError.usage("usage: export heads [encoder|decoder|cross] [LAYER] FILE") }
+            let L = rest.count == 1 ? try Arguments.int(rest[0], "layer", range: 0...(place.layers - 1))
                 : session.currentStep?.layer ?? 0
-            return (try StepPictures.heads(layer: L, session: session, palette: palette), "the heads of layer \(L)")
+            return (try StepPictures.heads(layer: L, place: place, session: session, palette: palette),
+                    "the \(place.typed)heads of layer \(L)")
         case "top":
             guard words.count <= 2 else { throw StepwiseError.usage("usage: export top [K] FILE") }
             let k = words.count == 2 ? try Arguments.int(words[1], "K", range: 1...1000) : 10

@@ -77,16 +77,23 @@ public enum StepPictures {
 
     /// Every head's attention pattern of a layer side by side, on one `0…1` scale (what `heads L` shows).
     /// - Throws: when the trace has no pattern for that layer.
-    public static func heads(layer: Int, session: Session, palette: ColorScale.Palette = .viridis) throws -> Picture {
+    /// - Parameter place: which attention of an encoder-decoder model (`encoder`, `decoder`, `cross`);
+    ///   nil for the only one of other models.
+    static func heads(layer: Int, place: AttentionPlace? = nil, session: Session, palette: ColorScale.Palette = .viridis) throws -> Picture {
         let trace = try session.requireTrace()
-        guard let step = trace["blocks.\(layer).attn.hook_pattern"], step.tensor.rank == 3 else {
+        let name = (place?.name(.pattern(layer: layer)) ?? .pattern(layer: layer)).name
+        guard let step = trace[name], step.tensor.rank == 3 else {
             throw StepwiseError(.model, "no attention pattern for layer \(layer)")
         }
         let panels = (0..<step.tensor.dim(0)).map { h in (title: "head \(layer).\(h)", tensor: step.tensor.sliced([.index(h)])) }
         let mask = StepRenderer.mask(for: step, in: trace)
+        let cross = place?.isCross == true
+        let title = cross ? "Cross-attention patterns, decoder layer \(layer)"
+            : place?.stack.map { "Attention patterns, \($0.rawValue) layer \(layer)" } ?? "Attention patterns, layer \(layer)"
         return grid(panels: panels, rowAxis: step.axes[1], colAxis: step.axes[2], mask: mask, pattern: true,
-                    title: "Attention patterns, layer \(layer)",
-                    subtitle: ["rows: query position, columns: key position; brighter = more attention"] + context(session),
+                    title: title,
+                    subtitle: [cross ? "rows: target position, columns: source position; brighter = more attention"
+                                 : "rows: query position, columns: key position; brighter = more attention"] + context(session),
                     session: session, palette: palette, name: step.name, compact: true)
     }
 
@@ -275,7 +282,10 @@ public enum StepPictures {
     static func context(_ session: Session) -> [String] {
         var parts: [String] = []
         if let m = session.model { parts.append("model \(m.info.name)") }
-        if let prompt = session.promptText {
+        if let source = session.sourceText, session.isEncoderDecoder {
+            parts.append("source: \"" + TextWidth.truncate(TerminalText.visible(source), to: 48) + "\"")
+            parts.append("target: \"" + TextWidth.truncate(TerminalText.visible(session.promptText ?? ""), to: 48) + "\"")
+        } else if let prompt = session.promptText {
             parts.append("prompt: \"" + TextWidth.truncate(TerminalText.visible(prompt), to: 72) + "\"")
         }
         return parts.isEmpty ? [] : [parts.joined(separator: " · ")]
