@@ -24,7 +24,7 @@ build() {
     # One module: the library sources, a stand-in for SwiftPM's resource accessor, and the harness.
     find Sources/StepwiseKit -name '*.swift' | sort > "$OUT/sources.txt"
     "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -g \
-        -module-name StepwiseKit -I "$c/include" \
+        -module-name StepwiseKit -I "$c/include" -I "$ROOT/Sources/CZlib" \
         $(cat "$OUT/sources.txt") tools/fuzz/BundleStub.swift tools/fuzz/FuzzMain.swift "$c"/*.o \
         -o "$BIN" 2>&1 | grep -v "Cannot export local symbol" || true
     [ -x "$BIN" ] || { echo "build failed" >&2; exit 1; }

@@ -22,7 +22,8 @@ the library's penalty (the lowest vocabulary score minus 10).
 Configurations:
   metaspace_always    Metaspace(prepend always, split), no normalizer, Metaspace decoder, <unk>
   first_nosplit       Strip + Lowercase normalizer, Metaspace(prepend first, split false),
-                      TemplateProcessing "<s> $A </s>" (BART-like template)
+                      TemplateProcessing "<s> $A </s>" (BART-like template), and a plain added token
+                      'world' with normalized=True (matched after lowercasing)
   byte_fallback       Unigram with byte_fallback and <0x00>..<0xFF> pieces, Prepend("▁") + Replace(" ", "▁")
                       normalizer, no pre-tokenizer, decoder Replace/ByteFallback/Fuse/Strip (Llama-like)
   t5_like             T5's layout: <pad>=0 </s>=1 <unk>=2, <extra_id_0..9> last (extra_id_0 highest, in the
@@ -182,6 +183,8 @@ def first_nosplit():
     tok.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme='first', split=False)
     tok.decoder = decoders.Metaspace(prepend_scheme='first')
     tok = train_unigram(tok, 300, ['<unk>', '<s>', '</s>'])
+    # A plain added token matched after normalization (so 'World' matches it once lowercased).
+    tok.add_tokens([AddedToken('world', normalized=True, special=False)])
     tok.post_processor = processors.TemplateProcessing(
         single='<s> $A </s>', pair='<s> $A </s> $B </s>',
         special_tokens=[('<s>', tok.token_to_id('<s>')), ('</s>', tok.token_to_id('</s>'))])
@@ -342,10 +345,18 @@ def explain_cases(tok, texts):
     unk_score = min(s for _, s in vocab) - 10.0
     out = []
     seen = set()
+    added = [a['content'] for a in d['added_tokens']]
+    pre = json.dumps(d['pre_tokenizer'])
+    first = '"prepend_scheme": "first"' in pre
     for text in texts:
-        if any(t in text for t in ['<extra_id', '</s>', '<pad>', '<unk>', '<s>', '<mask>']):
-            continue
+        # Words are found here by normalizing and pre-tokenizing the whole text: only right without added
+        # tokens, and (for prepend_scheme first, which looks at where the text started) when the normalizer
+        # left the start of the text as it was.
         norm = tok.normalizer.normalize_str(text) if tok.normalizer else text
+        if any(t in text or t in norm for t in added):
+            continue
+        if first and norm[:1] != text[:1]:
+            continue
         pre = tok.pre_tokenizer.pre_tokenize_str(norm) if tok.pre_tokenizer else [(norm, (0, len(norm)))]
         for word, _ in pre:
             if not word or len(word) > 16 or word in seen or len(out) >= 30:

@@ -2,21 +2,27 @@ import Foundation
 
 extension Unigram {
     /// The `model.type` of a tokenizer.json (nil when the file cannot be read or has none); reads the
-    /// file's structure without building anything.
+    /// file's structure without building anything, and stops at the type (before the vocabulary that
+    /// usually follows it).
     static func modelType(tokenizerJSON path: String) -> String? {
+        struct Found: Error { var type: String }
         guard let file = try? MappedFile(path: path) else { return nil }
         return withExtendedLifetime(file) {
             var r = JSONReader(path: path, bytes: file.bytes, maxValues: 1000)
-            var type: String?
             do {
                 try r.object("the file") { r, key in
                     guard key == "model", try r.peek() == .object else { try r.skip(); return }
                     try r.object("model") { r, k in
-                        if k == "type", try r.peek() == .string { type = try r.string(k) } else { try r.skip() }
+                        if k == "type", try r.peek() == .string { throw Found(type: try r.string(k)) }
+                        try r.skip()
                     }
                 }
-            } catch { return nil }
-            return type
+            } catch let f as Found {
+                return f.type
+            } catch {
+                return nil
+            }
+            return nil
         }
     }
 
