@@ -19,6 +19,8 @@ extension TraceRecorder {
     ///   - softcap: Gemma 2's attention soft-capping `cap · tanh(scores / cap)`, applied before the mask.
     ///   - scaleText: the scores' formula when the scale is not `1/√d_head` (Gemma's `query_pre_attn_scalar`).
     ///   - outputHook: false when a norm follows (Gemma's `ln1_post`): the caller hooks `hook_attn_out` after it.
+    ///   - scoreBias: `[heads, queries, keys]` added to the scores before the mask (T5's relative position
+    ///     bias), named by `scoreBiasInput` among the scores' inputs; `scoreExplanation` replaces the scores' explanation.
     /// - Returns: the attention output `[queries, dModel]`.
     /// `50`, `30.5`: a config number as it would be written.
     static func number(_ x: Float) -> String {
@@ -30,23 +32,28 @@ extension TraceRecorder {
                                   outputSlices: [PackedMatrix], bO: Tensor?, project: (Tensor) -> Tensor,
                                   attnOutExplanation: String, qInput: HookName? = nil, kInput: HookName? = nil,
                                   window: Int? = nil, softcap: Float? = nil, scaleText: String? = nil,
-                                  outputHook: Bool = true) -> Tensor {
+                                  outputHook: Bool = true, scoreBias: Tensor? = nil, scoreBiasInput: HookName? = nil,
+                                  scoreExplanation: String? = nil) -> Tensor {
         let (t, heads, dHead) = (q.shape[0], q.shape[1], q.shape[2])
         let dModel = outputSlices[0].rows
         let head = TraceRecorder.head
         let pos = self.pos, scoresAxes = [head, queryPos, keyPos]
         var scores = AttentionMath.scores(q: q, k: k, scale: scale)
         var formula = scaleText ?? "scores = q · kᵀ / √d_head  (√\(dHead) = \(String(format: "%.3f", Float(dHead).squareRoot())))"
-        var explanation = "How well each query matches each key: a dot product, scaled down by √d_head so the softmax is not too sharp."
+        var explanation = scoreExplanation ?? "How well each query matches each key: a dot product, scaled down by √d_head so the softmax is not too sharp."
         if let softcap {
             scores = AttentionMath.softcapped(scores, cap: softcap)
             formula += ", then \(Self.number(softcap)) · tanh(scores / \(Self.number(softcap)))"
             explanation += " Soft-capping then squashes every score into (−\(Self.number(softcap)), \(Self.number(softcap)))."
         }
+        if let scoreBias {
+            precondition(scoreBias.shape == scores.shape, "recordAttention: bias \(scoreBias.shape) for scores \(scores.shape)")
+            scores = scores + scoreBias
+        }
         let raw = hook(.attnScoresUnmasked(layer: L), scores,
-                       title: "Scaled scores, before the mask (layer \(L))",
+                       title: (scale == 1 ? "Scores" : "Scaled scores") + ", before the mask (layer \(L))",
                        formula: formula, explanation: explanation,
-                       axes: scoresAxes, inputs: [qInput ?? .q(layer: L), kInput ?? .k(layer: L)])
+                       axes: scoresAxes, inputs: [qInput ?? .q(layer: L), kInput ?? .k(layer: L)] + (scoreBiasInput.map { [$0] } ?? []))
         let maskFormula: String
         switch (causal, window) {
         case (true, nil): maskFormula = "scores[q, k] = −∞ where k > q"

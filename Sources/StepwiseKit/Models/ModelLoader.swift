@@ -121,8 +121,10 @@ public enum ModelLoader {
             model = try GemmaModel.load(folder: folder, tokenizer: tok)
         case "bart", "marian":
             model = try BARTModel.load(folder: folder, tokenizer: tok)
+        case "t5":
+            model = try T5Model.load(folder: folder, tokenizer: tok)
         default:
-            throw StepwiseError(.unsupported, "\(configPath): model_type '\(type)' is not supported (gpt2, bert, \(LlamaConfig.Variant.allCases.map(\.rawValue).joined(separator: ", ")), gemma2, gemma3_text, bart, marian)")
+            throw StepwiseError(.unsupported, "\(configPath): model_type '\(type)' is not supported (gpt2, bert, \(LlamaConfig.Variant.allCases.map(\.rawValue).joined(separator: ", ")), gemma2, gemma3_text, bart, marian, t5)")
         }
         // A tokenizer with more pieces than the embedding has rows would hand the model ids it cannot
         // look up; a larger embedding (padded vocabularies) is fine.

@@ -11,6 +11,10 @@ public enum HookName: Hashable, Sendable {
     case embedSum
     /// RoPE's cos and sin tables `[pos, d_head]` (Llama).
     case ropeCos, ropeSin
+    /// T5's relative position bias `[head, query_pos, key_pos]`: computed once per stack from the first
+    /// block's `relative_attention_bias` and added to every block's self-attention scores
+    /// (`encoder.hook_position_bias`, `decoder.hook_position_bias`).
+    case positionBias
 
     // MARK: Residual stream and block outputs
     case residPre(layer: Int), residMid(layer: Int), residPost(layer: Int)
@@ -96,7 +100,8 @@ public enum HookName: Hashable, Sendable {
     /// The block this hook belongs to, if any.
     public var layer: Int? {
         switch self {
-        case .embed, .posEmbed, .tokenTypeEmbed, .embedSum, .ropeCos, .ropeSin, .logits, .poolerOut, .sentenceEmbedding:
+        case .embed, .posEmbed, .tokenTypeEmbed, .embedSum, .ropeCos, .ropeSin, .positionBias, .logits, .poolerOut,
+             .sentenceEmbedding:
             return nil
         case .residPre(let l), .residMid(let l), .residPost(let l), .attnOut(let l), .mlpOut(let l),
              .q(let l), .k(let l), .v(let l), .rotQ(let l), .rotK(let l),
@@ -148,6 +153,7 @@ public enum HookName: Hashable, Sendable {
         case .embedSum: return "embed.hook_sum"
         case .ropeCos: return "rope.hook_cos"
         case .ropeSin: return "rope.hook_sin"
+        case .positionBias: return "hook_position_bias"
         case .logits: return "logits"
         case .poolerOut: return "pooler.hook_out"
         case .sentenceEmbedding: return "hook_sentence_embedding"
@@ -234,8 +240,8 @@ public enum HookName: Hashable, Sendable {
     }
 
     static let globalHooks: [HookName] = [
-        .embed, .posEmbed, .tokenTypeEmbed, .embedSum, .ropeCos, .ropeSin, .logits, .poolerOut, .sentenceEmbedding,
-        .normScale(.final), .normNormalized(.final), .normOut(.final),
+        .embed, .posEmbed, .tokenTypeEmbed, .embedSum, .ropeCos, .ropeSin, .positionBias, .logits, .poolerOut,
+        .sentenceEmbedding, .normScale(.final), .normNormalized(.final), .normOut(.final),
         .normScale(.embed), .normNormalized(.embed), .normOut(.embed),
     ]
 
@@ -310,7 +316,7 @@ public enum HookName: Hashable, Sendable {
         "ln1.normalized": .perLayer { .normNormalized(.ln1(layer: $0)) },
         "ln2.normalized": .perLayer { .normNormalized(.ln2(layer: $0)) },
         "scale": .perLayer { .normScale(.ln1(layer: $0)) }, "normalized": .perLayer { .normNormalized(.ln1(layer: $0)) },
-        "ln_final": .global(.normOut(.final)), "logits": .global(.logits),
+        "ln_final": .global(.normOut(.final)), "logits": .global(.logits), "position_bias": .global(.positionBias),
     ]
 }
 
