@@ -100,6 +100,8 @@ private func fuzzConfigJSON(_ bytes: Data) {
     _ = try? ConfigFile.decode(GPT2Config.self, path: path, family: "GPT-2")
     _ = try? ConfigFile.decode(LlamaConfig.self, path: path, family: "Llama")
     _ = try? ConfigFile.decode(BERTConfig.self, path: path, family: "BERT")
+    _ = try? BARTConfig(configPath: path)
+    _ = try? T5Config(configPath: path)
     if let tok = try? WordPiece(tokenizerJSON: path), let ids = try? tok.encode("Hello world, ok!") { _ = tok.decode(ids) }
 }
 
