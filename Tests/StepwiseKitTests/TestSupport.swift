@@ -72,6 +72,16 @@ func referenceError(_ got: [Float], _ want: [Float], tolerance: Float = 1e-4, ab
     return (err, absolute ? tolerance : tolerance * max(1, refMax))
 }
 
+/// Records an issue unless `got` matches the reference `want` within 1e-4 (``referenceError``: relative to
+/// max(1, max|ref|), or absolute for patterns), naming `what` and the error.
+func expectReferenceClose(_ got: [Float], _ want: [Float], absolute: Bool = false, _ what: String,
+                          sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(got.count == want.count, "\(what): \(got.count) values vs \(want.count)", sourceLocation: sourceLocation)
+    guard got.count == want.count else { return }
+    let (err, bound) = referenceError(got, want, absolute: absolute)
+    #expect(err <= bound, "\(what): max error \(err) > \(bound)", sourceLocation: sourceLocation)
+}
+
 /// `C = A · Bᵀ` by the definition, a triple loop in double precision: what the kernels are checked against.
 func naiveABT(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
     var c = [Float](repeating: 0, count: m * n)

@@ -21,12 +21,6 @@ struct BARTTinyModelTests {
         try #require(loadJSON(TestPaths.fixtures.appendingPathComponent("bart/\(name)/reference.json")) as? [String: Any])
     }
 
-    func expectClose(_ got: [Float], _ want: [Float], absolute: Bool = false, _ what: String) {
-        #expect(got.count == want.count, "\(what): \(got.count) values vs \(want.count)")
-        guard got.count == want.count else { return }
-        let (err, bound) = referenceError(got, want, absolute: absolute)
-        #expect(err <= bound, "\(what): max error \(err) > \(bound)")
-    }
 
     func options(_ source: [Int], record: Bool = true) -> ForwardOptions {
         var o = ForwardOptions(record: record)
@@ -50,22 +44,22 @@ struct BARTTinyModelTests {
         let enc = try #require(ref["encoder_hidden_states"] as? [Any]), dec = try #require(ref["decoder_hidden_states"] as? [Any])
         #expect(enc.count == model.config.encoderLayers + 1 && dec.count == model.config.decoderLayers + 1)
         // transformers' hidden_states[0] is the embedding output (after BART's layernorm_embedding), then each layer's.
-        expectClose(try #require(trace["encoder.0.hook_resid_pre"]).tensor.data, floats(enc[0]), "\(name) encoder embeddings")
-        expectClose(try #require(trace["decoder.0.hook_resid_pre"]).tensor.data, floats(dec[0]), "\(name) decoder embeddings")
+        expectReferenceClose(try #require(trace["encoder.0.hook_resid_pre"]).tensor.data, floats(enc[0]), "\(name) encoder embeddings")
+        expectReferenceClose(try #require(trace["decoder.0.hook_resid_pre"]).tensor.data, floats(dec[0]), "\(name) decoder embeddings")
         for l in 0..<model.config.encoderLayers {
-            expectClose(try #require(trace["encoder.\(l).hook_resid_post"]).tensor.data, floats(enc[l + 1]), "\(name) encoder layer \(l)")
-            expectClose(try #require(trace["encoder.\(l).attn.hook_pattern"]).tensor.data,
+            expectReferenceClose(try #require(trace["encoder.\(l).hook_resid_post"]).tensor.data, floats(enc[l + 1]), "\(name) encoder layer \(l)")
+            expectReferenceClose(try #require(trace["encoder.\(l).attn.hook_pattern"]).tensor.data,
                         floats((ref["encoder_attentions"] as? [Any])?[l]), absolute: true, "\(name) encoder pattern \(l)")
         }
         for l in 0..<model.config.decoderLayers {
-            expectClose(try #require(trace["decoder.\(l).hook_resid_post"]).tensor.data, floats(dec[l + 1]), "\(name) decoder layer \(l)")
-            expectClose(try #require(trace["decoder.\(l).attn.hook_pattern"]).tensor.data,
+            expectReferenceClose(try #require(trace["decoder.\(l).hook_resid_post"]).tensor.data, floats(dec[l + 1]), "\(name) decoder layer \(l)")
+            expectReferenceClose(try #require(trace["decoder.\(l).attn.hook_pattern"]).tensor.data,
                         floats((ref["decoder_attentions"] as? [Any])?[l]), absolute: true, "\(name) decoder pattern \(l)")
             let cross = try #require(trace["decoder.\(l).cross_attn.hook_pattern"])
-            expectClose(cross.tensor.data, floats((ref["cross_attentions"] as? [Any])?[l]), absolute: true, "\(name) cross pattern \(l)")
+            expectReferenceClose(cross.tensor.data, floats((ref["cross_attentions"] as? [Any])?[l]), absolute: true, "\(name) cross pattern \(l)")
             #expect(cross.tensor.shape == [model.config.decoderHeads, target.count, source.count])
         }
-        expectClose(try #require(trace.logits).data, floats(ref["logits"]), "\(name) logits")
+        expectReferenceClose(try #require(trace.logits).data, floats(ref["logits"]), "\(name) logits")
     }
 
     @Test("KV-cached decoding equals a full recompute, and greedy decoding equals generate()", arguments: names)
@@ -78,7 +72,7 @@ struct BARTTinyModelTests {
         for (i, id) in target.enumerated().dropFirst(3) {
             // Alternate recorded and fast passes: both must read the same cached keys and values.
             let step = try #require(try model.forward([id], cache: cache, options: options(source, record: i % 2 == 0)).logits)
-            expectClose(step.data, full.row(i).data, "\(name) cached position \(i)")
+            expectReferenceClose(step.data, full.row(i).data, "\(name) cached position \(i)")
         }
         let want = try #require(ref["greedy"] as? [Int])
         let generator = Generator(model: model, settings: .greedy, options: options(source))

@@ -18,12 +18,6 @@ struct BuiltinTranslateTests {
         try #require(loadGzipJSON(TestPaths.fixtures.appendingPathComponent("translate/reference.json.gz")) as? [String: Any])
     }
 
-    func expectClose(_ got: [Float], _ want: [Float], absolute: Bool = false, _ what: String) {
-        #expect(got.count == want.count, "\(what): \(got.count) values vs \(want.count)")
-        guard got.count == want.count else { return }
-        let (err, bound) = referenceError(got, want, absolute: absolute)
-        #expect(err <= bound, "\(what): max error \(err) > \(bound)")
-    }
 
     @Test("the weights are the ones the reference was made from, and the card's limits hold: ≤ 8 MB, BART, tied head")
     func file() throws {
@@ -57,19 +51,19 @@ struct BuiltinTranslateTests {
         o.source = source
         let trace = try m.forward(target, cache: nil, options: o)
         let enc = try #require(t["encoder_hidden_states"] as? [Any]), dec = try #require(t["decoder_hidden_states"] as? [Any])
-        expectClose(try #require(trace["encoder.0.hook_resid_pre"]).tensor.data, floats(enc[0]), "encoder embeddings")
-        expectClose(try #require(trace["decoder.0.hook_resid_pre"]).tensor.data, floats(dec[0]), "decoder embeddings")
+        expectReferenceClose(try #require(trace["encoder.0.hook_resid_pre"]).tensor.data, floats(enc[0]), "encoder embeddings")
+        expectReferenceClose(try #require(trace["decoder.0.hook_resid_pre"]).tensor.data, floats(dec[0]), "decoder embeddings")
         for l in 0..<2 {
-            expectClose(try #require(trace["encoder.\(l).hook_resid_post"]).tensor.data, floats(enc[l + 1]), "encoder layer \(l)")
-            expectClose(try #require(trace["decoder.\(l).hook_resid_post"]).tensor.data, floats(dec[l + 1]), "decoder layer \(l)")
-            expectClose(try #require(trace["encoder.\(l).attn.hook_pattern"]).tensor.data, floats((t["encoder_attentions"] as? [Any])?[l]),
+            expectReferenceClose(try #require(trace["encoder.\(l).hook_resid_post"]).tensor.data, floats(enc[l + 1]), "encoder layer \(l)")
+            expectReferenceClose(try #require(trace["decoder.\(l).hook_resid_post"]).tensor.data, floats(dec[l + 1]), "decoder layer \(l)")
+            expectReferenceClose(try #require(trace["encoder.\(l).attn.hook_pattern"]).tensor.data, floats((t["encoder_attentions"] as? [Any])?[l]),
                         absolute: true, "encoder pattern \(l)")
-            expectClose(try #require(trace["decoder.\(l).attn.hook_pattern"]).tensor.data, floats((t["decoder_attentions"] as? [Any])?[l]),
+            expectReferenceClose(try #require(trace["decoder.\(l).attn.hook_pattern"]).tensor.data, floats((t["decoder_attentions"] as? [Any])?[l]),
                         absolute: true, "decoder pattern \(l)")
-            expectClose(try #require(trace["decoder.\(l).cross_attn.hook_pattern"]).tensor.data, floats((t["cross_attentions"] as? [Any])?[l]),
+            expectReferenceClose(try #require(trace["decoder.\(l).cross_attn.hook_pattern"]).tensor.data, floats((t["cross_attentions"] as? [Any])?[l]),
                         absolute: true, "cross pattern \(l)")
         }
-        expectClose(try #require(trace.logits).data, floats(t["logits"]), "logits")
+        expectReferenceClose(try #require(trace.logits).data, floats(t["logits"]), "logits")
     }
 
     @Test("translate equals transformers' greedy generate on every reference sentence")

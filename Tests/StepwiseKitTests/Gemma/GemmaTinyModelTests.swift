@@ -21,12 +21,6 @@ struct GemmaTinyModelTests {
         try #require(loadJSON(TestPaths.fixtures.appendingPathComponent("gemma/\(name)/reference.json")) as? [String: Any])
     }
 
-    func expectClose(_ got: [Float], _ want: [Float], absolute: Bool = false, _ what: String) {
-        #expect(got.count == want.count, "\(what): \(got.count) values vs \(want.count)")
-        guard got.count == want.count else { return }
-        let (err, bound) = referenceError(got, want, absolute: absolute)
-        #expect(err <= bound, "\(what): max error \(err) > \(bound)")
-    }
 
     @Test("tokenizer.json: ids equal transformers' (BOS from the template), and decode back", arguments: names)
     func tokenizer(_ name: String) throws {
@@ -52,17 +46,17 @@ struct GemmaTinyModelTests {
         let layers = try #require(ref["layers"] as? [[String: Any]])
         #expect(layers.count == model.config.numHiddenLayers)
         for (l, layer) in layers.enumerated() {
-            expectClose(try #require(trace["blocks.\(l).hook_resid_post"]).tensor.data, floats(layer["hidden"]), "\(name) layer \(l) output")
-            expectClose(try #require(trace["blocks.\(l).attn.hook_pattern"]).tensor.data, floats(layer["pattern"]), absolute: true,
+            expectReferenceClose(try #require(trace["blocks.\(l).hook_resid_post"]).tensor.data, floats(layer["hidden"]), "\(name) layer \(l) output")
+            expectReferenceClose(try #require(trace["blocks.\(l).attn.hook_pattern"]).tensor.data, floats(layer["pattern"]), absolute: true,
                         "\(name) layer \(l) pattern")
         }
-        expectClose(try #require(trace["ln_final.hook_out"]).tensor.data, floats(ref["final_norm"]), "\(name) final norm")
-        expectClose(try #require(trace.logits).data, floats(ref["logits"]), "\(name) logits")
+        expectReferenceClose(try #require(trace["ln_final.hook_out"]).tensor.data, floats(ref["final_norm"]), "\(name) final norm")
+        expectReferenceClose(try #require(trace.logits).data, floats(ref["logits"]), "\(name) logits")
         // The KV cache gives the same last logits as the full pass.
         let cache = model.makeCache()
         _ = try model.forward(Array(ids.dropLast()), cache: cache, options: ForwardOptions(record: false))
         let step = try model.forward([ids.last!], cache: cache, options: ForwardOptions(record: false)).logits!
-        expectClose(step.data, try #require(trace.logits).row(ids.count - 1).data, "\(name) cached last position")
+        expectReferenceClose(step.data, try #require(trace.logits).row(ids.count - 1).data, "\(name) cached last position")
     }
 
     @Test("the config is read as written: window, layer types, scalar, soft-capping, RoPE bases")

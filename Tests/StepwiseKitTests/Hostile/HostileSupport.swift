@@ -110,3 +110,21 @@ func expectStepwiseError(_ body: () throws -> Void, sourceLocation: SourceLocati
     }
     return nil
 }
+
+/// Loads `t` after `c` broke it and checks the one error line: it names the file `c` names (the folder when
+/// none) and says what `c` says.
+func expectBrokenFolder(_ c: FolderMutation, _ t: TempFolder, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    try c.mutate(t)
+    let e = try #require(expectStepwiseError { _ = try ModelLoader.load(t.path) }, sourceLocation: sourceLocation)
+    let named = c.names.isEmpty ? t.path : t.file(c.names).path
+    #expect(e.message.contains(named), "\(c.name): message does not name \(named): \(e.message)", sourceLocation: sourceLocation)
+    #expect(e.message.contains(c.says), "\(c.name): \(e.message)", sourceLocation: sourceLocation)
+    #expect(!e.message.contains("\n"), "\(c.name): message is more than one line: \(e.message)", sourceLocation: sourceLocation)
+}
+
+/// Sets one field of the folder's config.json (nil removes it), keys sorted.
+func editConfigField(_ t: TempFolder, _ key: String, _ value: Any?) throws {
+    var c = try JSONSerialization.jsonObject(with: t.read("config.json")) as! [String: Any]
+    c[key] = value
+    try JSONSerialization.data(withJSONObject: c, options: [.sortedKeys]).write(to: t.file("config.json"))
+}
