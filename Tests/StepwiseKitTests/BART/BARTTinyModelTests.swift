@@ -60,6 +60,10 @@ struct BARTTinyModelTests {
             #expect(cross.tensor.shape == [model.config.decoderHeads, target.count, source.count])
         }
         expectReferenceClose(try #require(trace.logits).data, floats(ref["logits"]), "\(name) logits")
+        let worst = (0..<model.config.decoderLayers).map { l in
+            referenceError(trace["decoder.\(l).cross_attn.hook_pattern"]!.tensor.data, floats((ref["cross_attentions"] as? [Any])?[l])).error
+        }.max() ?? 0
+        print("\(name): logits max error \(referenceError(trace.logits!.data, floats(ref["logits"])).error), cross patterns \(worst)")
     }
 
     @Test("KV-cached decoding equals a full recompute, and greedy decoding equals generate()", arguments: names)
