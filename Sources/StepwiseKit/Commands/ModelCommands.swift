@@ -202,7 +202,7 @@ enum ModelCommands {
 
     static let explain = Command(
         "explain", usage: "explain [WORD]",
-        summary: "how the tokenizer split WORD (default: the prompt): every BPE merge or WordPiece match, in order",
+        summary: "how the tokenizer split WORD (default: the prompt): every BPE merge or WordPiece match in order, or Unigram's best segmentation and its score",
         examples: ["explain unbelievable", "explain \" the\""]
     ) { session, context, rest in
         guard let tok = session.tokenizer else { throw StepwiseError.usage("nothing loaded: 'load PATH'") }

@@ -93,7 +93,7 @@ public struct Generator: Sendable {
             let id = choice.tokenID
             generated.append(id)
             pending.append(id)
-            var text = tokenizer.decode(pending)
+            var text = Self.newText(pending, after: Array((prompt + generated.dropLast(pending.count)).suffix(4)), tokenizer)
             if text.hasSuffix("\u{FFFD}") && pending.count < 4 {
                 text = ""
             } else {
@@ -123,5 +123,15 @@ public struct Generator: Sendable {
         assert(finalSampling.tokenID == generated.last, "Generator: the shown sample differs from the generated token")
         return GenerationResult(prompt: prompt, generated: generated, stopReason: stop, finalTrace: finalTrace,
                                 finalSampling: finalSampling, traces: traces)
+    }
+
+    /// The text `ids` add after `context` (the few tokens before them): decoded together, minus the
+    /// context's own text. Decoding `ids` alone would lose what depends on their neighbours, such as the
+    /// space a SentencePiece `▁` stands for, which a Metaspace decoder drops at the start of a text.
+    static func newText(_ ids: [Int], after context: [Int], _ tokenizer: any Tokenizer) -> String {
+        guard !context.isEmpty else { return tokenizer.decode(ids) }
+        let before = tokenizer.decode(context), both = tokenizer.decode(context + ids)
+        guard both.hasPrefix(before) else { return tokenizer.decode(ids) }
+        return String(both.dropFirst(before.count))
     }
 }

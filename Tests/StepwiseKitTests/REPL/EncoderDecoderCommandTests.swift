@@ -136,6 +136,20 @@ struct EncoderDecoderCommandTests {
         }
     }
 
+    @Test("streamed token texts add up to the decoded text, spaces included, with a Metaspace (T5) tokenizer")
+    func streamedText() throws {
+        let folder = TestPaths.fixtures.appendingPathComponent("t5/flan-gated-untied").path
+        guard case .model(let model) = try ModelLoader.load(folder) else { Issue.record("no model"); return }
+        var o = ForwardOptions(record: false)
+        o.source = try model.tokenizer.encodeForModel("the red car")
+        let generator = Generator(model: model, settings: .greedy, options: o)
+        var texts: [String] = []
+        let result = try generator.generate(prompt: [model.info.decoderStartID!], maxTokens: 12) { texts.append($0.text) }
+        let whole = model.tokenizer.decode(result.generated)
+        #expect(texts.joined() == whole, "\(texts) vs \(whole.debugDescription)")
+        #expect(whole.contains(" ") || result.generated.count < 2, "more than one word, so a lost space would show")
+    }
+
     @Test("commands that do not apply to two stacks say so, and nothing changes")
     func refusals() throws {
         var t = try transcript()
