@@ -24,7 +24,9 @@ enum ModelCommands {
         let ms = Date().timeIntervalSince(started) * 1000
         if let m = session.model {
             let i = m.info
-            return ["loaded \(i.name): \(i.family), \(i.layers) layers × \(i.heads) heads, d_model \(i.dModel), vocab \(i.vocabularySize), \(Format.count(i.parameterCount)) parameters" + (context.interactive ? Timing.suffix(milliseconds: ms) : "")]
+            let layers = i.encoderLayers.map { "\($0) encoder + \(i.layers) decoder layers" } ?? "\(i.layers) layers"
+            return Prose.wrap("loaded \(i.name): \(i.family), \(layers) × \(i.heads) heads, d_model \(i.dModel), vocab \(i.vocabularySize), \(Format.count(i.parameterCount)) parameters" + (context.interactive ? Timing.suffix(milliseconds: ms) : ""),
+                              width: session.settings.width ?? context.width)
         }
         return ["loaded a tokenizer only (\(session.tokenizer!.vocabularySize) tokens): 'prompt' tokenizes, no forward pass"]
     }

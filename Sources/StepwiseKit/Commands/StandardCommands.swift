@@ -26,7 +26,8 @@ public enum StandardCommands {
         var lines = ["Stepwise — step through a transformer, one tensor at a time."]
         if let m = session.model {
             let i = m.info
-            lines.append("Model: \(i.name) (\(i.family), \(i.layers) layers × \(i.heads) heads, d_model \(i.dModel), vocab \(i.vocabularySize)).")
+            let layers = i.encoderLayers.map { "\($0) encoder + \(i.layers) decoder layers" } ?? "\(i.layers) layers"
+            lines.append("Model: \(i.name) (\(i.family), \(layers) × \(i.heads) heads, d_model \(i.dModel), vocab \(i.vocabularySize)).")
         } else if session.tokenizer != nil {
             lines.append("Tokenizer only: 'prompt' tokenizes, no forward pass.")
         }
