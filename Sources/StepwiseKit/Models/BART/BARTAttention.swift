@@ -40,26 +40,36 @@ struct BARTAttention: Sendable {
     ///
     /// - Parameters:
     ///   - kv: keys and values of every position a query sees, when they were not computed from `x` here
-    ///     (the cache's, or cross-attention's from the encoder); nil computes them from `x`.
+    ///     (cross-attention's, from the encoder); nil computes them from `x`.
     ///   - kvInput: the step the keys and values come from.
+    ///   - cache: self-attention in generation: the new positions' keys and values (the recorded ones)
+    ///     are appended to this layer's cache, and the queries attend to every cached position.
     func callAsFunction(_ x: Tensor, layer L: Int, input: HookName, kv: (k: Tensor, v: Tensor)?,
                         kvInput: HookName, kvAxis: Axis, causal: Bool, start: Int, maskExplanation: String,
-                        outExplanation: String, recorder rec: inout TraceRecorder) -> Tensor {
+                        outExplanation: String, cache: KVCache? = nil, recorder rec: inout TraceRecorder) -> Tensor {
         let head = TraceRecorder.head, dHeadAxis = TraceRecorder.dHead
         func explain(_ m: String, _ what: String) -> String {
             "\(what): each row of \(input.name) times W_\(m) plus b_\(m), split into \(heads) heads of \(dHead) numbers."
         }
+        let cached = cache == nil ? "" : " The cache holds the earlier positions'."
         let pos = rec.pos
         let q = rec.hook(.q(layer: L), project(x, wQ, bQ), title: "Queries (layer \(L))", formula: "q = x · W_Q + b_Q",
                          explanation: explain("Q", "What each position is looking for"),
                          axes: [pos, head, dHeadAxis], inputs: [input])
         let kv = kv ?? (project(x, wK, bK), project(x, wV, bV))
-        let k = rec.hook(.k(layer: L), kv.k, title: "Keys (layer \(L))", formula: "k = x · W_K + b_K",
-                         explanation: "What each position offers to be found by: each row of \(kvInput.name) times W_K plus b_K, split into \(heads) heads.",
+        var k = rec.hook(.k(layer: L), kv.k, title: "Keys (layer \(L))", formula: "k = x · W_K + b_K",
+                         explanation: "What each position offers to be found by: each row of \(kvInput.name) times W_K plus b_K, split into \(heads) heads." + cached,
                          axes: [kvAxis, head, dHeadAxis], inputs: [kvInput])
-        let v = rec.hook(.v(layer: L), kv.v, title: "Values (layer \(L))", formula: "v = x · W_V + b_V",
-                         explanation: "What each position passes on when attended to: each row of \(kvInput.name) times W_V plus b_V, split into \(heads) heads.",
+        var v = rec.hook(.v(layer: L), kv.v, title: "Values (layer \(L))", formula: "v = x · W_V + b_V",
+                         explanation: "What each position passes on when attended to: each row of \(kvInput.name) times W_V plus b_V, split into \(heads) heads." + cached,
                          axes: [kvAxis, head, dHeadAxis], inputs: [kvInput])
+        if let cache {
+            cache.keys[L] += k.data
+            cache.values[L] += v.data
+            let keys = cache.length + x.shape[0]
+            k = Tensor(shape: [keys, heads, dHead], data: cache.keys[L])
+            v = Tensor(shape: [keys, heads, dHead], data: cache.values[L])
+        }
         return rec.recordAttention(
             layer: L, q: q, k: k, v: v, scale: scale, start: start, causal: causal, maskExplanation: maskExplanation,
             outputSlices: wOHeads, bO: bO, project: { $0.linear(wO, bias: bO) }, attnOutExplanation: outExplanation)

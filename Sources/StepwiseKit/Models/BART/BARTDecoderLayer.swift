@@ -45,33 +45,19 @@ struct BARTDecoderLayer: Sendable {
                         options: ForwardOptions, recorder rec: inout TraceRecorder) -> Tensor {
         let L = layer
         let pos = rec.pos, dModel = TraceRecorder.dModel
-        let (t, h, dh) = (x.shape[0], selfAttention.heads, selfAttention.dHead)
         let x = rec.hook(.residPre(layer: L), x, title: "Residual stream in (layer \(L))",
                          formula: L == 0 ? "resid_pre = the embeddings" : "resid_pre = decoder.\(L - 1).resid_post",
                          explanation: "The vector for each target position as it enters decoder layer \(L).",
                          axes: [pos, dModel], inputs: [residInput])
 
         // MARK: Self-attention (causal, cached)
-        var kv: (k: Tensor, v: Tensor)?
-        if let cache {
-            let (kNew, vNew) = selfAttention.keysValues(x)
-            let k = rec.hook(.k(layer: L), kNew, title: "Keys (layer \(L))", formula: "k = x · W_K + b_K",
-                             explanation: "What each new position offers to be found by; the cache holds the earlier ones.",
-                             axes: [pos, TraceRecorder.head, TraceRecorder.dHead], inputs: [.residPre(layer: L)])
-            let v = rec.hook(.v(layer: L), vNew, title: "Values (layer \(L))", formula: "v = x · W_V + b_V",
-                             explanation: "What each new position passes on when attended to; the cache holds the earlier ones.",
-                             axes: [pos, TraceRecorder.head, TraceRecorder.dHead], inputs: [.residPre(layer: L)])
-            cache.keys[L] += k.data
-            cache.values[L] += v.data
-            let tk = cache.length + t
-            kv = (Tensor(shape: [tk, h, dh], data: cache.keys[L]), Tensor(shape: [tk, h, dh], data: cache.values[L]))
-        }
         let causal = options.causal ?? true
-        let selfOut = selfAttention.attendCached(
-            x, layer: L, kv: kv, start: start, causal: causal,
+        let selfOut = selfAttention(
+            x, layer: L, input: .residPre(layer: L), kv: nil, kvInput: .residPre(layer: L), kvAxis: pos, causal: causal, start: start,
             maskExplanation: causal ? "The causal mask: a target position may not look at later ones, so those scores become −∞ (zero after softmax)."
                 : "The causal mask is switched off: every target position may look at every other.",
-            recorder: &rec)
+            outExplanation: "The heads' outputs added together: what self-attention adds to the stream (before the layer norm).",
+            cache: cache, recorder: &rec)
         let ln1Out = ln1(x + selfOut, at: .ln1(layer: L), inputs: [.residPre(layer: L), .attnOut(layer: L)],
                          label: "after self-attention, layer \(L)", hookOut: false, recorder: &rec)
         let mid = rec.hook(.residMid(layer: L), ln1Out, title: "Residual stream after self-attention (layer \(L))",
@@ -103,27 +89,5 @@ struct BARTDecoderLayer: Sendable {
                         formula: "resid_post = LN3(resid_mid_cross + mlp_out) = normalized · w + b",
                         explanation: "Post-LN: the MLP's output is added to the stream and the sum layer-normalised: the layer's result.",
                         axes: [pos, dModel], inputs: [.normNormalized(.ln3(layer: L))])
-    }
-}
-
-extension BARTAttention {
-    /// Self-attention over `x`, with the cache's keys and values when there is one (already recorded).
-    fileprivate func attendCached(_ x: Tensor, layer L: Int, kv: (k: Tensor, v: Tensor)?, start: Int, causal: Bool,
-                                  maskExplanation: String, recorder rec: inout TraceRecorder) -> Tensor {
-        guard let kv else {
-            let pos = rec.pos
-            return self(x, layer: L, input: .residPre(layer: L), kv: nil, kvInput: .residPre(layer: L), kvAxis: pos,
-                        causal: causal, start: start, maskExplanation: maskExplanation,
-                        outExplanation: "The heads' outputs added together: what self-attention adds to the stream (before the layer norm).",
-                        recorder: &rec)
-        }
-        let pos = rec.pos
-        let q = rec.hook(.q(layer: L), project(x, wQ, bQ), title: "Queries (layer \(L))", formula: "q = x · W_Q + b_Q",
-                         explanation: "What each new position is looking for, split into \(heads) heads of \(dHead) numbers.",
-                         axes: [pos, TraceRecorder.head, TraceRecorder.dHead], inputs: [.residPre(layer: L)])
-        return rec.recordAttention(
-            layer: L, q: q, k: kv.k, v: kv.v, scale: scale, start: start, causal: causal, maskExplanation: maskExplanation,
-            outputSlices: wOHeads, bO: bO, project: { $0.linear(wO, bias: bO) },
-            attnOutExplanation: "The heads' outputs added together: what self-attention adds to the stream (before the layer norm).")
     }
 }
