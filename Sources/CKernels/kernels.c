@@ -12,7 +12,10 @@
     void stepwise_sgemm_pack_b_##s(const float *, size_t, size_t, size_t, float *);                              \
     void stepwise_sgemm_panels_##s(const float *, const float *, size_t, size_t, size_t, size_t, float *, size_t); \
     void stepwise_sgemm_##s(const float *, const float *, size_t, size_t, size_t, size_t, float *, size_t);       \
-    void stepwise_sgemv_##s(const float *, const float *, size_t, size_t, size_t, float *);
+    void stepwise_sgemv_##s(const float *, const float *, size_t, size_t, size_t, float *);                      \
+    void stepwise_dequantize_##s(int, const uint8_t *, size_t, float *);                                         \
+    void stepwise_sgemm_stored_##s(int, const uint8_t *, size_t, size_t, size_t, const float *, size_t, size_t,  \
+                                   float *, size_t);
 
 DECLARE_VARIANT(portable)
 #if defined(__x86_64__) && defined(__clang__)
@@ -121,4 +124,63 @@ void stepwise_sgemv(int isa, const float *a, const float *b, size_t ldb, size_t 
 #define CALL(s) stepwise_sgemv_##s(a, b, ldb, k, cols, c)
     DISPATCH(isa, CALL);
 #undef CALL
+}
+
+int stepwise_format_block_values(int format) {
+    switch (format) {
+    case STEPWISE_Q4_K: case STEPWISE_Q5_K: case STEPWISE_Q6_K: return 256;
+    case STEPWISE_F32: case STEPWISE_F16: case STEPWISE_BF16: return 1;
+    default: return 32;
+    }
+}
+
+int stepwise_format_block_bytes(int format) {
+    switch (format) {
+    case STEPWISE_Q4_0: return 18;
+    case STEPWISE_Q4_1: return 20;
+    case STEPWISE_Q5_0: return 22;
+    case STEPWISE_Q5_1: return 24;
+    case STEPWISE_Q8_0: return 34;
+    case STEPWISE_Q4_K: return 144;
+    case STEPWISE_Q5_K: return 176;
+    case STEPWISE_Q6_K: return 210;
+    case STEPWISE_F32: return 4;
+    default: return 2;  // F16, BF16
+    }
+}
+
+void stepwise_dequantize(int isa, int format, const uint8_t *blocks, size_t count, float *values) {
+#define CALL(s) stepwise_dequantize_##s(format, blocks, count, values)
+    DISPATCH(isa, CALL);
+#undef CALL
+}
+
+void stepwise_sgemm_stored(int isa, int format, const uint8_t *weights, size_t row_bytes, size_t c0, size_t k,
+                           const float *a, size_t rows, size_t cols, float *c, size_t ldc) {
+#define CALL(s) stepwise_sgemm_stored_##s(format, weights, row_bytes, c0, k, a, rows, cols, c, ldc)
+    DISPATCH(isa, CALL);
+#undef CALL
+}
+
+/// True when the float16 at `p` is an infinity or NaN (exponent all ones).
+static int half_nonfinite(const uint8_t *p) { return (p[1] & 0x7C) == 0x7C; }
+
+long long stepwise_first_nonfinite_block(int format, const uint8_t *blocks, size_t count) {
+    const size_t size = (size_t)stepwise_format_block_bytes(format);
+    for (size_t b = 0; b < count; b++) {
+        const uint8_t *p = blocks + b * size;
+        int bad;
+        switch (format) {
+        case STEPWISE_F32: bad = (p[3] & 0x7F) == 0x7F && (p[2] & 0x80); break;
+        case STEPWISE_F16: bad = half_nonfinite(p); break;
+        case STEPWISE_BF16: bad = (p[1] & 0x7F) == 0x7F && (p[0] & 0x80); break;
+        case STEPWISE_Q4_1: case STEPWISE_Q5_1: case STEPWISE_Q4_K: case STEPWISE_Q5_K:
+            bad = half_nonfinite(p) || half_nonfinite(p + 2);
+            break;
+        case STEPWISE_Q6_K: bad = half_nonfinite(p + 208); break;
+        default: bad = half_nonfinite(p); break;  // Q4_0, Q5_0, Q8_0: d first
+        }
+        if (bad) return (long long)b;
+    }
+    return -1;
 }

@@ -19,5 +19,6 @@
 #define SGEMM_FEW_ROWS 2
 #include "block_kernels.h"
 #include "sgemm_kernels.h"
+#include "stored_kernels.h"
 #pragma clang attribute pop
 #endif

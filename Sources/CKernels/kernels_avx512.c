@@ -20,5 +20,6 @@
 #define SGEMM_FEW_ROWS 3
 #include "block_kernels.h"
 #include "sgemm_kernels.h"
+#include "stored_kernels.h"
 #pragma clang attribute pop
 #endif

@@ -8,3 +8,4 @@
 #define SGEMM_FEW_ROWS 2
 #include "block_kernels.h"
 #include "sgemm_kernels.h"
+#include "stored_kernels.h"

@@ -38,7 +38,32 @@ int stepwise_isa_best(void);
 enum {
     STEPWISE_Q4_0 = 0, STEPWISE_Q4_1 = 1, STEPWISE_Q8_0 = 2, STEPWISE_Q5_0 = 3, STEPWISE_Q5_1 = 4,
     STEPWISE_Q4_K = 5, STEPWISE_Q5_K = 6, STEPWISE_Q6_K = 7,
+    /// Plain rows of IEEE float32, float16 or bfloat16 values (a "block" of one value).
+    STEPWISE_F32 = 8, STEPWISE_F16 = 9, STEPWISE_BF16 = 10,
 };
+
+/// Values per block of `format`: 32, 256 for the K formats, 1 for F32/F16/BF16.
+int stepwise_format_block_values(int format);
+
+/// Bytes per block of `format`.
+int stepwise_format_block_bytes(int format);
+
+/// `count` consecutive blocks of `format` at `blocks` converted to float32 into `values`
+/// (`count · stepwise_format_block_values(format)` of them), each value computed exactly as
+/// GGUFQuantization.swift computes it.
+void stepwise_dequantize(int isa, int format, const uint8_t *blocks, size_t count, float *values);
+
+/// The first of `count` blocks of `format` that holds an infinity or NaN (a non-finite scale, or value
+/// for F32/F16/BF16), or −1. A block whose scales are finite has only finite values.
+long long stepwise_first_nonfinite_block(int format, const uint8_t *blocks, size_t count);
+
+/// `C[rows, cols] = A · B[:, c0 ..< c0 + k]ᵀ` where B's `cols` rows are stored in `format`, `row_bytes`
+/// apart from `weights` (F32 rows must be 4-byte aligned): A packed in row tiles as for
+/// ``stepwise_sgemm_panels``, with depth `k`. B is converted 16 or 32 rows at a time into panels and
+/// multiplied by the float32 kernel, so the result equals ``stepwise_sgemm_panels`` on the dequantized
+/// matrix bit for bit. Overwrites C.
+void stepwise_sgemm_stored(int isa, int format, const uint8_t *weights, size_t row_bytes, size_t c0, size_t k,
+                           const float *a, size_t rows, size_t cols, float *c, size_t ldc);
 
 /// `sums[b]` = Σ of the 32 values `x[32b …< 32b + 32]`, for b < blocks: the offsets of the formats with a
 /// min (Q4_1, Q5_1, Q4_K, Q5_K) are one multiply per 32 values with these.

@@ -54,9 +54,9 @@ public enum Attribution {
         let last = logits.shape[0] - 1
         let (w, bias, centers) = model.finalNormParameters
         let scale = Double(try step(.normScale(.final)).data[last])
-        let wU = model.unembeddingMatrix
+        let wU = model.unembeddingRows([a] + (b.map { [$0] } ?? []))
         var u = [Double](repeating: 0, count: d)
-        for j in 0..<d { u[j] = Double(wU.data[a * d + j]) - (b.map { Double(wU.data[$0 * d + j]) } ?? 0) }
+        for j in 0..<d { u[j] = Double(wU.data[j]) - (b == nil ? 0 : Double(wU.data[d + j])) }
         // (centre(c) / scale) ⊙ w · u for a `[d_model]` vector at `offset` in `data`.
         func term(_ data: [Float], _ offset: Int) -> Double {
             var mean = 0.0

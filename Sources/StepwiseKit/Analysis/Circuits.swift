@@ -54,15 +54,6 @@ public enum Circuits {
         return out
     }
 
-    /// Rows `ids` of `matrix` `[n, d]`, as `[ids.count, d]`.
-    static func gather(_ matrix: Tensor, _ ids: [Int]) -> Tensor {
-        let d = matrix.shape[1]
-        var data = [Float]()
-        data.reserveCapacity(ids.count * d)
-        for id in ids { data += matrix.data[(id * d)..<((id + 1) * d)] }
-        return Tensor(shape: [ids.count, d], data: data)
-    }
-
     /// The `k` largest entries of an `[n, n]` matrix over `tokens`.
     static func top(_ m: Tensor, tokens: [Int], k: Int) -> [TokenPair] {
         let n = m.shape[1]
@@ -76,9 +67,10 @@ public enum Circuits {
     }
 
     /// The QK circuit `(W_E W_Q)(W_E W_K)ᵀ` on `tokens`, scaled by `1/√d_head` like the scores.
+    /// - Parameter embedding: the rows of `W_E` for `tokens`, in order (`[tokens, d_model]`).
     /// - Returns: the `[tokens, tokens]` matrix (rows: query token, columns: key token).
-    public static func qk(_ w: HeadWeights, embedding: Tensor, tokens: [Int]) -> Tensor {
-        let e = gather(embedding, tokens)
+    public static func qk(_ w: HeadWeights, embedding e: Tensor, tokens: [Int]) -> Tensor {
+        precondition(e.shape[0] == tokens.count, "Circuits.qk: \(e.shape[0]) embedding rows for \(tokens.count) tokens")
         let q = e.matmul(w.wQ), k = e.matmul(w.wK)  // [n, d_head]
         return q.linear(k) * (1 / Float(w.dHead).squareRoot())
     }
@@ -89,10 +81,12 @@ public enum Circuits {
     }
 
     /// The OV circuit `W_E W_V W_O W_U` on `tokens` (rows: source token, columns: output logit).
-    /// - Parameter unembedding: `[vocab, d_model]` (PyTorch layout; `W_U` is its transpose).
+    /// - Parameters:
+    ///   - embedding: the rows of `W_E` for `tokens` (`[tokens, d_model]`).
+    ///   - unembedding: the rows of the `[vocab, d_model]` unembedding for `tokens` (PyTorch layout; `W_U` is its transpose).
     public static func ov(_ w: HeadWeights, embedding: Tensor, unembedding: Tensor, tokens: [Int]) -> Tensor {
-        let a = gather(embedding, tokens).matmul(w.wV)  // [n, d_head]
-        let b = gather(unembedding, tokens).matmul(w.wO.transposed(0, 1))  // [n, d_head] = (W_O W_U)ᵀ
+        let a = embedding.matmul(w.wV)  // [n, d_head]
+        let b = unembedding.matmul(w.wO.transposed(0, 1))  // [n, d_head] = (W_O W_U)ᵀ
         return a.linear(b)
     }
 
@@ -102,8 +96,8 @@ public enum Circuits {
     /// eigenvalues as the `[n, n]` circuit `(W_Eₛ W_V)(W_O W_Uₛ)`.
     public static func ovSummary(_ w: HeadWeights, embedding: Tensor, unembedding: Tensor, tokens: [Int],
                                  k: Int = 8) -> OVSummary {
-        let a = gather(embedding, tokens).matmul(w.wV)  // [n, d_head]
-        let b = gather(unembedding, tokens).matmul(w.wO.transposed(0, 1))  // [n, d_head]
+        let a = embedding.matmul(w.wV)  // [n, d_head]
+        let b = unembedding.matmul(w.wO.transposed(0, 1))  // [n, d_head]
         let full = a.linear(b)  // [n, n]
         let small = b.transposed(0, 1).matmul(a)  // [d_head, d_head]
         let eig = Eigenvalues.of(small)

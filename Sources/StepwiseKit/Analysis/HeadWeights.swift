@@ -68,6 +68,6 @@ public protocol HeadWeightsProviding: LanguageModel {
     /// The slices of head `head` in layer `layer`.
     /// - Precondition: `layer` and `head` are in range.
     func headWeights(layer: Int, head: Int) -> HeadWeights
-    /// The token embedding `W_E` `[vocab, d_model]`.
-    var tokenEmbedding: Tensor { get }
+    /// Rows `ids` of the token embedding `W_E`: `[ids.count, d_model]`.
+    func tokenEmbeddings(_ ids: [Int]) -> Tensor
 }

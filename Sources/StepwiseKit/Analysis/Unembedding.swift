@@ -4,6 +4,7 @@ public protocol Unembedding: LanguageModel {
     /// - Parameter residual: `[pos, d_model]`.
     /// - Returns: logits `[pos, vocab]`, computed exactly as the model's last step computes `logits`.
     func unembed(residual: Tensor) -> Tensor
-    /// The unembedding `W_U` in PyTorch layout `[vocab, d_model]` (logits = normed · W_Uᵀ).
-    var unembeddingMatrix: Tensor { get }
+    /// Rows `ids` of the unembedding `W_U` in PyTorch layout `[vocab, d_model]` (logits = normed · W_Uᵀ):
+    /// `[ids.count, d_model]`.
+    func unembeddingRows(_ ids: [Int]) -> Tensor
 }

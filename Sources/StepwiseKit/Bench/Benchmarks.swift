@@ -59,13 +59,13 @@ public enum Benchmarks {
     public static func blockMatvec(rows: Int = 640, columns: Int = 2048, runs: Int = 7) -> [Result] {
         var rng = SplitMix64(seed: 3)
         let x = Tensor(shape: [1, columns], data: (0..<columns).map { _ in rng.nextFloat() - 0.5 })
-        return QuantizedMatrix.Format.allCases.map { format in
+        return StoredMatrix.Format.blockFormats.map { format in
             // Random codes with float16 scales of 2^-10 (finite and small whatever the scale bytes hold).
             let blocks = rows * columns / format.blockValues
             var bytes = (0..<(blocks * format.blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             let scaleOffsets = format == .q6_K ? [208] : format == .q4_1 || format == .q5_1 || format == .q4_K || format == .q5_K ? [0, 2] : [0]
             for b in 0..<blocks { for o in scaleOffsets { bytes[b * format.blockBytes + o] = 0; bytes[b * format.blockBytes + o + 1] = 0x14 } }
-            let q = bytes.withUnsafeBytes { QuantizedMatrix(format: format, rows: rows, columns: columns, bytes: $0) }
+            let q = bytes.withUnsafeBytes { StoredMatrix(format: format, rows: rows, columns: columns, bytes: $0) }
             let t = median(runs: runs * 3) { _ = q.linear(x) }
             return Result(key: "matvec.\(format.rawValue).\(columns)x\(rows)", name: "matvec \(format.ggufType.name) 1x\(columns) · \(columns)x\(rows)",
                           value: Double(bytes.count) / t / 1e9, unit: "GB/s",

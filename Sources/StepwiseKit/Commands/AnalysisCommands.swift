@@ -122,10 +122,11 @@ enum AnalysisCommands {
                                 width: width, first: "  ")
         }
         lines += Prose.wrap("direct path only: token embeddings, no layer norm, positions or earlier layers", width: width, first: "  ")
-        let qk = Circuits.qkSummary(w, embedding: provider.tokenEmbedding, tokens: subset)
+        let embedded = provider.tokenEmbeddings(subset)
+        let qk = Circuits.qkSummary(w, embedding: embedded, tokens: subset)
         lines += qk.top.map { "  " + pair($0, "→") }
         if let u = model as? any Unembedding {
-            let ov = Circuits.ovSummary(w, embedding: provider.tokenEmbedding, unembedding: u.unembeddingMatrix, tokens: subset)
+            let ov = Circuits.ovSummary(w, embedding: embedded, unembedding: u.unembeddingRows(subset), tokens: subset)
             lines.append("")
             lines += Prose.wrap("OV circuit W_E W_V W_O W_U on the same tokens: source token ⇒ the logit it raises most", width: width)
             lines += ov.circuit.top.map { "  " + pair($0, "⇒") }

@@ -218,6 +218,12 @@ public final class GGUFFile: WeightSource, @unchecked Sendable {
         return (info, UnsafeRawBufferPointer(rebasing: file.bytes[start..<(start + info.byteCount)]))
     }
 
+    /// A matrix's blocks (or float rows) in the mapping, when ``StoredMatrix`` reads its type in place.
+    public func storedBytes(_ name: String) -> (format: StoredMatrix.Format, bytes: UnsafeRawBufferPointer, owner: AnyObject)? {
+        guard let (info, bytes) = try? rawTensor(name), info.shape.count == 2, let format = StoredMatrix.Format(info.type) else { return nil }
+        return (format, bytes, self)
+    }
+
     /// The tensor converted to float32, in PyTorch order (shape = `ne` reversed).
     ///
     /// Converted on every call (nothing is cached); large tensors are converted on all cores.

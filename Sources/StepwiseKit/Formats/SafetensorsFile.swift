@@ -177,6 +177,13 @@ public final class SafetensorsFile: WeightSource, @unchecked Sendable {
         index[name].map { entries[$0] }.map { WeightInfo(shape: $0.shape, dtype: $0.dtype.rawValue, byteCount: $0.end - $0.begin) }
     }
 
+    /// A matrix's float32, float16 or bfloat16 values in the mapping (little-endian, as the format says).
+    public func storedBytes(_ name: String) -> (format: StoredMatrix.Format, bytes: UnsafeRawBufferPointer, owner: AnyObject)? {
+        guard let e = index[name].map({ entries[$0] }), e.shape.count == 2,
+              let format = StoredMatrix.Format(safetensors: e.dtype.rawValue) else { return nil }
+        return (format, UnsafeRawBufferPointer(rebasing: file.bytes[(dataStart + e.begin)..<(dataStart + e.end)]), self)
+    }
+
     public func tensor(_ name: String) throws -> Tensor {
         guard let e = index[name].map({ entries[$0] }) else {
             throw StepwiseError.file(path, "has no tensor '\(name)'")

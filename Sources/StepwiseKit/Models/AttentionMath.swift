@@ -189,15 +189,15 @@ public enum AttentionMath {
     ///
     /// - Parameters:
     ///   - z: `[pos, heads, dHead]`.
-    ///   - outputSlices: per head, `W_O[:, h·dHead ..< (h+1)·dHead]` (`[dModel, dHead]`), packed.
+    ///   - outputSlices: `W_O` by head (``OutputSlices``).
     /// - Returns: `[pos, heads, dModel]`.
-    public static func perHeadResult(z: Tensor, outputSlices: [PackedMatrix]) -> Tensor {
+    public static func perHeadResult(z: Tensor, outputSlices: OutputSlices) -> Tensor {
         let (t, heads, dHead) = (z.shape[0], z.shape[1], z.shape[2])
-        let dModel = outputSlices[0].rows
+        let dModel = outputSlices.dModel
         var out = [Float](repeating: 0, count: t * heads * dModel)
         for h in 0..<heads {
             let zh = head(z.data, positions: t, heads: heads, dHead: dHead, h)
-            let r = outputSlices[h].linear(Tensor(shape: [t, dHead], data: zh)).data
+            let r = outputSlices.result(head: h, Tensor(shape: [t, dHead], data: zh)).data
             for i in 0..<t {
                 for d in 0..<dModel { out[(i * heads + h) * dModel + d] = r[i * dModel + d] }
             }
@@ -207,12 +207,8 @@ public enum AttentionMath {
 
     /// Splits `W_O` `[dModel, heads·dHead]` into per-head `[dModel, dHead]` slices, packed once at load
     /// for ``perHeadResult(z:outputSlices:)``.
-    public static func outputSlices(_ wO: Tensor, heads: Int) -> [PackedMatrix] {
-        let (dModel, inner) = (wO.shape[0], wO.shape[1])
-        let dHead = inner / heads
-        return (0..<heads).map { h in
-            PackedMatrix(wO.sliced([.all, .range(h * dHead, (h + 1) * dHead, 1)]).reshaped([dModel, dHead]))
-        }
+    public static func outputSlices(_ wO: Tensor, heads: Int) -> OutputSlices {
+        OutputSlices(wO, heads: heads)
     }
 
     /// Sums a `[pos, heads, dModel]` per-head result over heads and adds the bias.

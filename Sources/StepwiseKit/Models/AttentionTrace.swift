@@ -29,13 +29,13 @@ extension TraceRecorder {
 
     mutating func recordAttention(layer L: Int, q: Tensor, k: Tensor, v: Tensor, scale: Float, start: Int,
                                   causal: Bool, maskExplanation: String,
-                                  outputSlices: [PackedMatrix], bO: Tensor?, project: (Tensor) -> Tensor,
+                                  outputSlices: OutputSlices, bO: Tensor?, project: (Tensor) -> Tensor,
                                   attnOutExplanation: String, qInput: HookName? = nil, kInput: HookName? = nil,
                                   window: Int? = nil, softcap: Float? = nil, scaleText: String? = nil,
                                   outputHook: Bool = true, scoreBias: Tensor? = nil, scoreBiasInput: HookName? = nil,
                                   scoreExplanation: String? = nil) -> Tensor {
         let (t, heads, dHead) = (q.shape[0], q.shape[1], q.shape[2])
-        let dModel = outputSlices[0].rows
+        let dModel = outputSlices.dModel
         let head = TraceRecorder.head
         let pos = self.pos, scoresAxes = [head, queryPos, keyPos]
         var scores = AttentionMath.scores(q: q, k: k, scale: scale)

@@ -12,6 +12,9 @@ public protocol WeightSource: Sendable {
     /// The tensor converted to float32.
     /// - Throws: ``StepwiseError`` if it is absent or cannot be converted.
     func tensor(_ name: String) throws -> Tensor
+    /// A rank-2 tensor's bytes where the file keeps them, in a format ``StoredMatrix`` reads in place,
+    /// and the object that keeps them valid; nil when the file stores it otherwise (the default).
+    func storedBytes(_ name: String) -> (format: StoredMatrix.Format, bytes: UnsafeRawBufferPointer, owner: AnyObject)?
 }
 
 /// What a weight file says about one tensor.
@@ -47,6 +50,31 @@ extension WeightSource {
             throw StepwiseError.file(path, "tensor '\(name)' has a non-finite value (\(t.data[i].isNaN ? "nan" : "\(t.data[i])")) at flat index \(i); refusing to load a corrupt checkpoint")
         }
         return t
+    }
+
+    public func storedBytes(_ name: String) -> (format: StoredMatrix.Format, bytes: UnsafeRawBufferPointer, owner: AnyObject)? { nil }
+
+    /// A `[rows, columns]` matrix read in place where the file keeps it (float32, float16 or bfloat16
+    /// rows, or GGUF blocks), checked as ``tensor(_:shape:)`` checks: present, that shape, only finite
+    /// values. Nil when the file stores it in another format (the caller reads it with
+    /// ``tensor(_:shape:)`` instead), or float32 rows that are not 4-byte aligned.
+    /// - Throws: ``StepwiseError`` if it is absent, mis-shaped or holds a non-finite value.
+    public func storedMatrix(_ name: String, shape: [Int]) throws -> StoredMatrix? {
+        try ModelLoader.checkCancelled()
+        guard let info = tensorInfo(name) else {
+            throw StepwiseError.file(path, "has no tensor '\(name)'")
+        }
+        guard info.shape == shape else {
+            throw StepwiseError.file(path, "tensor '\(name)' has shape \(info.shape), the config implies \(shape)")
+        }
+        guard shape.count == 2, let (format, bytes, owner) = storedBytes(name), shape[1] % format.blockValues == 0,
+              bytes.count == shape[0] * StoredMatrix.rowBytes(format, shape[1]),
+              format != .f32 || Int(bitPattern: bytes.baseAddress) % 4 == 0 else { return nil }
+        let matrix = StoredMatrix(format: format, rows: shape[0], columns: shape[1], bytes: bytes, owner: owner)
+        if let (i, v) = matrix.firstNonFinite() {
+            throw StepwiseError.file(path, "tensor '\(name)' has a non-finite value (\(v.isNaN ? "nan" : "\(v)")) at flat index \(i); refusing to load a corrupt checkpoint")
+        }
+        return matrix
     }
 
     /// True if the file holds a tensor of that name.

@@ -124,6 +124,13 @@ public final class WeightUsage: WeightSource, @unchecked Sendable {
         return t
     }
 
+    /// The base source's stored bytes, marking the tensor read.
+    public func storedBytes(_ name: String) -> (format: StoredMatrix.Format, bytes: UnsafeRawBufferPointer, owner: AnyObject)? {
+        guard let stored = base.storedBytes(name) else { return nil }
+        markRead(name)
+        return stored
+    }
+
     /// Marks a tensor read that was used without ``tensor(_:)`` (e.g. kept in its stored block format).
     public func markRead(_ name: String) {
         lock.lock()

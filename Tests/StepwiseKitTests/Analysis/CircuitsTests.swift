@@ -37,12 +37,12 @@ struct CircuitsTests {
         let tokens = Circuits.tokenSubset(vocabularySize: model.info.vocabularySize, specials: model.tokenizer.specialTokens,
                                           count: 1000)
         #expect(tokens == Array(0..<model.info.vocabularySize))
-        let qk = Circuits.qkSummary(w, embedding: model.tokenEmbedding, tokens: tokens)
+        let qk = Circuits.qkSummary(w, embedding: model.tokenEmbeddings(tokens), tokens: tokens)
         for (got, want) in zip(qk.top, e.qkTop) {
             #expect(got.from == Int(want[0]) && got.to == Int(want[1]) && abs(Double(got.value) - want[2]) < 1e-4 * max(1, abs(want[2])),
                     "QK \(got) vs \(want)")
         }
-        let ov = Circuits.ovSummary(w, embedding: model.tokenEmbedding, unembedding: model.unembeddingMatrix, tokens: tokens)
+        let ov = Circuits.ovSummary(w, embedding: model.tokenEmbeddings(tokens), unembedding: model.unembeddingRows(tokens), tokens: tokens)
         for (got, want) in zip(ov.circuit.top, e.ovTop) {
             #expect(got.from == Int(want[0]) && got.to == Int(want[1]) && abs(Double(got.value) - want[2]) < 1e-4 * max(1, abs(want[2])),
                     "OV \(got) vs \(want)")

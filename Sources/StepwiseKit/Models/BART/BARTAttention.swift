@@ -10,7 +10,7 @@ struct BARTAttention: Sendable {
     let wK: Tensor, bK: Tensor
     let wV: Tensor, bV: Tensor
     let wO: Tensor, bO: Tensor
-    let wOHeads: [PackedMatrix]  // per head [d, dHead]
+    let wOHeads: OutputSlices  // per head [d, dHead]
 
     init(heads: Int, dModel d: Int, load: (String, [Int]) throws -> Tensor) throws {
         self.heads = heads

@@ -13,7 +13,7 @@ struct BERTBlock: Sendable {
     let wK: Tensor, bK: Tensor
     let wV: Tensor, bV: Tensor
     let wO: Tensor, bO: Tensor  // attention.output.dense
-    let wOHeads: [PackedMatrix]  // per head [d, dHead]
+    let wOHeads: OutputSlices  // per head [d, dHead]
     let ln1: Norm  // attention.output.LayerNorm
     let wIn: Tensor, bIn: Tensor  // intermediate.dense [dMLP, d]
     let wOut: Tensor, bOut: Tensor  // output.dense [d, dMLP]

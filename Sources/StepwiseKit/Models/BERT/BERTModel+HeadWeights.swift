@@ -14,5 +14,5 @@ extension BERTModel: HeadWeightsProviding {
                            bV: HeadWeights.biasSlice(b.bV, head: head, dHead: dh), bO: b.bO)
     }
 
-    public var tokenEmbedding: Tensor { wordEmbeddings }
+    public func tokenEmbeddings(_ ids: [Int]) -> Tensor { wordEmbeddings.gatherRows(ids) }
 }

@@ -15,7 +15,7 @@ struct GPT2Block {
     let bQKV: Tensor  // [3d]
     let wO: Tensor  // [d, d]
     let bO: Tensor
-    let wOHeads: [PackedMatrix]  // per head [d, dHead]
+    let wOHeads: OutputSlices  // per head [d, dHead]
     let wIn: Tensor  // [dMLP, d]
     let bIn: Tensor
     let wOut: Tensor  // [d, dMLP]

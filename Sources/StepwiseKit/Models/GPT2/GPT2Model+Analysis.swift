@@ -19,14 +19,14 @@ extension GPT2Model: HeadWeightsProviding, Unembedding {
                            bQ: bslice(0), bK: bslice(1), bV: bslice(2), bO: b.bO)
     }
 
-    public var tokenEmbedding: Tensor { wte }
+    public func tokenEmbeddings(_ ids: [Int]) -> Tensor { wte.gatherRows(ids) }
 
     public func unembed(residual: Tensor) -> Tensor {
         // The same operations, in the same order, as the end of `forward`, so the last layer matches `logits` exactly.
         lnFinal(residual).linear(unembed)
     }
 
-    public var unembeddingMatrix: Tensor { unembed }
+    public func unembeddingRows(_ ids: [Int]) -> Tensor { unembed.gatherRows(ids) }
 }
 
 /// What direct logit attribution needs: the final LayerNorm and each layer's attention output bias.

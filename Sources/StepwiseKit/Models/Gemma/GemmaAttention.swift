@@ -19,10 +19,8 @@ struct GemmaAttention: Sendable {
     let value: Projection
     /// `[d_model, heads·d_head]`.
     let output: Projection
-    /// `output` as a tensor, for per-head weights.
-    let outputWeight: Tensor
     /// `output` split by head, for `hook_result`.
-    let outputPerHead: [PackedMatrix]
+    let outputPerHead: OutputSlices
     /// Gemma 3's norms over each head's `d_head` values (nil for Gemma 2).
     let queryNorm: Norm?
     let keyNorm: Norm?

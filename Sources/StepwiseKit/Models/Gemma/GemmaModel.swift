@@ -14,15 +14,14 @@ public final class GemmaModel: LanguageModel {
     public let config: GemmaConfig
     public let layout: GemmaWeightLayout
 
-    /// `[vocab, d_model]`, unscaled.
-    let embedding: Tensor
+    /// `[vocab, d_model]`, unscaled, as the file stores it (rows converted as they are looked up).
+    let embedding: Projection
     /// `√d_model` in float32, as transformers' `Gemma3TextScaledWordEmbedding` multiplies it.
     let embedScale: Float
     let blocks: [GemmaBlock]
     let finalNorm: Norm
     /// `[vocab, d_model]`; the embedding when tied.
-    let lmHead: Tensor
-    let lmHeadProjection: Projection
+    let lmHead: Projection
     public let tiedEmbeddings: Bool
 
     /// Builds the model from weights already opened.
@@ -43,17 +42,14 @@ public final class GemmaModel: LanguageModel {
         func norm(_ name: String, _ n: Int) throws -> Norm {
             .gemma(weight: try weights.tensor(name, shape: [n]), eps: eps, storesOnePlus: onePlus)
         }
-        embedding = try weights.tensor(layout.embeddingName, shape: [V, D])
+        embedding = try Projection(weights, layout.embeddingName, shape: [V, D])
         embedScale = Float(D).squareRoot()
         finalNorm = try norm(layout.finalNormName, D)
         if weights.contains(layout.lmHeadName) && !config.tieWordEmbeddings {
-            lmHeadProjection = try Projection(weights, layout.lmHeadName, shape: [V, D])
-            lmHead = lmHeadProjection.packed.unpacked()
+            lmHead = try Projection(weights, layout.lmHeadName, shape: [V, D])
             tiedEmbeddings = false
         } else if config.tieWordEmbeddings || layout == .gguf {
             lmHead = embedding
-            lmHeadProjection = Projection(packed: PackedMatrix(embedding),
-                                          blocks: Projection.blocks(weights, layout.embeddingName, shape: [V, D]))
             tiedEmbeddings = true
         } else {
             throw StepwiseError.file(weights.path, "has no tensor '\(layout.lmHeadName)' and the config does not tie it to the embeddings")
@@ -68,11 +64,10 @@ public final class GemmaModel: LanguageModel {
             }
             let sliding = config.layerTypes[l] == .sliding
             let output = try p(.output, [D, H * d])
-            let outputWeight = output.packed.unpacked()
             let attention = GemmaAttention(
                 layer: l, heads: H, kvHeads: KV, headDim: d,
                 query: try p(.query, [H * d, D]), key: try p(.key, [KV * d, D]), value: try p(.value, [KV * d, D]),
-                output: output, outputWeight: outputWeight, outputPerHead: AttentionMath.outputSlices(outputWeight, heads: H),
+                output: output, outputPerHead: OutputSlices(output, heads: H),
                 queryNorm: config.hasQKNorm ? try n(.queryNorm, d) : nil, keyNorm: config.hasQKNorm ? try n(.keyNorm, d) : nil,
                 rope: sliding ? local : global, window: sliding ? config.slidingWindow : nil,
                 queryScalar: config.queryPreAttnScalar, softcap: config.attnLogitSoftcapping)
@@ -147,13 +142,9 @@ public final class GemmaModel: LanguageModel {
         var r = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
                               patches: options.patches)
         let pos = r.pos
-        var xd = [Float](repeating: 0, count: T * D)
         let s = embedScale
-        embedding.data.withUnsafeBufferPointer { e in
-            for (t, id) in ids.enumerated() {
-                for c in 0..<D { xd[t * D + c] = e[id * D + c] * s }
-            }
-        }
+        var xd = embedding.gather(ids).data
+        for i in xd.indices { xd[i] *= s }
         var x = r.hook(.embed, Tensor(shape: [T, D], data: xd), title: "Token embeddings (scaled)",
                        formula: "embed = W_E[token] · √\(D)  (√\(D) = \(String(format: "%.4f", s)))",
                        explanation: "Each token's row of the embedding matrix, scaled up by √d_model as Gemma does; no position vector (RoPE rotates q and k).",
@@ -169,7 +160,7 @@ public final class GemmaModel: LanguageModel {
         }
         let normed = finalNorm(x, at: .final, inputs: [.residPost(layer: blocks.count - 1)], recorder: &r)
         let (rows, logitPos, logitNote) = r.logitRows(normed, options, vocab: config.vocabSize)
-        var logits = lmHeadProjection(rows)
+        var logits = lmHead(rows)
         var formula = tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U"
         if let cap = config.finalLogitSoftcapping {
             logits = AttentionMath.softcapped(logits, cap: cap)
@@ -184,10 +175,9 @@ public final class GemmaModel: LanguageModel {
 
 extension GemmaModel: Unembedding {
     public func unembed(residual: Tensor) -> Tensor {
-        let logits = finalNorm(residual).linear(lmHead)
+        let logits = lmHead(finalNorm(residual))
         return config.finalLogitSoftcapping.map { AttentionMath.softcapped(logits, cap: $0) } ?? logits
     }
 
-    public var unembeddingMatrix: Tensor { lmHead }
-    public var tokenEmbedding: Tensor { embedding }
+    public func unembeddingRows(_ ids: [Int]) -> Tensor { lmHead.gather(ids) }
 }

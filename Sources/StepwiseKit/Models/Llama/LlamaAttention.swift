@@ -12,21 +12,13 @@ struct LlamaAttention: Sendable {
     let heads: Int
     let kvHeads: Int
     let headDim: Int
-    /// `[heads·d_head, d_model]`, rows in the checkpoint's layout order (packed for the matrix kernel).
-    let query: PackedMatrix
-    /// `[kvHeads·d_head, d_model]`.
-    let key: PackedMatrix
-    /// `[kvHeads·d_head, d_model]`.
-    let value: PackedMatrix
+    /// W_Q `[heads·d_head, d_model]`, W_K and W_V `[kvHeads·d_head, d_model]` stacked in that order, rows
+    /// in the checkpoint's layout order: one product gives q, k and v.
+    let qkv: Projection
     /// `[d_model, heads·d_head]`.
-    let output: Tensor
-    /// `output`, packed.
-    let outputPacked: PackedMatrix
-    /// `output` split by head: `[d_model, d_head]` each (packed), for `hook_result`.
-    let outputPerHead: [PackedMatrix]
-    /// The same projections in the file's block format, when it has one (GGUF Q4_0/Q4_1/Q8_0), with
-    /// q, k and v stacked into one matrix: used for one or two new tokens, where reading the weights dominates.
-    var quantized: (qkv: QuantizedMatrix, output: QuantizedMatrix)?
+    let output: Projection
+    /// `output` split by head, for `hook_result`.
+    let outputPerHead: OutputSlices
     /// Biases `[heads·d_head]`, `[kvHeads·d_head]`, `[kvHeads·d_head]` (rows in the layout's order) and `[d_model]`.
     var queryBias: Tensor?, keyBias: Tensor?, valueBias: Tensor?, outputBias: Tensor?
     /// Qwen3's RMSNorms over each head of q and of k (weights `[d_head]`), before RoPE.
@@ -34,17 +26,15 @@ struct LlamaAttention: Sendable {
     /// Mistral's (or a sliding Qwen layer's) window: a query sees itself and the `window − 1` keys before it.
     var window: Int?
 
-    init(layer: Int, heads: Int, kvHeads: Int, headDim: Int, query: Tensor, key: Tensor, value: Tensor, output: Tensor) {
+    init(layer: Int, heads: Int, kvHeads: Int, headDim: Int, query: Projection, key: Projection, value: Projection,
+         output: Projection) {
         self.layer = layer
         self.heads = heads
         self.kvHeads = kvHeads
         self.headDim = headDim
-        self.query = PackedMatrix(query)
-        self.key = PackedMatrix(key)
-        self.value = PackedMatrix(value)
+        qkv = Projection(stacking: [query, key, value])
         self.output = output
-        outputPacked = PackedMatrix(output)
-        outputPerHead = AttentionMath.outputSlices(output, heads: heads)
+        outputPerHead = OutputSlices(output, heads: heads)
     }
 
     /// Which query heads read each key/value head, e.g. `kv 0 ← q 0–2`.
@@ -71,16 +61,8 @@ struct LlamaAttention: Sendable {
         let ln1: [HookName] = [.normOut(.ln1(layer: L))]
 
         // MARK: - Projections and RoPE
-        var q: [Float], k: [Float], v: [Float]
-        if let qkv = quantized?.qkv, usesBlocks(x) {
-            // One product for all three.
-            let parts = qkv.linearParts(x)
-            (q, k, v) = (parts[0].data, parts[1].data, parts[2].data)
-        } else {
-            q = query.linear(x).data
-            k = key.linear(x).data
-            v = value.linear(x).data
-        }
+        let parts = qkv.linearParts(x)
+        var (q, k, v) = (parts[0].data, parts[1].data, parts[2].data)
         addBias(&q, queryBias)
         addBias(&k, keyBias)
         addBias(&v, valueBias)
@@ -146,7 +128,7 @@ struct LlamaAttention: Sendable {
             maskExplanation: maskExplanation(causal: causal),
             outputSlices: outputPerHead, bO: outputBias,
             project: { z in
-                let o = project(z, outputPacked, quantized?.output)
+                let o = output(z)
                 return outputBias.map { o.addingRowVector($0) } ?? o
             },
             attnOutExplanation: "What the attention heads together add to the residual stream; query head h read key/value head h/\(g) (\(sharingDescription)).",

@@ -3,23 +3,17 @@
 /// Mirrors transformers' `LlamaMLP`; a config's `mlp_bias` adds a bias to each of the three projections.
 struct LlamaMLP: Sendable {
     let layer: Int
-    /// `[d_mlp, d_model]` (packed for the matrix kernel).
-    let gate: PackedMatrix
-    /// `[d_mlp, d_model]`.
-    let up: PackedMatrix
+    /// W_gate and W_up `[d_mlp, d_model]` stacked: one product gives both.
+    let gateUp: Projection
     /// `[d_model, d_mlp]`.
-    let down: PackedMatrix
-    /// The same projections in the file's block format, when it has one (see ``LlamaAttention``), with
-    /// gate and up stacked into one matrix.
-    var quantized: (gateUp: QuantizedMatrix, down: QuantizedMatrix)?
+    let down: Projection
     /// Biases `[d_mlp]`, `[d_mlp]`, `[d_model]` (Llama's `mlp_bias`).
     var gateBias: Tensor?, upBias: Tensor?, downBias: Tensor?
 
-    init(layer: Int, gate: Tensor, up: Tensor, down: Tensor) {
+    init(layer: Int, gate: Projection, up: Projection, down: Projection) {
         self.layer = layer
-        self.gate = PackedMatrix(gate)
-        self.up = PackedMatrix(up)
-        self.down = PackedMatrix(down)
+        gateUp = Projection(stacking: [gate, up])
+        self.down = down
     }
 
     /// - Parameter x: the ln2 output `[pos, d_model]`.
@@ -28,14 +22,8 @@ struct LlamaMLP: Sendable {
         let L = layer
         let pos = r.pos
         let dMLP = TraceRecorder.dMLP
-        var g: Tensor, u: Tensor
-        if let gateUp = quantized?.gateUp, usesBlocks(x) {
-            let parts = gateUp.linearParts(x)
-            (g, u) = (parts[0], parts[1])
-        } else {
-            g = gate.linear(x)
-            u = up.linear(x)
-        }
+        let parts = gateUp.linearParts(x)
+        var (g, u) = (parts[0], parts[1])
         if let gateBias { g = g.addingRowVector(gateBias) }
         if let upBias { u = u.addingRowVector(upBias) }
         let ln2: [HookName] = [.normOut(.ln2(layer: L))]
@@ -56,22 +44,7 @@ struct LlamaMLP: Sendable {
                           formula: "post = SiLU(gate) ⊙ up, " + Activation.silu.formula,
                           explanation: "SwiGLU: each up-projected feature times the SiLU of its gate.",
                           axes: [pos, dMLP], inputs: [.mlpPre(layer: L), .mlpPreLinear(layer: L)])
-        let out = project(post, down, quantized?.down)
+        let out = down(post)
         return downBias.map { out.addingRowVector($0) } ?? out
     }
-}
-
-/// True when `x` has one or two rows: a matrix-vector product, bound by reading the weights, which the
-/// block-format copies do with 4-7x fewer bytes than the float32 panels.
-@inline(__always)
-func usesBlocks(_ x: Tensor) -> Bool {
-    x.count <= 2 * x.dim(-1)
-}
-
-/// `x · Wᵀ`: through the block-format copy `q` for one or two rows, else through the float32 panels.
-/// Both give the same values to float32 rounding.
-@inline(__always)
-func project(_ x: Tensor, _ w: PackedMatrix, _ q: QuantizedMatrix?) -> Tensor {
-    if let q, usesBlocks(x) { return q.linear(x) }
-    return w.linear(x)
 }

@@ -10,25 +10,32 @@ extension LlamaModel: HeadWeightsProviding, Unembedding {
                      "LlamaModel.headWeights: head \(layer).\(head) out of range")
         let a = blocks[layer].attention
         let kvh = head / (H / KV)
+        // W_Q, W_K, W_V: the stack's three parts.
+        let stack = a.qkv.dense(), D = config.hiddenSize
+        var qkv: [Tensor] = [], row = 0
+        for n in a.qkv.parts {
+            qkv.append(Tensor(shape: [n, D], data: Array(stack.data[(row * D)..<((row + n) * D)])))
+            row += n
+        }
         return HeadWeights(layer: layer, head: head, kvHead: kvh,
-                           wQ: HeadWeights.inputSlice(a.query.unpacked(), head: head, dHead: dh),
-                           wK: HeadWeights.inputSlice(a.key.unpacked(), head: kvh, dHead: dh),
-                           wV: HeadWeights.inputSlice(a.value.unpacked(), head: kvh, dHead: dh),
-                           wO: HeadWeights.outputSlice(a.output, head: head, dHead: dh),
+                           wQ: HeadWeights.inputSlice(qkv[0], head: head, dHead: dh),
+                           wK: HeadWeights.inputSlice(qkv[1], head: kvh, dHead: dh),
+                           wV: HeadWeights.inputSlice(qkv[2], head: kvh, dHead: dh),
+                           wO: HeadWeights.outputSlice(a.output.dense(), head: head, dHead: dh),
                            bQ: a.queryBias.map { HeadWeights.biasSlice($0, head: head, dHead: dh) },
                            bK: a.keyBias.map { HeadWeights.biasSlice($0, head: kvh, dHead: dh) },
                            bV: a.valueBias.map { HeadWeights.biasSlice($0, head: kvh, dHead: dh) },
                            bO: a.outputBias, rotary: true)
     }
 
-    public var tokenEmbedding: Tensor { embedding }
+    public func tokenEmbeddings(_ ids: [Int]) -> Tensor { embedding.gather(ids) }
 
     public func unembed(residual: Tensor) -> Tensor {
         // As the end of `forward`: RMSNorm without weight, then the weight, then the LM head.
-        finalNorm(residual).linear(lmHead)
+        lmHead(finalNorm(residual))
     }
 
-    public var unembeddingMatrix: Tensor { lmHead }
+    public func unembeddingRows(_ ids: [Int]) -> Tensor { lmHead.gather(ids) }
 }
 
 /// What direct logit attribution needs: the final RMSNorm (no centring, no bias) and o_proj's bias, which

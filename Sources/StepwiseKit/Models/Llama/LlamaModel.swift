@@ -6,9 +6,9 @@ import Foundation
 /// projections, q/k norms, a sliding window.
 ///
 /// Reads Hugging Face checkpoints and GGUF files through one ``WeightSource`` with a
-/// ``LlamaWeightLayout`` that says how the tensors are named and how q/k rows are ordered. Weights are
-/// converted to float32 once, at init; GGUF projections stored as Q4_0/Q4_1/Q8_0 are also kept in their
-/// blocks (``QuantizedMatrix``) for token-by-token generation. Mirrors transformers' `LlamaForCausalLM`.
+/// ``LlamaWeightLayout`` that says how the tensors are named and how q/k rows are ordered. Matrices stay
+/// where the file keeps them, at its precision (``Projection``: GGUF blocks, float32/float16/bfloat16
+/// safetensors rows), converted a few rows at a time as they multiply. Mirrors transformers' `LlamaForCausalLM`.
 public final class LlamaModel: LanguageModel {
     public let info: ModelInfo
     public let tokenizer: any Tokenizer
@@ -17,19 +17,15 @@ public final class LlamaModel: LanguageModel {
     /// The rotary embedding, in the layout's pairing.
     public let rope: RoPE
 
-    /// `[vocab, d_model]`.
-    let embedding: Tensor
+    /// `[vocab, d_model]`, rows converted as they are looked up.
+    let embedding: Projection
     let blocks: [LlamaBlock]
     /// The final RMSNorm.
     let finalNorm: Norm
     /// `[vocab, d_model]`; the same storage as `embedding` when tied.
-    let lmHead: Tensor
+    let lmHead: Projection
     /// True when the LM head is the embedding matrix.
     public let tiedEmbeddings: Bool
-    /// `lmHead` packed for the matrix kernel.
-    let lmHeadPacked: PackedMatrix
-    /// The LM head in the file's block format, when it has one (used for one or two new tokens).
-    let quantizedHead: QuantizedMatrix?
 
     // MARK: - Loading
 
@@ -61,13 +57,13 @@ public final class LlamaModel: LanguageModel {
         // Every tensor is read through `weights`, which checks at the end that none was left over.
         let weights = WeightUsage(file)
 
-        embedding = try weights.tensor(layout.embeddingName, shape: [V, D])
+        embedding = try Projection(weights, layout.embeddingName, shape: [V, D])
         finalNorm = .rms(weight: try weights.tensor(layout.finalNormName, shape: [D]), eps: config.rmsNormEps)
         if config.tieWordEmbeddings {
             lmHead = embedding
             tiedEmbeddings = true
         } else if weights.contains(layout.lmHeadName) {
-            lmHead = try weights.tensor(layout.lmHeadName, shape: [V, D])
+            lmHead = try Projection(weights, layout.lmHeadName, shape: [V, D])
             tiedEmbeddings = false
         } else if layout == .gguf {
             lmHead = embedding  // llama.cpp: no output.weight means the head is token_embd
@@ -75,34 +71,21 @@ public final class LlamaModel: LanguageModel {
         } else {
             throw StepwiseError.file(file.path, "has no tensor '\(layout.lmHeadName)' and the config does not tie it to the embeddings")
         }
-        // Block-format copies of the projections (GGUF Q4_0/Q4_1/Q8_0) for matrix-vector products.
-        let gguf = file as? GGUFFile
-        func blocksOf(_ name: String, _ shape: [Int]) -> QuantizedMatrix? {
-            guard let gguf, let (info, bytes) = try? gguf.rawTensor(name), let format = QuantizedMatrix.Format(info.type),
-                  info.shape == shape, shape[1] % format.blockValues == 0 else { return nil }
-            return QuantizedMatrix(format: format, rows: shape[0], columns: shape[1], bytes: bytes)
-        }
-        lmHeadPacked = PackedMatrix(lmHead)
-        quantizedHead = blocksOf(tiedEmbeddings ? layout.embeddingName : layout.lmHeadName, [V, D])
         var blocks: [LlamaBlock] = []
         for l in 0..<config.numHiddenLayers {
             func w(_ part: LlamaWeightLayout.BlockWeight, _ shape: [Int]) throws -> Tensor {
                 try weights.tensor(layout.name(part, layer: l), shape: shape)
             }
+            func p(_ part: LlamaWeightLayout.BlockWeight, _ shape: [Int]) throws -> Projection {
+                try Projection(weights, layout.name(part, layer: l), shape: shape)
+            }
             /// The part when `present` (the config's flag for it), else nil.
             func optional(_ present: Bool, _ part: LlamaWeightLayout.BlockWeight, _ shape: [Int]) throws -> Tensor? {
                 present ? try w(part, shape) : nil
             }
-            func qw(_ part: LlamaWeightLayout.BlockWeight, _ shape: [Int]) -> QuantizedMatrix? {
-                blocksOf(layout.name(part, layer: l), shape)
-            }
             var attention = LlamaAttention(layer: l, heads: H, kvHeads: KV, headDim: d,
-                                           query: try w(.query, [H * d, D]), key: try w(.key, [KV * d, D]),
-                                           value: try w(.value, [KV * d, D]), output: try w(.output, [D, H * d]))
-            if let q = qw(.query, [H * d, D]), let k = qw(.key, [KV * d, D]), let v = qw(.value, [KV * d, D]),
-               let qkv = QuantizedMatrix(stacking: [q, k, v]), let o = qw(.output, [D, H * d]) {
-                attention.quantized = (qkv, o)
-            }
+                                           query: try p(.query, [H * d, D]), key: try p(.key, [KV * d, D]),
+                                           value: try p(.value, [KV * d, D]), output: try p(.output, [D, H * d]))
             let qkvBias = config.queryKeyValueBias
             attention.queryBias = try optional(qkvBias, .queryBias, [H * d])
             attention.keyBias = try optional(qkvBias, .keyBias, [KV * d])
@@ -113,11 +96,7 @@ public final class LlamaModel: LanguageModel {
                 attention.queryNorm = .rms(weight: try w(.queryNorm, [d]), eps: config.rmsNormEps)
                 attention.keyNorm = .rms(weight: try w(.keyNorm, [d]), eps: config.rmsNormEps)
             }
-            var mlp = LlamaMLP(layer: l, gate: try w(.gate, [F, D]), up: try w(.up, [F, D]), down: try w(.down, [D, F]))
-            if let g = qw(.gate, [F, D]), let u = qw(.up, [F, D]), let gateUp = QuantizedMatrix(stacking: [g, u]),
-               let dn = qw(.down, [D, F]) {
-                mlp.quantized = (gateUp, dn)
-            }
+            var mlp = LlamaMLP(layer: l, gate: try p(.gate, [F, D]), up: try p(.up, [F, D]), down: try p(.down, [D, F]))
             mlp.gateBias = try optional(config.mlpBias, .gateBias, [F])
             mlp.upBias = try optional(config.mlpBias, .upBias, [F])
             mlp.downBias = try optional(config.mlpBias, .downBias, [D])
@@ -239,13 +218,7 @@ public final class LlamaModel: LanguageModel {
         let dModel = TraceRecorder.dModel
         let pos = r.pos
 
-        var xd = [Float](repeating: 0, count: T * D)
-        embedding.data.withUnsafeBufferPointer { e in
-            for (t, id) in ids.enumerated() {
-                for c in 0..<D { xd[t * D + c] = e[id * D + c] }
-            }
-        }
-        var x = r.hook(.embed, Tensor(shape: [T, D], data: xd), title: "Token embeddings", formula: "embed = W_E[token]",
+        var x = r.hook(.embed, embedding.gather(ids), title: "Token embeddings", formula: "embed = W_E[token]",
                        explanation: "Each token's row of the embedding matrix; Llama adds no position vector (RoPE rotates q and k instead).",
                        axes: [pos, dModel])
         // RoPE's tables are steps of their own; when a patch changes them, every layer rotates by the patched ones.
@@ -273,7 +246,7 @@ public final class LlamaModel: LanguageModel {
         }
         let normed = finalNorm(x, at: .final, inputs: [.residPost(layer: blocks.count - 1)], recorder: &r)
         let (rows, logitPos, logitNote) = r.logitRows(normed, options, vocab: config.vocabSize)
-        _ = r.hook(.logits, project(rows, lmHeadPacked, quantizedHead), title: "Logits",
+        _ = r.hook(.logits, lmHead(rows), title: "Logits",
                    formula: tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U",
                    explanation: "A score for every vocabulary entry as the next token; softmax turns them into probabilities." + logitNote,
                    axes: [logitPos, Axis("vocab")], inputs: [.normOut(.final)], always: true)

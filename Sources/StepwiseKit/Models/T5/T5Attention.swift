@@ -86,7 +86,7 @@ struct T5Attention: Sendable {
     /// `[d_model, heads·d_kv]`.
     let output: Projection
     /// `output` split by head, for `hook_result`.
-    let outputPerHead: [PackedMatrix]
+    let outputPerHead: OutputSlices
 
     static let scoreText = "scores = q · kᵀ  (no 1/√d_head: T5 folds that scale into W_Q's initialisation; no position bias)"
 

@@ -56,7 +56,7 @@ public final class T5Model: LanguageModel {
             let o = try p(prefix + ".o.weight", [D, inner])
             return T5Attention(layer: layer, heads: H, dHead: d, query: try p(prefix + ".q.weight", [inner, D]),
                                key: try p(prefix + ".k.weight", [inner, D]), value: try p(prefix + ".v.weight", [inner, D]),
-                               output: o, outputPerHead: AttentionMath.outputSlices(o.packed.unpacked(), heads: H))
+                               output: o, outputPerHead: OutputSlices(o, heads: H))
         }
         func mlp(_ prefix: String, layer: Int) throws -> T5MLP {
             if config.isGatedAct {
@@ -104,11 +104,11 @@ public final class T5Model: LanguageModel {
                 headNote = config.tieWordEmbeddings ? "lm_head.weight, which differs from shared.weight, so it is used (as transformers does) although the config ties them"
                                                     : "lm_head.weight, a matrix of its own"
             }
-            lmHead = tiedHead ? Projection(packed: PackedMatrix(shared), blocks: nil) : Projection(packed: PackedMatrix(head), blocks: nil)
+            lmHead = Projection(tiedHead ? shared : head)
         } else if config.tieWordEmbeddings {
             tiedHead = true
             headNote = "tied to the shared embedding"
-            lmHead = Projection(packed: PackedMatrix(shared), blocks: nil)
+            lmHead = Projection(shared)
         } else {
             throw StepwiseError.file(weights.path, "has no tensor 'lm_head.weight', and config.json's tie_word_embeddings is false (a T5 v1.1 / Flan-T5 head of its own)")
         }
