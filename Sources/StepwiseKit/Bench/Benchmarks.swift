@@ -49,6 +49,15 @@ public enum Benchmarks {
             let tp = median(runs: runs) { _ = packed.linear(x) }
             results.append(Result(key: "packed.\(s.m)x\(s.k)x\(s.n)", name: "  pre-packed weights", value: flops / tp / 1e9,
                                   unit: "GFLOP/s", detail: String(format: "%.3f ms, %@", tp * 1000, isa.rawValue)))
+            // The same product from weights as a GGUF stores them (what the models use), converted as it multiplies.
+            guard s.m > StoredMatrix.vectorRows else { continue }
+            for format in [StoredMatrix.Format.q4_1, .q8_0] where s.k % format.blockValues == 0 {
+                let bytes = blockBytes(format, rows: s.n, columns: s.k, rng: &rng)
+                let stored = bytes.withUnsafeBytes { StoredMatrix(format: format, rows: s.n, columns: s.k, bytes: $0) }
+                let ts = median(runs: runs) { _ = stored.linear(x) }
+                results.append(Result(key: "stored.\(format.rawValue).\(s.m)x\(s.k)x\(s.n)", name: "  \(format.ggufType.name) weights",
+                                      value: flops / ts / 1e9, unit: "GFLOP/s", detail: String(format: "%.3f ms, %@", ts * 1000, isa.rawValue)))
+            }
         }
         return results + blockMatvec(runs: runs)
     }
@@ -60,17 +69,22 @@ public enum Benchmarks {
         var rng = SplitMix64(seed: 3)
         let x = Tensor(shape: [1, columns], data: (0..<columns).map { _ in rng.nextFloat() - 0.5 })
         return StoredMatrix.Format.blockFormats.map { format in
-            // Random codes with float16 scales of 2^-10 (finite and small whatever the scale bytes hold).
-            let blocks = rows * columns / format.blockValues
-            var bytes = (0..<(blocks * format.blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-            let scaleOffsets = format == .q6_K ? [208] : format == .q4_1 || format == .q5_1 || format == .q4_K || format == .q5_K ? [0, 2] : [0]
-            for b in 0..<blocks { for o in scaleOffsets { bytes[b * format.blockBytes + o] = 0; bytes[b * format.blockBytes + o + 1] = 0x14 } }
+            let bytes = blockBytes(format, rows: rows, columns: columns, rng: &rng)
             let q = bytes.withUnsafeBytes { StoredMatrix(format: format, rows: rows, columns: columns, bytes: $0) }
             let t = median(runs: runs * 3) { _ = q.linear(x) }
             return Result(key: "matvec.\(format.rawValue).\(columns)x\(rows)", name: "matvec \(format.ggufType.name) 1x\(columns) · \(columns)x\(rows)",
                           value: Double(bytes.count) / t / 1e9, unit: "GB/s",
                           detail: String(format: "%.1f µs, %.1f GFLOP/s, %@", t * 1e6, 2 * Double(rows * columns) / t / 1e9, KernelISA.selected.rawValue))
         }
+    }
+
+    /// Random codes with float16 scales of 2^-10 (finite and small whatever the scale bytes hold).
+    static func blockBytes(_ format: StoredMatrix.Format, rows: Int, columns: Int, rng: inout SplitMix64) -> [UInt8] {
+        let blocks = rows * columns / format.blockValues
+        var bytes = (0..<(blocks * format.blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let scaleOffsets = format == .q6_K ? [208] : format.hasMin ? [0, 2] : [0]
+        for b in 0..<blocks { for o in scaleOffsets { bytes[b * format.blockBytes + o] = 0; bytes[b * format.blockBytes + o + 1] = 0x14 } }
+        return bytes
     }
 
     /// Load time, traced forward passes at several prompt lengths, and generation with the KV cache.

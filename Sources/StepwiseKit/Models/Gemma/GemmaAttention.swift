@@ -12,11 +12,8 @@ struct GemmaAttention: Sendable {
     let heads: Int
     let kvHeads: Int
     let headDim: Int
-    /// `[heads·d_head, d_model]`.
-    let query: Projection
-    /// `[kvHeads·d_head, d_model]`.
-    let key: Projection
-    let value: Projection
+    /// W_Q `[heads·d_head, d_model]`, W_K and W_V `[kvHeads·d_head, d_model]` stacked: one product gives q, k and v.
+    let qkv: Projection
     /// `[d_model, heads·d_head]`.
     let output: Projection
     /// `output` split by head, for `hook_result`.
@@ -51,13 +48,14 @@ struct GemmaAttention: Sendable {
         let headAxis = TraceRecorder.head, kvAxis = TraceRecorder.kvHead, dHead = TraceRecorder.dHead
         let ln1: [HookName] = [.normOut(.ln1(layer: L))]
 
-        var q = r.hook(.q(layer: L), query(x).reshaped([T, H, d]), title: "Queries (layer \(L))", formula: "q = ln1 · W_Q",
+        let parts = qkv.linearParts(x)
+        var q = r.hook(.q(layer: L), parts[0].reshaped([T, H, d]), title: "Queries (layer \(L))", formula: "q = ln1 · W_Q",
                        explanation: "What each position looks for, per head, before its norm and RoPE.",
                        axes: [pos, headAxis, dHead], inputs: ln1)
-        var k = r.hook(.k(layer: L), key(x).reshaped([T, KV, d]), title: "Keys (layer \(L))", formula: "k = ln1 · W_K",
+        var k = r.hook(.k(layer: L), parts[1].reshaped([T, KV, d]), title: "Keys (layer \(L))", formula: "k = ln1 · W_K",
                        explanation: "What each position offers; \(sharingDescription).",
                        axes: [pos, kvAxis, dHead], inputs: ln1)
-        let v = r.hook(.v(layer: L), value(x).reshaped([T, KV, d]), title: "Values (layer \(L))", formula: "v = ln1 · W_V",
+        let v = r.hook(.v(layer: L), parts[2].reshaped([T, KV, d]), title: "Values (layer \(L))", formula: "v = ln1 · W_V",
                        explanation: "What each position passes on when attended to; \(sharingDescription).",
                        axes: [pos, kvAxis, dHead], inputs: ln1)
         var qFrom: HookName = .q(layer: L), kFrom: HookName = .k(layer: L)

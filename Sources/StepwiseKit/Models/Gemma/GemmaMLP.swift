@@ -3,9 +3,8 @@
 /// Mirrors transformers' `Gemma3MLP` (no biases; `hidden_activation` `gelu_pytorch_tanh`).
 struct GemmaMLP: Sendable {
     let layer: Int
-    /// `[d_mlp, d_model]`.
-    let gate: Projection
-    let up: Projection
+    /// W_gate and W_up `[d_mlp, d_model]` stacked: one product gives both.
+    let gateUp: Projection
     /// `[d_model, d_mlp]`.
     let down: Projection
     let activation: Activation
@@ -17,10 +16,11 @@ struct GemmaMLP: Sendable {
         let pos = r.pos
         let dMLP = TraceRecorder.dMLP
         let ln2: [HookName] = [.normOut(.ln2(layer: L))]
-        let g = r.hook(.mlpPre(layer: L), gate(x), title: "MLP gate projection (layer \(L))", formula: "gate = ln2 · W_gate",
+        let parts = gateUp.linearParts(x)
+        let g = r.hook(.mlpPre(layer: L), parts[0], title: "MLP gate projection (layer \(L))", formula: "gate = ln2 · W_gate",
                        explanation: "The gate projection: its GELU decides how much of each up-projected feature passes.",
                        axes: [pos, dMLP], inputs: ln2)
-        let u = r.hook(.mlpPreLinear(layer: L), up(x), title: "MLP up projection (layer \(L))", formula: "up = ln2 · W_up",
+        let u = r.hook(.mlpPreLinear(layer: L), parts[1], title: "MLP up projection (layer \(L))", formula: "up = ln2 · W_up",
                        explanation: "The up projection: the features the gate scales.", axes: [pos, dMLP], inputs: ln2)
         var act = g.data
         let f = activation

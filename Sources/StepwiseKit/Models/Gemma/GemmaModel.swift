@@ -66,12 +66,12 @@ public final class GemmaModel: LanguageModel {
             let output = try p(.output, [D, H * d])
             let attention = GemmaAttention(
                 layer: l, heads: H, kvHeads: KV, headDim: d,
-                query: try p(.query, [H * d, D]), key: try p(.key, [KV * d, D]), value: try p(.value, [KV * d, D]),
+                qkv: Projection(stacking: [try p(.query, [H * d, D]), try p(.key, [KV * d, D]), try p(.value, [KV * d, D])]),
                 output: output, outputPerHead: OutputSlices(output, heads: H),
                 queryNorm: config.hasQKNorm ? try n(.queryNorm, d) : nil, keyNorm: config.hasQKNorm ? try n(.keyNorm, d) : nil,
                 rope: sliding ? local : global, window: sliding ? config.slidingWindow : nil,
                 queryScalar: config.queryPreAttnScalar, softcap: config.attnLogitSoftcapping)
-            let mlp = GemmaMLP(layer: l, gate: try p(.gate, [F, D]), up: try p(.up, [F, D]), down: try p(.down, [D, F]),
+            let mlp = GemmaMLP(layer: l, gateUp: Projection(stacking: [try p(.gate, [F, D]), try p(.up, [F, D])]), down: try p(.down, [D, F]),
                                activation: config.hiddenActivation)
             blocks.append(GemmaBlock(layer: l, ln1: try n(.ln1, D), ln1Post: try n(.ln1Post, D), ln2: try n(.ln2, D),
                                      ln2Post: try n(.ln2Post, D), attention: attention, mlp: mlp))
