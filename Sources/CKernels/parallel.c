@@ -19,16 +19,18 @@
 /// finished a job spins (with `pause`) for a few tens of microseconds before it sleeps on a condition
 /// variable, so back-to-back jobs start without a system call.
 ///
-/// Every worker has a mailbox: the caller writes the job, then the job's number into each `start`;
-/// a worker takes tasks from the shared counter until none is left, then writes the number into its
-/// `done`. The caller returns only when every worker has said done, so no worker is still looking at
-/// a job when the next one is written.
+/// Every worker has a mailbox: the caller writes the job, opens it (`open_job`), then writes the job's
+/// number into each `start`. A worker that sees it counts itself in (`inside`), and takes tasks from the
+/// shared counter only if that job is still open. When the counter runs out the caller closes the job and
+/// waits only for the workers counted in, which are busy with its last tasks or about to leave: a worker
+/// the scheduler has not run yet (a shared machine, more threads than cores) is not waited for, and when
+/// it runs it finds the job closed and does nothing. So no worker looks at a job after its caller
+/// returned, and a descheduled worker costs the caller nothing.
 enum { SPIN_ROUNDS = 20000, MAX_WORKERS = 63 };
 
 typedef struct {
     _Atomic unsigned long start;
-    _Atomic unsigned long done;
-    char pad[64 - 2 * sizeof(unsigned long)];  // one cache line per mailbox
+    char pad[64 - sizeof(unsigned long)];  // one cache line per mailbox
 } mailbox;
 
 static mailbox boxes[MAX_WORKERS];
@@ -44,6 +46,8 @@ static stepwise_task_fn job_fn;
 static void *job_context;
 static size_t job_count;
 static _Atomic size_t next_index;
+static _Atomic unsigned long open_job;  // the job workers may join, 0 when none
+static _Atomic int inside;              // workers that joined the open job and have not left
 
 static void take_tasks(void) {
     size_t i;
@@ -68,8 +72,11 @@ static void *worker_main(void *arg) {
             pthread_mutex_unlock(&sleep_lock);
         }
         seen = g;
-        take_tasks();
-        atomic_store_explicit(&box->done, g, memory_order_release);
+        // Counted in first, then the check: the caller closes the job before it waits for `inside`, so
+        // either this sees it closed or the caller sees this worker counted (both sequentially consistent).
+        atomic_fetch_add(&inside, 1);
+        if (atomic_load(&open_job) == g) take_tasks();
+        atomic_fetch_sub(&inside, 1);
     }
     return NULL;
 }
@@ -116,6 +123,7 @@ void stepwise_parallel_for(size_t count, stepwise_task_fn fn, void *context) {
     job_count = count;
     atomic_store_explicit(&next_index, 0, memory_order_relaxed);
     unsigned long g = ++job_number;
+    atomic_store(&open_job, g);
     for (int w = 0; w < worker_count; w++) atomic_store(&boxes[w].start, g);
     if (atomic_load(&sleepers) > 0) {
         pthread_mutex_lock(&sleep_lock);
@@ -123,8 +131,7 @@ void stepwise_parallel_for(size_t count, stepwise_task_fn fn, void *context) {
         pthread_mutex_unlock(&sleep_lock);
     }
     take_tasks();
-    for (int w = 0; w < worker_count; w++) {
-        while (atomic_load_explicit(&boxes[w].done, memory_order_acquire) != g) STEPWISE_PAUSE();
-    }
+    atomic_store(&open_job, 0);
+    while (atomic_load(&inside) != 0) STEPWISE_PAUSE();
     pthread_mutex_unlock(&caller_lock);
 }

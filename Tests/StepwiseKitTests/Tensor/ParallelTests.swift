@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import Testing
 @testable import StepwiseKit
 
@@ -46,5 +47,34 @@ struct ParallelTests {
             }
         }
         #expect(results.array == [Int](repeating: 200, count: 8))
+    }
+
+    @Test("with every core busy elsewhere, jobs still run each index once, and no task runs after its caller returned")
+    func oversubscribed() {
+        // Spinning threads, one more than the cores, so pool workers are often not running when a job starts.
+        final class Flag: Sendable { let stop = Atomic<Bool>(false) }
+        let flag = Flag()
+        let spinners = Parallel.threads + 1
+        let group = DispatchGroup()
+        for _ in 0..<spinners {
+            DispatchQueue.global().async(group: group) {
+                var x = 0
+                while !flag.stop.load(ordering: .relaxed) { x &+= 1 }
+                _ = x
+            }
+        }
+        let jobs = 300
+        let all = (0..<jobs).map { _ in Counts(24) }
+        var ok = 0
+        for j in 0..<jobs {
+            let c = all[j]
+            Parallel.forEach(24) { i in c.values[i] += 1 }
+            if c.array == [Int](repeating: 1, count: 24) { ok += 1 }
+        }
+        flag.stop.store(true, ordering: .relaxed)
+        group.wait()
+        #expect(ok == jobs)
+        // A late worker would have added to some job's counts after it was checked.
+        #expect(all.allSatisfy { $0.array == [Int](repeating: 1, count: 24) })
     }
 }

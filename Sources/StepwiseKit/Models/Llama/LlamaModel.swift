@@ -210,7 +210,7 @@ public final class LlamaModel: LanguageModel {
         if let cache {
             precondition(cache.keys.count == blocks.count, "LlamaModel: cache has \(cache.keys.count) layers, model \(blocks.count)")
         }
-        let T = ids.count, D = config.hiddenSize
+        let T = ids.count
         let labels = ids.map { tokenizer.label(for: $0) }
         let keyLabels = (cache?.tokenIDs.map { tokenizer.label(for: $0) } ?? []) + labels
         var r = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
