@@ -1,12 +1,12 @@
 extension Settings {
     /// The names `set` accepts, in the order `set` lists them.
-    public static let names = ["precision", "width", "rows", "cols", "view", "color", "theme", "unicode", "mask",
+    public static let names = ["precision", "width", "rows", "cols", "view", "color", "theme", "palette", "unicode", "mask",
                                "pager", "header", "temperature", "top-k", "top-p", "seed"]
 
     /// Completion choices for settings with a fixed set of values.
     public static let choices: [String: [String]] = [
         "view": ViewKind.allCases.map(\.rawValue), "color": ["on", "off"], "unicode": ["on", "off"],
-        "theme": ViewOptions.Theme.allCases.map(\.rawValue),
+        "theme": ViewOptions.Theme.allCases.map(\.rawValue), "palette": ColorScale.Palette.allCases.map(\.rawValue),
         "width": ["auto"], "mask": ["auto", "causal", "none"], "pager": Paging.Mode.allCases.map(\.rawValue), "header": ["full", "short"],
     ]
 }
@@ -29,7 +29,8 @@ enum SettingsCommands {
         ("cols", "most columns before the middle is elided (0: fit)"),
         ("view", "auto (heatmaps for patterns), table or heatmap"),
         ("color", "256-colour heatmaps and highlights"),
-        ("theme", "the terminal's background, for colour scales: dark or light"),
+        ("theme", "the background: dark or light (colour scales, pictures)"),
+        ("palette", "pictures' colour scale: viridis, cividis or grey"),
         ("unicode", "block characters and … (off: pure ASCII)"),
         ("mask", "attention mask: auto (the model's own), causal or none; re-runs the prompt"),
         ("pager", "auto (output taller than the terminal), on or off; $PAGER, else less"),
@@ -45,7 +46,7 @@ enum SettingsCommands {
         let values: [String: String] = [
             "precision": "\(st.precision)", "width": st.width.map(String.init) ?? "auto",
             "rows": st.maxRows == 0 ? "fit" : "\(st.maxRows)", "cols": st.maxCols == 0 ? "fit" : "\(st.maxCols)",
-            "view": st.view.rawValue, "color": st.color ? "on" : "off", "theme": st.theme.rawValue,
+            "view": st.view.rawValue, "color": st.color ? "on" : "off", "theme": st.theme.rawValue, "palette": st.palette.rawValue,
             "unicode": st.unicode ? "on" : "off", "mask": st.causalMask.map { $0 ? "causal" : "none" } ?? "auto",
             "pager": st.pager.rawValue, "header": st.shortHeaders ? "short" : "full", "temperature": "\(s.sampling.temperature)",
             "top-k": s.sampling.topK == 0 ? "off" : "\(s.sampling.topK)", "top-p": s.sampling.topP >= 1 ? "off" : "\(s.sampling.topP)",
@@ -66,7 +67,8 @@ enum SettingsCommands {
         summary: "change a setting (\(Settings.names.joined(separator: ", ")))",
         help: "'set' alone lists every setting with its value. The settings:\n"
             + descriptions.map { "- \($0.name): \($0.text)" }.joined(separator: "\n"),
-        examples: ["set precision 4", "set view heatmap", "set mask none", "set pager off", "set unicode off", "set temperature 0.7", "set"],
+        examples: ["set precision 4", "set view heatmap", "set mask none", "set pager off", "set unicode off", "set palette cividis",
+                   "set temperature 0.7", "set"],
         completion: .settings
     ) { session, context, rest in
         let words = try Arguments.split(rest)
@@ -86,6 +88,11 @@ enum SettingsCommands {
         case "theme":
             guard let t = ViewOptions.Theme(rawValue: value) else { throw StepwiseError.usage("theme is dark or light, got '\(value)'") }
             session.settings.theme = t
+        case "palette":
+            guard let p = ColorScale.Palette(rawValue: value.lowercased()) else {
+                throw StepwiseError.usage("palette is viridis, cividis or grey, got '\(value)'")
+            }
+            session.settings.palette = p
         case "mask":
             switch value {
             case "auto": session.settings.causalMask = nil

@@ -101,6 +101,6 @@ public enum SessionHTML {
             }
             body += HTMLPage.entry(e)
         }
-        return HTMLPage.document(title: "Stepwise session", body: body)
+        return HTMLPage.document(title: "Stepwise session", body: body, theme: session.settings.theme)
     }
 }
