@@ -10,7 +10,9 @@ struct REPL {
         self.session = session
     }
 
-    func context(interactive: Bool) -> CommandContext {
+    /// - Parameter images: offer pictures in the terminal (`set images`): only for commands typed at the
+    ///   interactive prompt.
+    func context(interactive: Bool, images: Bool = false) -> CommandContext {
         Console.color.store(session.settings.color, ordering: .relaxed)
         var context = CommandContext(
             width: session.settings.width ?? Terminal.width, color: session.settings.color, interactive: interactive,
@@ -18,6 +20,7 @@ struct REPL {
             emit: { Console.print($0) },
             baseDirectory: FileManager.default.currentDirectoryPath)
         if interactive { context.height = Terminal.height }
+        if images && interactive && Terminal.isInteractive { context.images = InlinePictures.sink }
         return context
     }
 
@@ -66,12 +69,15 @@ struct REPL {
                 _ = playLesson(String(words[1]), reader: &reader, pause: true)
                 continue
             }
-            switch interpreter.execute(line, in: &session, context: context(interactive: true)) {
+            switch interpreter.execute(line, in: &session, context: context(interactive: true, images: true)) {
             case .output(let out):
                 Console.color.store(session.settings.color, ordering: .relaxed)
                 // Taller than the terminal: through the pager, so nothing scrolls away unread.
                 Pager.print(out, mode: session.settings.pager)
+                // A picture follows the text, written to the terminal itself, never through the pager.
+                InlinePictures.flush()
             case .failure(let message):
+                InlinePictures.discard()
                 // One error, wrapped at the terminal's width on word boundaries.
                 Prose.wrap(message, width: Terminal.width, rest: "  ", cap: false).forEach(Console.error)
             case .quit: return

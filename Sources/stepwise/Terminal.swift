@@ -31,6 +31,15 @@ enum Terminal {
         return 24
     }
 
+    /// The size in cells (``width`` × ``height``) and, when the terminal reports it, of a cell in pixels.
+    static var geometry: TerminalGeometry {
+        var ws = winsize()
+        let known = ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &ws) == 0
+        return TerminalGeometry(columns: width, rows: height,
+                                pixelWidth: known && ws.ws_col > 0 ? Int(ws.ws_xpixel) * width / Int(ws.ws_col) : 0,
+                                pixelHeight: known && ws.ws_row > 0 ? Int(ws.ws_ypixel) * height / Int(ws.ws_row) : 0)
+    }
+
     /// Whether to colour: `--color always|never`, or for `auto` a terminal without `NO_COLOR`.
     static func useColor(_ mode: String) -> Bool {
         switch mode {
@@ -57,7 +66,7 @@ enum Terminal {
 
 /// Writes to standard output and error without buffering surprises. Every line passes through
 /// ``TerminalText/safe(_:color:)``: only Stepwise's own colour codes reach the terminal, and only when
-/// colour is on. A failed write (a full disk, a closed pipe: SIGPIPE is ignored) ends the program with
+/// colour is on. The one other sequence is a picture's (``writeImage(_:)``), built from pixels. A failed write (a full disk, a closed pipe: SIGPIPE is ignored) ends the program with
 /// one line on standard error and exit status 1, instead of a crash.
 enum Console {
     /// Whether colour codes may pass (the session's `color` setting); set by the REPL.
@@ -70,6 +79,12 @@ enum Console {
     /// A line as it may reach the terminal (or the pager, which passes it on): ``TerminalText/safe(_:color:)``.
     static func printable(_ line: String) -> String {
         TerminalText.safe(line, color: color.load(ordering: .relaxed))
+    }
+
+    /// A picture's escape sequence from ``ImageEscape``, written as it is: it holds only the keys and
+    /// base64 or sixel data that ``ImageEscape`` wrote from the picture's pixels, never a line's text.
+    static func writeImage(_ sequence: String) {
+        write(STDOUT_FILENO, sequence)
     }
 
     static func error(_ line: String) {

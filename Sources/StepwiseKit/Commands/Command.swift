@@ -72,6 +72,13 @@ public struct CommandContext: Sendable {
     public var baseDirectory: String?
     /// Set while a lesson runs: what its commands may read and write (``LessonSandbox``).
     public var sandbox: LessonSandbox?
+    /// Where pictures go that the terminal can draw (`set images`): set only by the interactive REPL at
+    /// a terminal; nil in batch mode, for pipes and files, and always nil inside a lesson.
+    public var images: InlineImages? {
+        get { sandbox == nil ? inlineImages : nil }
+        set { inlineImages = newValue }
+    }
+    private var inlineImages: InlineImages?
 
     public init(width: Int = 80, color: Bool = false, interactive: Bool = false,
                 isCancelled: @escaping @Sendable () -> Bool = { false },

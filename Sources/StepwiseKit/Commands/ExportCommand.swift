@@ -10,8 +10,9 @@ enum ExportCommand {
             position. \
             Pictures: FILE.svg, .png or .html draws what 'show NAME' shows (a pattern as a heatmap with the \
             mask hatched, other tensors as coloured tables), 'export heads L FILE' every head of layer L, \
-            'export top [K] FILE' the K likeliest next tokens as bars, 'export logits FILE' the top 10; add \
-            --palette cividis or grey for another colour scale (default viridis). \
+            'export top [K] FILE' the K likeliest next tokens as bars, 'export logits FILE' the top 10. \
+            Their colours follow 'set theme' (the background) and 'set palette' (the colour scale: viridis, \
+            cividis or grey); add --palette NAME for another scale in one picture. \
             The file is written whole or not at all.
             """,
         examples: ["export blocks.0.attn.hook_pattern pattern0.npy", "export pattern 0 head 1 head1.csv",
@@ -30,7 +31,7 @@ enum ExportCommand {
         let path = try context.writablePath(file, command: "export", force: force)
         let what = words.joined(separator: " ")
         if format.isPicture {
-            let (picture, described) = try PictureExport.picture(what, session: session, palette: palette ?? .viridis)
+            let (picture, described) = try PictureExport.picture(what, session: session, palette: palette)
             try Exporter.write(PictureExport.encode(picture, format: format), to: path, force: force, shownAs: file)
             return ["wrote \(described) to \(file) (\(picture.width)×\(picture.height) px)"]
         }

@@ -10,7 +10,9 @@ enum InspectCommands {
             q L, k L, v L, scores L, pattern L, z L, result L, attn_out L, resid_mid L, pre L, post L, \
             mlp_out L, resid_post L, ln1 L, ln_final, logits. Slices are NumPy-style, one per axis: \
             [:, 2, :8], [-1], [1:4]. 'head H' after a layer picks one head; a slice after it picks that \
-            head's query and key positions. Sliced rows keep their position numbers.
+            head's query and key positions. Sliced rows keep their position numbers. \
+            In a terminal that draws pictures ('set images'), a heatmap is also drawn as the picture \
+            'export NAME FILE.png' writes, below the text.
             """,
         examples: ["show blocks.0.attn.hook_q[:, 2, :8]", "show pattern 0 head 3", "show pattern 1 head 2[-4:, :8]",
                    "show resid_post 1[-1]", "show logits[-1, :10]"],
@@ -20,8 +22,15 @@ enum InspectCommands {
         let q = try StepQuery.parse(rest, in: trace)
         let step = trace[q.name]!
         let index = trace.position(of: q.name)!
-        return StepRenderer.render(step, index: index, of: trace.steps.count, selections: q.selections,
-                                   session: session, context: context)
+        let lines = StepRenderer.render(step, index: index, of: trace.steps.count, selections: q.selections,
+                                        session: session, context: context)
+        // Where the terminal draws pictures, a heatmap also comes as the picture 'export' would write.
+        if let images = context.images, images.wanted(session.settings.images),
+           StepRenderer.usesHeatmap(step, rank: StepRenderer.slice(step, q.selections).0.rank, view: session.settings.view) {
+            images.show({ StepPictures.step(step, selections: q.selections, typed: rest, session: session) },
+                        mode: session.settings.images)
+        }
+        return lines
     }
 
     static func layerAndHead(_ rest: String, _ session: Session, needHead: Bool, layers: Int? = nil) throws -> (Int, Int?) {
@@ -137,7 +146,7 @@ enum InspectCommands {
     static let heads = Command(
         "heads", usage: "heads [encoder|decoder|cross] [LAYER]",
         summary: "every head's attention pattern side by side (default: the current step's layer, else 0)",
-        help: "On an encoder-decoder model name the attention: 'heads encoder 0' (the source attending to itself), 'heads decoder 0' (the target, causal) or 'heads cross 0' (target rows, source columns); alone it takes the current step's.",
+        help: "On an encoder-decoder model name the attention: 'heads encoder 0' (the source attending to itself), 'heads decoder 0' (the target, causal) or 'heads cross 0' (target rows, source columns); alone it takes the current step's. In a terminal that draws pictures ('set images'), the heads are also drawn as 'export heads L FILE.png' draws them.",
         examples: ["heads", "heads 1", "heads cross 0"],
         completion: .layer
     ) { session, context, rest in
@@ -152,7 +161,9 @@ enum InspectCommands {
             L = try Arguments.int(words.joined(separator: " "), "layer", range: 0...(place.layers - 1))
         }
         guard let step = trace[place.name(.pattern(layer: L)).name] else { throw StepwiseError(.model, "no attention pattern for layer \(L)") }
-        return StepRenderer.headGrid(step, layer: L, session: session, context: context)
+        let lines = StepRenderer.headGrid(step, layer: L, session: session, context: context)
+        try context.images?.show({ try StepPictures.heads(layer: L, place: place, session: session) }, mode: session.settings.images)
+        return lines
     }
 
     static let embed = Command(

@@ -96,8 +96,13 @@ public struct Settings: Equatable, Sendable {
     public var color = false
     /// Unicode box and block characters (false: pure ASCII).
     public var unicode = true
-    /// The terminal's background, for colour scales.
+    /// The terminal's background, for colour scales; pictures take its background and text colours too.
     public var theme: ViewOptions.Theme = .dark
+    /// The colour scale of pictures (`export`, `record`, `stepwise html`, images in the terminal).
+    public var palette: ColorScale.Palette = .viridis
+    /// When `show` and `heads` also draw their heatmap as a picture in the terminal (only ever at the
+    /// REPL's prompt in a terminal that can: ``CommandContext/images``).
+    public var images: ImageMode = .auto
     /// The attention mask: nil = the model's own (causal for decoders, none for encoders); true/false forces it.
     public var causalMask: Bool?
     /// When output goes through the pager (only ever at a terminal): taller than the screen, always or never.

@@ -1,12 +1,13 @@
 extension Settings {
     /// The names `set` accepts, in the order `set` lists them.
-    public static let names = ["precision", "width", "rows", "cols", "view", "color", "theme", "unicode", "mask",
+    public static let names = ["precision", "width", "rows", "cols", "view", "color", "theme", "palette", "images", "unicode", "mask",
                                "pager", "header", "temperature", "top-k", "top-p", "seed"]
 
     /// Completion choices for settings with a fixed set of values.
     public static let choices: [String: [String]] = [
         "view": ViewKind.allCases.map(\.rawValue), "color": ["on", "off"], "unicode": ["on", "off"],
-        "theme": ViewOptions.Theme.allCases.map(\.rawValue),
+        "theme": ViewOptions.Theme.allCases.map(\.rawValue), "palette": ColorScale.Palette.allCases.map(\.rawValue),
+        "images": ImageMode.allCases.map(\.rawValue),
         "width": ["auto"], "mask": ["auto", "causal", "none"], "pager": Paging.Mode.allCases.map(\.rawValue), "header": ["full", "short"],
     ]
 }
@@ -29,7 +30,9 @@ enum SettingsCommands {
         ("cols", "most columns before the middle is elided (0: fit)"),
         ("view", "auto (heatmaps for patterns), table or heatmap"),
         ("color", "256-colour heatmaps and highlights"),
-        ("theme", "the terminal's background, for colour scales: dark or light"),
+        ("theme", "the background: dark or light (colour scales, pictures)"),
+        ("palette", "pictures' colour scale: viridis, cividis or grey"),
+        ("images", "heatmaps of show and heads as pictures too: auto (if detected), on (else sixel), off, kitty, iterm or sixel"),
         ("unicode", "block characters and … (off: pure ASCII)"),
         ("mask", "attention mask: auto (the model's own), causal or none; re-runs the prompt"),
         ("pager", "auto (output taller than the terminal), on or off; $PAGER, else less"),
@@ -40,18 +43,25 @@ enum SettingsCommands {
         ("seed", "random seed for sampling (same seed, same tokens)"),
     ]
 
-    static func list(_ s: Session, width: Int) -> [String] {
+    /// What `images` does here: the protocol it draws with, and what was detected.
+    static func imagesNow(_ mode: ImageMode, _ images: InlineImages?) -> String {
+        images?.detection.describe(mode) ?? "text only here: pictures are drawn only at the REPL's prompt in a terminal"
+    }
+
+    static func list(_ s: Session, width: Int, images: InlineImages? = nil) -> [String] {
         let st = s.settings
         let values: [String: String] = [
             "precision": "\(st.precision)", "width": st.width.map(String.init) ?? "auto",
             "rows": st.maxRows == 0 ? "fit" : "\(st.maxRows)", "cols": st.maxCols == 0 ? "fit" : "\(st.maxCols)",
-            "view": st.view.rawValue, "color": st.color ? "on" : "off", "theme": st.theme.rawValue,
+            "view": st.view.rawValue, "color": st.color ? "on" : "off", "theme": st.theme.rawValue, "palette": st.palette.rawValue, "images": st.images.rawValue,
             "unicode": st.unicode ? "on" : "off", "mask": st.causalMask.map { $0 ? "causal" : "none" } ?? "auto",
             "pager": st.pager.rawValue, "header": st.shortHeaders ? "short" : "full", "temperature": "\(s.sampling.temperature)",
             "top-k": s.sampling.topK == 0 ? "off" : "\(s.sampling.topK)", "top-p": s.sampling.topP >= 1 ? "off" : "\(s.sampling.topP)",
             "seed": "\(s.sampling.seed)",
         ]
-        let rows = descriptions.map { ($0.name, values[$0.name] ?? "?", $0.text) }
+        let rows = descriptions.map { d in
+            (d.name, values[d.name] ?? "?", d.text + (d.name == "images" ? "; now " + imagesNow(st.images, images) : ""))
+        }
         let w = rows.map(\.0.count).max()!
         let v = rows.map(\.1.count).max()!
         // The description wraps under itself, so every line fits.
@@ -66,11 +76,12 @@ enum SettingsCommands {
         summary: "change a setting (\(Settings.names.joined(separator: ", ")))",
         help: "'set' alone lists every setting with its value. The settings:\n"
             + descriptions.map { "- \($0.name): \($0.text)" }.joined(separator: "\n"),
-        examples: ["set precision 4", "set view heatmap", "set mask none", "set pager off", "set unicode off", "set temperature 0.7", "set"],
+        examples: ["set precision 4", "set view heatmap", "set mask none", "set pager off", "set unicode off", "set palette cividis",
+                   "set temperature 0.7", "set"],
         completion: .settings
     ) { session, context, rest in
         let words = try Arguments.split(rest)
-        if words.isEmpty { return list(session, width: session.settings.width ?? context.width) }
+        if words.isEmpty { return list(session, width: session.settings.width ?? context.width, images: context.images) }
         guard words.count == 2 else { throw StepwiseError.usage("usage: set NAME VALUE ('set' lists the settings)") }
         let (name, value) = (words[0], words[1])
         switch name {
@@ -86,6 +97,17 @@ enum SettingsCommands {
         case "theme":
             guard let t = ViewOptions.Theme(rawValue: value) else { throw StepwiseError.usage("theme is dark or light, got '\(value)'") }
             session.settings.theme = t
+        case "palette":
+            guard let p = ColorScale.Palette(rawValue: value.lowercased()) else {
+                throw StepwiseError.usage("palette is viridis, cividis or grey, got '\(value)'")
+            }
+            session.settings.palette = p
+        case "images":
+            guard let m = ImageMode(rawValue: value.lowercased()) else {
+                throw StepwiseError.usage("images is auto, on, off, kitty, iterm or sixel, got '\(value)'")
+            }
+            session.settings.images = m
+            return ["images = \(m.rawValue): " + imagesNow(m, context.images)]
         case "mask":
             switch value {
             case "auto": session.settings.causalMask = nil

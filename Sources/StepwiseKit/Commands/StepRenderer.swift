@@ -69,14 +69,7 @@ enum StepRenderer {
         }
         let (t, axes) = slice(step, selections)
         let mask = viewMask(step, tensor: t, axes: axes, session: session)
-        let isMatrix = step.name.hasSuffix("hook_pattern") || step.name.hasSuffix("hook_attn_scores")
-            || step.name.hasSuffix("hook_attn_scores_unmasked")
-        let useHeatmap: Bool
-        switch session.settings.view {
-        case .heatmap: useHeatmap = t.rank == 2 || (t.rank == 3 && isMatrix)
-        case .table: useHeatmap = false
-        case .auto: useHeatmap = step.name.hasSuffix("hook_pattern") && (t.rank == 2 || t.rank == 3)
-        }
+        let useHeatmap = usesHeatmap(step, rank: t.rank, view: session.settings.view)
         if !selections.isEmpty { lines.append("   selected \(t.shape)") }
         if useHeatmap {
             let range: ClosedRange<Float>? = step.name.hasSuffix("hook_pattern") ? 0...1 : nil
@@ -85,6 +78,19 @@ enum StepRenderer {
             lines += TableView.render(t, axes: axes, options: o, mask: mask, name: step.name)
         }
         return lines
+    }
+
+    /// Whether `show` draws a step, sliced to `rank` dimensions, as a heatmap: a pattern's one or more
+    /// matrices under `set view auto`, any matrix (and a layer's scores or pattern) under `set view heatmap`.
+    /// The pictures make the same choice.
+    static func usesHeatmap(_ step: Step, rank: Int, view: Settings.ViewKind) -> Bool {
+        let isPattern = step.name.hasSuffix("hook_pattern")
+        let isMatrix = isPattern || step.name.hasSuffix("hook_attn_scores") || step.name.hasSuffix("hook_attn_scores_unmasked")
+        switch view {
+        case .heatmap: return rank == 2 || (rank == 3 && isMatrix)
+        case .table: return false
+        case .auto: return isPattern && (rank == 2 || rank == 3)
+        }
     }
 
     /// The mask to draw for a (sliced) step: the causal mask, and for a slice of a pattern by the cells'

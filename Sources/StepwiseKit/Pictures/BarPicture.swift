@@ -14,11 +14,13 @@ struct BarPicture {
     var items: [Item]
     /// Pixels a value of 1 (100%) spans.
     var barSpan = 480
+    /// Background and text colours, and the bars' colour (``PictureStyle/bar``).
+    var colors: PictureColors = .light
     var color = RGB(hex: 0x31688E)
 
     func draw() -> Picture {
         let m = MatrixPicture.margin, body = Picture.FontSize.body
-        var p = Picture(width: 0, height: 0)
+        var p = Picture(width: 0, height: 0, colors: colors)
         p.label = ([title] + subtitle).joined(separator: " — ")
         var (y, widest) = p.header(title, subtitle, margin: m)
         y += 24
@@ -31,7 +33,7 @@ struct BarPicture {
         let gridBottom = top + items.count * rowH
         for q in 0...4 {
             let gx = x0 + barSpan * q / 4
-            p.line(gx, top - 4, gx, gridBottom, color: q == 0 ? .rule : RGB(hex: 0xE0E0E0))
+            p.line(gx, top - 4, gx, gridBottom, color: q == 0 ? .rule : .grid)
             p.text("\(q * 25)%", x: gx, y: gridBottom + 8 + body.capHeight, anchor: .middle, color: .muted)
         }
         for (item, label) in zip(items, labels) {
@@ -56,12 +58,14 @@ struct BarPicture {
 extension StepPictures {
     /// The `top K` bar chart: the K most likely next tokens after the last position.
     /// - Throws: when there is no trace or the model computes no logits.
-    public static func top(_ k: Int, session: Session) throws -> Picture {
+    /// - Parameter palette: instead of the session's (`set palette`), for the bars' colour.
+    public static func top(_ k: Int, session: Session, palette: ColorScale.Palette? = nil) throws -> Picture {
         let trace = try session.requireTrace()
         guard trace.logits != nil, let tok = session.tokenizer else {
             throw StepwiseError(.model, "this model computes no logits (an encoder): see 'steps'")
         }
         let preds = Predictions.top(trace, tokenizer: tok, k: k)
+        let style = PictureStyle(session.settings, palette: palette)
         let last = trace.positionLabels.last ?? ""
         let pos = trace.positionLabels.count - 1
         let items = preds.map { pr in
@@ -70,6 +74,6 @@ extension StepPictures {
         }
         return BarPicture(title: "Next token after \(last) (position \(pos))",
                           subtitle: ["the \(preds.count) most likely of \(trace.logits!.dim(1)) tokens"] + context(session),
-                          items: items).draw()
+                          items: items, colors: style.colors, color: style.bar).draw()
     }
 }

@@ -3,7 +3,9 @@
 ///
 /// The defaults are readable by people with the common colour-vision deficiencies: viridis (dark
 /// purple → green → yellow) for weights, and ColorBrewer's RdBu (blue below zero, near-white at zero,
-/// red above) for signed values. Masked cells are never a colour of the scale: ``masked`` is a grey
+/// red above) for signed values. A sequential scale runs as the terminal's heatmaps run for the theme
+/// (``PictureStyle``): from dim to bright on a dark background, from pale to deep on a light one
+/// (``reversed``). Masked cells are never a colour of the scale: ``PictureColors/masked`` is a grey
 /// drawn with a hatch line.
 public struct ColorScale: Sendable, Equatable {
     /// The palettes a picture can use.
@@ -12,10 +14,10 @@ public struct ColorScale: Sendable, Equatable {
         case viridis
         /// Sequential, designed to look the same to people with red–green deficiency.
         case cividis
-        /// Sequential light-to-dark grey (prints in black and white).
+        /// Sequential grey (prints in black and white).
         case grey
 
-        /// Stops from low to high, evenly spaced; colours between stops are interpolated in sRGB.
+        /// Stops from dim to bright, evenly spaced; colours between stops are interpolated in sRGB.
         var stops: [RGB] {
             switch self {
             // viridis at 0, 1/9, …, 1 (the ten colours of viridis(10) in R's viridisLite).
@@ -24,7 +26,7 @@ public struct ColorScale: Sendable, Equatable {
             // cividis(10), from the same package.
             case .cividis: return [0x00204D, 0x00336F, 0x39486B, 0x575C6D, 0x707173,
                                    0x8A8779, 0xA69D75, 0xC4B56C, 0xE4CF5B, 0xFFEA46].map(RGB.init(hex:))
-            case .grey: return [0xF7F7F7, 0x252525].map(RGB.init(hex:))
+            case .grey: return [0x252525, 0xF7F7F7].map(RGB.init(hex:))
             }
         }
     }
@@ -33,19 +35,18 @@ public struct ColorScale: Sendable, Equatable {
     static let divergingStops: [RGB] = [0x053061, 0x2166AC, 0x4393C3, 0x92C5DE, 0xD1E5F0, 0xF7F7F7,
                                         0xFDDBC7, 0xF4A582, 0xD6604D, 0xB2182B, 0x67001F].map(RGB.init(hex:))
 
-    /// A masked cell's fill; ``maskedHatch`` is the diagonal drawn across it.
-    public static let masked = RGB(hex: 0xE3E3E3)
-    public static let maskedHatch = RGB(hex: 0xA0A0A0)
-
     public var lo: Float
     public var hi: Float
     /// Blue–white–red around zero instead of the sequential palette.
     public var diverging: Bool
     public var palette: Palette
+    /// A sequential scale from the palette's brightest stop at `lo` to its dimmest at `hi` (a light
+    /// theme's direction: pale to deep); false: dimmest at `lo`.
+    public var reversed = false
 
-    /// A sequential scale from `lo` (first stop) to `hi` (last stop).
-    public static func sequential(_ lo: Float, _ hi: Float, palette: Palette = .viridis) -> ColorScale {
-        ColorScale(lo: lo, hi: hi, diverging: false, palette: palette)
+    /// A sequential scale from `lo` (the palette's first stop; its last when `reversed`) to `hi`.
+    public static func sequential(_ lo: Float, _ hi: Float, palette: Palette = .viridis, reversed: Bool = false) -> ColorScale {
+        ColorScale(lo: lo, hi: hi, diverging: false, palette: palette, reversed: reversed)
     }
 
     /// A diverging scale from `-m` (dark blue) through 0 (near white) to `m` (dark red).
@@ -55,11 +56,11 @@ public struct ColorScale: Sendable, Equatable {
 
     /// The scale that suits these values: diverging when they have both signs, else sequential over
     /// their range. Non-finite values are ignored; none at all give `0...1`.
-    public static func fitting(_ values: [Float], palette: Palette = .viridis) -> ColorScale {
+    public static func fitting(_ values: [Float], palette: Palette = .viridis, reversed: Bool = false) -> ColorScale {
         let finite = values.filter(\.isFinite)
-        guard let mn = finite.min(), let mx = finite.max() else { return .sequential(0, 1, palette: palette) }
+        guard let mn = finite.min(), let mx = finite.max() else { return .sequential(0, 1, palette: palette, reversed: reversed) }
         if mn < 0 && mx > 0 { return .diverging(max(-mn, mx)) }
-        return .sequential(mn, mx, palette: palette)
+        return .sequential(mn, mx, palette: palette, reversed: reversed)
     }
 
     /// Where `v` sits on the scale, 0...1 (clamped; a flat range maps everything to 0.5).
@@ -70,7 +71,7 @@ public struct ColorScale: Sendable, Equatable {
 
     /// The colour of a finite value.
     public func color(_ v: Float) -> RGB {
-        let stops = diverging ? Self.divergingStops : palette.stops
+        let stops = diverging ? Self.divergingStops : (reversed ? palette.stops.reversed() : palette.stops)
         let t = position(v) * Double(stops.count - 1)
         let i = min(stops.count - 2, Int(t))
         return RGB.mix(stops[i], stops[i + 1], t - Double(i))

@@ -64,7 +64,11 @@ public enum CommandFigures {
             return .pictures([])
         }
         var copy = session
-        guard case .output(let again) = interpreter.execute(recheck, in: &copy, context: context), again == output else {
+        // The check prints nothing and draws nothing in the terminal.
+        var quiet = context
+        quiet.images = nil
+        quiet.emit = { _ in }
+        guard case .output(let again) = interpreter.execute(recheck, in: &copy, context: quiet), again == output else {
             return .stale("picture left out: the session has changed since this command ran (re-run it to draw it)")
         }
         do {
@@ -101,6 +105,6 @@ public enum SessionHTML {
             }
             body += HTMLPage.entry(e)
         }
-        return HTMLPage.document(title: "Stepwise session", body: body)
+        return HTMLPage.document(title: "Stepwise session", body: body, theme: session.settings.theme)
     }
 }

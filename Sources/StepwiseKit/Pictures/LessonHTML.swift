@@ -5,13 +5,22 @@ import Foundation
 /// collapsible answers (`<details>`).
 public enum LessonHTML {
     /// Plays the lesson at `path` (its commands write nothing, as under `stepwise check`) and returns the page.
-    /// - Throws: ``StepwiseError`` when the lesson cannot be read or its model cannot be loaded.
+    ///
+    /// Pictures take the session's theme and palette as the lesson leaves them when each is drawn (a
+    /// lesson may `set theme light`); the page takes the theme the lesson ends with.
+    /// - Parameters:
     ///   - context: where it is asked from (default: 80 columns, no colour, like `stepwise check`).
-    public static func render(path: String, context: CommandContext? = nil) throws -> String {
+    ///   - theme: the theme the lesson starts with, instead of the default (dark).
+    ///   - palette: the palette it starts with, instead of viridis.
+    /// - Throws: ``StepwiseError`` when the lesson cannot be read or its model cannot be loaded.
+    public static func render(path: String, context: CommandContext? = nil, theme: ViewOptions.Theme? = nil,
+                              palette: ColorScale.Palette? = nil) throws -> String {
         let context = context ?? LessonRunner.checkContext
         let p = try LessonRunner.prepare(path, context: context, mayWrite: false)
         let interpreter = StandardCommands.interpreter()
         let box = p.box
+        if let theme { box.value.settings.theme = theme }
+        if let palette { box.value.settings.palette = palette }
         func run(_ command: String) -> HTMLPage.Entry {
             switch interpreter.execute(command, in: &box.value, context: p.context) {
             case .output(let out):
@@ -47,7 +56,7 @@ public enum LessonHTML {
                 body += "</details>\n"
             }
         }
-        return HTMLPage.document(title: p.lesson.title, body: body)
+        return HTMLPage.document(title: p.lesson.title, body: body, theme: box.value.settings.theme)
     }
 }
 

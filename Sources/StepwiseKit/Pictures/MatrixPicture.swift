@@ -39,6 +39,8 @@ struct MatrixPicture {
     /// When set, each cell also shows its value as text (a table).
     var number: ((Float) -> String)?
     var scale: ColorScale
+    /// Background, text and mask colours.
+    var colors: PictureColors
     /// Precision of the colour bar's tick labels.
     var precision: Int = 3
     /// What the hatched cells mean, e.g. `causal: key after query`; nil when nothing is masked.
@@ -67,7 +69,7 @@ struct MatrixPicture {
 
     func draw(_ panels: [Panel]) -> Picture {
         let m = Self.margin, body = Self.body
-        var p = Picture(width: 0, height: 0)
+        var p = Picture(width: 0, height: 0, colors: colors)
         p.label = ([title] + subtitle).joined(separator: " — ")
 
         // Header.
@@ -192,15 +194,15 @@ struct MatrixPicture {
                 guard let v = panel.value(r, c) else { continue }
                 let (w, h) = (cellWidth - inset, cellHeight - inset)
                 if panel.masked(r, c) || v == -.infinity || v.isNaN {
-                    p.rect(x, y, w, h, fill: ColorScale.masked, hover: panel.hover(r, c), role: .masked, cell: (r, c))
-                    if w >= 6 { p.line(x + 1, y + h - 2, x + w - 2, y + 1, color: ColorScale.maskedHatch) }
+                    p.rect(x, y, w, h, fill: colors.masked, hover: panel.hover(r, c), role: .masked, cell: (r, c))
+                    if w >= 6 { p.line(x + 1, y + h - 2, x + w - 2, y + 1, color: .hatch) }
                     continue
                 }
                 let fill = scale.color(v)
                 p.rect(x, y, w, h, fill: fill, hover: panel.hover(r, c), role: .cell, cell: (r, c))
                 if let number {
                     p.text(number(v), x: x + w / 2, y: y + (h + Self.body.capHeight) / 2, anchor: .middle,
-                           color: fill.contrastingText)
+                           color: .custom(fill.contrastingText))
                 }
             }
             y += cellHeight
@@ -234,8 +236,8 @@ struct MatrixPicture {
         var bottom = y + barH
         guard let maskNote else { return bottom }
         bottom += 20
-        p.rect(x, bottom, barW, barW, fill: ColorScale.masked, role: .swatch)
-        p.line(x + 1, bottom + barW - 2, x + barW - 2, bottom + 1, color: ColorScale.maskedHatch)
+        p.rect(x, bottom, barW, barW, fill: colors.masked, role: .swatch)
+        p.line(x + 1, bottom + barW - 2, x + barW - 2, bottom + 1, color: .hatch)
         p.text("masked", x: x + barW + 9, y: bottom + (barW + body.capHeight) / 2, color: .muted)
         widest = max(widest, x + barW + 9 + Picture.width("masked"))
         bottom += barW

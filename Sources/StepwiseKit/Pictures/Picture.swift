@@ -19,12 +19,8 @@ public struct RGB: Sendable, Hashable, CustomStringConvertible {
 
     public static let white = RGB(hex: 0xFFFFFF)
     public static let black = RGB(hex: 0x000000)
-    /// Body text.
+    /// Dark text, on light cells and light pictures.
     public static let ink = RGB(hex: 0x1A1A1A)
-    /// Secondary text: axis names, notes, ticks.
-    public static let muted = RGB(hex: 0x5F5F5F)
-    /// Frames and tick marks.
-    public static let rule = RGB(hex: 0x9E9E9E)
 
     /// `#rrggbb`, as SVG and CSS write it.
     public var description: String {
@@ -62,15 +58,45 @@ public struct RGB: Sendable, Hashable, CustomStringConvertible {
 public struct Picture: Sendable {
     public var width: Int
     public var height: Int
-    public var background: RGB = .white
+    /// The background, text and rule colours (the session's theme).
+    public var colors: PictureColors
     /// What is drawn, in order (later items on top).
     public var items: [Item] = []
     /// A one-line description for screen readers (the SVG's `aria-label`).
     public var label: String = ""
 
-    public init(width: Int, height: Int) {
+    public var background: RGB { colors.background }
+
+    public init(width: Int, height: Int, colors: PictureColors = .light) {
         self.width = width
         self.height = height
+        self.colors = colors
+    }
+
+    /// A colour by its part in the picture, resolved against ``colors`` when it is drawn into the layout.
+    public enum Ink: Sendable {
+        /// Body text.
+        case ink
+        /// Secondary text: axis names, notes, ticks.
+        case muted
+        /// Frames and tick marks.
+        case rule
+        /// Faint grid lines under bars.
+        case grid
+        /// The hatch across a masked cell.
+        case hatch
+        case custom(RGB)
+    }
+
+    func resolve(_ ink: Ink) -> RGB {
+        switch ink {
+        case .ink: return colors.ink
+        case .muted: return colors.muted
+        case .rule: return colors.rule
+        case .grid: return colors.grid
+        case .hatch: return colors.maskedHatch
+        case .custom(let c): return c
+        }
     }
 
     public enum Item: Sendable {
@@ -148,12 +174,12 @@ public struct Picture: Sendable {
     }
 
     mutating func text(_ s: String, x: Int, y: Int, size: FontSize = .body, anchor: Anchor = .start,
-                       color: RGB = .ink, bold: Bool = false, vertical: Bool = false) {
-        items.append(.text(Label(x: x, y: y, text: s, size: size, anchor: anchor, color: color, bold: bold, vertical: vertical)))
+                       color: Ink = .ink, bold: Bool = false, vertical: Bool = false) {
+        items.append(.text(Label(x: x, y: y, text: s, size: size, anchor: anchor, color: resolve(color), bold: bold, vertical: vertical)))
     }
 
-    mutating func line(_ x1: Int, _ y1: Int, _ x2: Int, _ y2: Int, color: RGB = .rule, width: Int = 1) {
-        items.append(.line(Line(x1: x1, y1: y1, x2: x2, y2: y2, color: color, width: width)))
+    mutating func line(_ x1: Int, _ y1: Int, _ x2: Int, _ y2: Int, color: Ink = .rule, width: Int = 1) {
+        items.append(.line(Line(x1: x1, y1: y1, x2: x2, y2: y2, color: resolve(color), width: width)))
     }
 
     /// The width `s` takes at `size`: its terminal columns times the advance.

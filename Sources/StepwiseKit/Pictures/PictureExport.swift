@@ -8,10 +8,14 @@ import Foundation
 /// - `export top [K] FILE.svg` — the K most likely next tokens as bars (default 10);
 /// - `export logits FILE.svg` — what the `logits` command shows: the top 10 as bars (a sliced
 ///   `logits[…]` is drawn as `show` draws it).
+///
+/// Colours follow the session's `set theme` and `set palette`; `--palette NAME` overrides the palette
+/// for one picture.
 public enum PictureExport {
     /// The picture `what` names, and a short description for the confirmation line.
+    /// - Parameter palette: instead of the session's (`--palette`).
     /// - Throws: ``StepwiseError`` naming what is wrong (no trace, a bad layer, an unknown step).
-    public static func picture(_ what: String, session: Session, palette: ColorScale.Palette = .viridis) throws -> (Picture, String) {
+    public static func picture(_ what: String, session: Session, palette: ColorScale.Palette? = nil) throws -> (Picture, String) {
         let words = try Arguments.split(what)
         switch words.first {
         case "heads":
@@ -26,9 +30,9 @@ public enum PictureExport {
         case "top":
             guard words.count <= 2 else { throw StepwiseError.usage("usage: export top [K] FILE") }
             let k = words.count == 2 ? try Arguments.int(words[1], "K", range: 1...1000) : 10
-            return (try StepPictures.top(k, session: session), "the top \(k) next tokens")
+            return (try StepPictures.top(k, session: session, palette: palette), "the top \(k) next tokens")
         case "logits" where words.count == 1:
-            return (try StepPictures.top(10, session: session), "the top 10 next tokens")
+            return (try StepPictures.top(10, session: session, palette: palette), "the top 10 next tokens")
         case "tokens" where words.count == 1:
             throw StepwiseError.usage("'tokens' exports to .json, .npy or .csv; a picture is of a step, 'heads L' or 'top K'")
         default:

@@ -5,6 +5,9 @@ import Foundation
 /// is a heatmap on `0…1` with the causal mask hatched; other tensors are tables whose cells are
 /// coloured by value (blue–white–red when the values have both signs); predictions are bar charts.
 ///
+/// Colours follow the session (``PictureStyle``): the theme's background and text, the palette's scale
+/// in the theme's direction.
+///
 /// Pictures show more than a terminal can: up to ``heatmapLimit`` rows and columns of a heatmap and
 /// ``tableRowLimit`` × ``tableColumnLimit`` of a table before the middle is left out (`set rows` and
 /// `set cols` still cap them when set).
@@ -20,18 +23,14 @@ public enum StepPictures {
     /// The picture of a step, sliced as `show NAME[slices]` slices it.
     /// - Parameters:
     ///   - typed: the step as the user wrote it (`pattern 0 head 2`), shown under the title.
+    ///   - palette: instead of the session's (`set palette`).
     public static func step(_ step: Step, selections: [AxisSelection] = [], typed: String? = nil, session: Session,
-                            palette: ColorScale.Palette = .viridis) -> Picture {
+                            palette: ColorScale.Palette? = nil) -> Picture {
+        let style = PictureStyle(session.settings, palette: palette)
         let (t, axes) = StepRenderer.slice(step, selections)
         let mask = viewMask(step, tensor: t, axes: axes, session: session)
         let isPattern = step.name.hasSuffix("hook_pattern")
-        let isMatrix = isPattern || step.name.hasSuffix("hook_attn_scores") || step.name.hasSuffix("hook_attn_scores_unmasked")
-        let heatmap: Bool
-        switch session.settings.view {
-        case .heatmap: heatmap = t.rank == 2 || (t.rank == 3 && isMatrix)
-        case .table: heatmap = false
-        case .auto: heatmap = isPattern && (t.rank == 2 || t.rank == 3)
-        }
+        let heatmap = StepRenderer.usesHeatmap(step, rank: t.rank, view: session.settings.view)
         var title = step.name + sliceText(selections)
         var subtitle = [step.title + pickedText(step.axes, selections)]
         if let typed, typed != step.name, !typed.isEmpty { title += "   (" + typed + ")" }
@@ -40,7 +39,7 @@ public enum StepPictures {
 
         // Rank 0: the number, large.
         if t.rank == 0 {
-            var p = Picture(width: 0, height: 0)
+            var p = Picture(width: 0, height: 0, colors: style.colors)
             let value = NumberFormat.format(t.data[0], precision)
             p.text(title, x: 24, y: 45, size: .title, bold: true)
             for (i, line) in subtitle.enumerated() { p.text(line, x: 24, y: 80 + i * 28, color: .muted) }
@@ -66,20 +65,22 @@ public enum StepPictures {
                 (title: "\(ax[0].name) \(ax[0].position(i))", tensor: m.sliced([.index(i)]))
             }
             return grid(panels: panels, rowAxis: ax[1], colAxis: ax[2], mask: mask, pattern: isPattern, title: title,
-                        subtitle: subtitle, session: session, palette: palette, name: step.name)
+                        subtitle: subtitle, session: session, style: style, name: step.name)
         }
         if m.rank == 1 {
-            return vector(m, axis: ax[0], title: title, subtitle: subtitle, session: session, palette: palette, name: step.name)
+            return vector(m, axis: ax[0], title: title, subtitle: subtitle, session: session, style: style, name: step.name)
         }
         return matrix(m, rowAxis: ax[0], colAxis: ax[1], mask: mask, heatmap: heatmap, pattern: isPattern, title: title,
-                      subtitle: subtitle, session: session, palette: palette, name: step.name)
+                      subtitle: subtitle, session: session, style: style, name: step.name)
     }
 
     /// Every head's attention pattern of a layer side by side, on one `0…1` scale (what `heads L` shows).
     /// - Throws: when the trace has no pattern for that layer.
-    /// - Parameter place: which attention of an encoder-decoder model (`encoder`, `decoder`, `cross`);
-    ///   nil for the only one of other models.
-    static func heads(layer: Int, place: AttentionPlace? = nil, session: Session, palette: ColorScale.Palette = .viridis) throws -> Picture {
+    /// - Parameters:
+    ///   - place: which attention of an encoder-decoder model (`encoder`, `decoder`, `cross`); nil for
+    ///     the only one of other models.
+    ///   - palette: instead of the session's (`set palette`).
+    static func heads(layer: Int, place: AttentionPlace? = nil, session: Session, palette: ColorScale.Palette? = nil) throws -> Picture {
         let trace = try session.requireTrace()
         let name = (place?.name(.pattern(layer: layer)) ?? .pattern(layer: layer)).name
         guard let step = trace[name], step.tensor.rank == 3 else {
@@ -90,27 +91,29 @@ public enum StepPictures {
         let cross = place?.isCross == true
         let title = cross ? "Cross-attention patterns, decoder layer \(layer)"
             : place?.stack.map { "Attention patterns, \($0.rawValue) layer \(layer)" } ?? "Attention patterns, layer \(layer)"
+        let style = PictureStyle(session.settings, palette: palette)
+        let reading = (style.reversed ? "darker" : "brighter") + " = more attention"
         return grid(panels: panels, rowAxis: step.axes[1], colAxis: step.axes[2], mask: mask, pattern: true,
                     title: title,
-                    subtitle: [cross ? "rows: target position, columns: source position; brighter = more attention"
-                                 : "rows: query position, columns: key position; brighter = more attention"] + context(session),
-                    session: session, palette: palette, name: step.name, compact: true)
+                    subtitle: [cross ? "rows: target position, columns: source position; " + reading
+                                 : "rows: query position, columns: key position; " + reading] + context(session),
+                    session: session, style: style, name: step.name, compact: true)
     }
 
     // MARK: - Layouts
 
     static func matrix(_ m: Tensor, rowAxis: Axis, colAxis: Axis, mask: ViewMask, heatmap: Bool, pattern: Bool,
-                       title: String, subtitle: [String], session: Session, palette: ColorScale.Palette,
+                       title: String, subtitle: [String], session: Session, style: PictureStyle,
                        name: String) -> Picture {
         let (R, C) = (m.dim(0), m.dim(1))
         let s = session.settings
         let rows = Elision.pick(count: R, limit: s.maxRows > 0 ? s.maxRows : (heatmap ? heatmapLimit : tableRowLimit))
         let cols = Elision.pick(count: C, limit: s.maxCols > 0 ? s.maxCols : (heatmap ? heatmapLimit : tableColumnLimit))
         let isMasked = { (r: Int, c: Int) in mask.isMasked(row: r, col: c, rows: R, cols: C) }
-        let scale = scaleFor([m], mask: mask, pattern: pattern, palette: palette)
+        let scale = scaleFor([m], mask: mask, pattern: pattern, style: style)
         var layout = MatrixPicture(title: title, subtitle: subtitle, rowName: rowAxis.name, colName: colAxis.name,
                                    rowLabel: { label(rowAxis, $0) }, colLabel: { label(colAxis, $0) },
-                                   rows: rows, cols: cols, cellWidth: 0, cellHeight: 0, scale: scale,
+                                   rows: rows, cols: cols, cellWidth: 0, cellHeight: 0, scale: scale, colors: style.colors,
                                    precision: s.precision, maskNote: note(mask, m))
         if heatmap {
             let n = max(rows.count, cols.count)
@@ -118,10 +121,10 @@ public enum StepPictures {
             layout.cellWidth = cell
             layout.cellHeight = cell
         } else {
-            let style = numberStyle(m, rows: rows, cols: cols, precision: s.precision)
-            layout.number = { NumberFormat.format($0, s.precision, style) }
+            let numbers = numberStyle(m, rows: rows, cols: cols, precision: s.precision)
+            layout.number = { NumberFormat.format($0, s.precision, numbers) }
             let widest = rows.compactMap { $0 }.flatMap { r in cols.compactMap { $0 }.map { m.data[r * C + $0] } }
-                .map { Picture.width(NumberFormat.format($0, s.precision, style)) }.max() ?? 0
+                .map { Picture.width(NumberFormat.format($0, s.precision, numbers)) }.max() ?? 0
             layout.cellWidth = max(widest + 20, 48)
             layout.cellHeight = 30
         }
@@ -135,7 +138,7 @@ public enum StepPictures {
     /// A rank-1 tensor: one column when its axis has labels (a value per position), else packed rows of
     /// ``packedPerRow`` values, each row led by the index of its first value.
     static func vector(_ v: Tensor, axis: Axis, title: String, subtitle: [String], session: Session,
-                       palette: ColorScale.Palette, name: String) -> Picture {
+                       style: PictureStyle, name: String) -> Picture {
         let s = session.settings
         let n = v.count
         let labelled = axis.labels?.count == n
@@ -143,16 +146,17 @@ public enum StepPictures {
         let R = (n + perRow - 1) / perRow
         let rows = Elision.pick(count: R, limit: s.maxRows > 0 ? s.maxRows : tableRowLimit)
         let cols = Array(0..<perRow).map(Optional.some)
-        let style = numberStyle(v.reshaped([1, n]), rows: [0], cols: Array(0..<n).map(Optional.some), precision: s.precision)
-        let widest = v.data.map { Picture.width(NumberFormat.format($0, s.precision, style)) }.max() ?? 0
+        let numbers = numberStyle(v.reshaped([1, n]), rows: [0], cols: Array(0..<n).map(Optional.some), precision: s.precision)
+        let widest = v.data.map { Picture.width(NumberFormat.format($0, s.precision, numbers)) }.max() ?? 0
         let index = { (r: Int, c: Int) -> Int? in let i = r * perRow + c; return i < n ? i : nil }
         var layout = MatrixPicture(
             title: title, subtitle: subtitle, rowName: labelled ? axis.name : "", colName: labelled ? "" : axis.name,
             rowLabel: { labelled ? label(axis, $0) : String(axis.position($0 * perRow)) },
             colLabel: { labelled ? "" : "+\($0)" },
             rows: rows, cols: cols, cellWidth: max(widest + 20, 48), cellHeight: 30,
-            scale: scaleFor([v], mask: .none, pattern: false, palette: palette), precision: s.precision, maskNote: nil)
-        layout.number = { NumberFormat.format($0, s.precision, style) }
+            scale: scaleFor([v], mask: .none, pattern: false, style: style), colors: style.colors, precision: s.precision,
+            maskNote: nil)
+        layout.number = { NumberFormat.format($0, s.precision, numbers) }
         layout.footer = ["shape [\(axis.name) \(n)]"]
         let panel = MatrixPicture.Panel(
             value: { r, c in index(r, c).map { v.data[$0] } },
@@ -166,9 +170,9 @@ public enum StepPictures {
 
     /// Several same-shaped matrices side by side on one scale.
     static func grid(panels: [(title: String, tensor: Tensor)], rowAxis: Axis, colAxis: Axis, mask: ViewMask, pattern: Bool,
-                     title: String, subtitle: [String], session: Session, palette: ColorScale.Palette, name: String,
+                     title: String, subtitle: [String], session: Session, style: PictureStyle, name: String,
                      compact: Bool = false) -> Picture {
-        guard let first = panels.first?.tensor else { return Picture(width: 1, height: 1) }
+        guard let first = panels.first?.tensor else { return Picture(width: 1, height: 1, colors: style.colors) }
         let (R, C) = (first.dim(0), first.dim(1))
         let s = session.settings
         let rows = Elision.pick(count: R, limit: s.maxRows > 0 ? s.maxRows : heatmapLimit)
@@ -176,10 +180,10 @@ public enum StepPictures {
         let n = panels.count
         let perRow = n <= 6 ? n : (n + (n + 5) / 6 - 1) / ((n + 5) / 6)
         let cell = max(4, min(compact ? 24 : 32, (compact ? 300 : 340) / max(1, max(rows.count, cols.count))))
-        let scale = scaleFor(panels.map(\.tensor), mask: mask, pattern: pattern, palette: palette)
+        let scale = scaleFor(panels.map(\.tensor), mask: mask, pattern: pattern, style: style)
         var layout = MatrixPicture(title: title, subtitle: subtitle, rowName: rowAxis.name, colName: colAxis.name,
                                    rowLabel: { label(rowAxis, $0) }, colLabel: { label(colAxis, $0) },
-                                   rows: rows, cols: cols, cellWidth: cell, cellHeight: cell, scale: scale,
+                                   rows: rows, cols: cols, cellWidth: cell, cellHeight: cell, scale: scale, colors: style.colors,
                                    precision: s.precision, maskNote: note(mask, first))
         layout.perRow = perRow
         layout.labelEveryPanel = false
@@ -204,8 +208,8 @@ public enum StepPictures {
     }
 
     /// Attention weights on `0…1`; anything else fitted to its unmasked finite values.
-    static func scaleFor(_ ms: [Tensor], mask: ViewMask, pattern: Bool, palette: ColorScale.Palette) -> ColorScale {
-        if pattern { return .sequential(0, 1, palette: palette) }
+    static func scaleFor(_ ms: [Tensor], mask: ViewMask, pattern: Bool, style: PictureStyle) -> ColorScale {
+        if pattern { return style.sequential(0, 1) }
         var values: [Float] = []
         for m in ms {
             if m.rank == 2 {
@@ -215,7 +219,7 @@ public enum StepPictures {
                 values += m.data
             }
         }
-        return .fitting(values, palette: palette)
+        return style.fitting(values)
     }
 
     static func numberStyle(_ m: Tensor, rows: [Int?], cols: [Int?], precision: Int) -> NumberFormat.Style {

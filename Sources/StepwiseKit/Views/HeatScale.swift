@@ -61,6 +61,11 @@ struct HeatScale {
         t < blankBelow ? 0 : min(steps, max(1, Int((t * Float(steps) - 1e-4).rounded(.up))))
     }
 
+    /// Whether a sequential colour scale runs from dim (low values) to bright (high values) on this
+    /// theme: on a dark background the strongest values are the brightest; on a light one the deepest.
+    /// Pictures (``PictureStyle``) follow the same rule.
+    static func dimToBright(_ theme: ViewOptions.Theme) -> Bool { theme == .dark }
+
     /// The 256-colour palette entry for a value (nil: draw nothing, the value is below 1% of the range).
     func colour(_ v: Float) -> Int? {
         let t = position(v)
@@ -70,7 +75,7 @@ struct HeatScale {
         }
         let level = Self.level(t, steps: Self.viridis.count)
         guard level > 0 else { return nil }
-        return options.theme == .dark ? Self.viridis[level - 1] : Self.viridis[Self.viridis.count - level]
+        return Self.dimToBright(options.theme) ? Self.viridis[level - 1] : Self.viridis[Self.viridis.count - level]
     }
 
     /// One cell, `width` columns (1 or 2).
@@ -97,7 +102,7 @@ struct HeatScale {
 
     /// What the scale means, for the legend: `taller = more`, `brighter = more`, ...
     var reading: String {
-        if options.colored { return diverging ? "blue < 0 < red" : (options.theme == .dark ? "brighter = more" : "darker = more") }
+        if options.colored { return diverging ? "blue < 0 < red" : (Self.dimToBright(options.theme) ? "brighter = more" : "darker = more") }
         let more = options.unicode ? "taller" : "denser"
         return signed ? "sign, then \(more) = larger |value|" : "\(more) = more"
     }

@@ -92,10 +92,10 @@ struct ChromiumPageTests {
         let pageHosts = try Chromium.requestedHosts(log).filter { !Chromium.isBrowserService($0) }
         #expect(pageHosts.isEmpty, "the page requested \(pageHosts)")
 
-        // The screenshot: a white page with dark command bars and the heatmap's viridis colours.
+        // The screenshot: a dark page (the default theme) with its command bars and the heatmap's viridis colours.
         let png = try DecodedPNG(try Data(contentsOf: shot))
         #expect(png.width == 1000 && png.height == 2000)
-        var yellow = 0, purple = 0, commandBar = 0
+        var yellow = 0, purple = 0, commandBar = 0, background = 0
         for y in stride(from: 0, to: png.height, by: 2) { for x in stride(from: 0, to: png.width, by: 2) {
             let p = png.pixel(x, y)
             func near(_ c: RGB, _ tol: Int = 6) -> Bool {
@@ -104,10 +104,12 @@ struct ChromiumPageTests {
             if near(RGB(hex: 0xFDE725)) { yellow += 1 }
             if near(RGB(hex: 0x440154), 10) { purple += 1 }
             if near(RGB(hex: 0x263238)) { commandBar += 1 }
+            if near(PictureColors.dark.background, 2) { background += 1 }
         } }
         #expect(yellow > 200, "the heatmap's weight-1 cells (viridis yellow): \(yellow) samples")
         #expect(purple > 1000, "the heatmap's near-zero cells (viridis purple): \(purple) samples")
-        #expect(commandBar > 2000, "the dark command lines: \(commandBar) samples")
+        #expect(commandBar > 2000, "the command lines: \(commandBar) samples")
+        #expect(background > png.width * png.height / 8, "the dark page and pictures: \(background) samples")
 
         // Compared with the committed snapshot (20×20-pixel averages), within a tolerance for font rendering.
         let thumb = Chromium.thumbnail(png, block: 20)

@@ -24,7 +24,7 @@ struct PictureExportTests {
             #expect(c.fill == scale.color(v).description, "cell \(c.row!),\(c.col!)")
             #expect(c.title.hasSuffix(": \(v)"), "\(c.title)")
         }
-        #expect(masked.allSatisfy { $0.fill == ColorScale.masked.description && $0.title.contains("masked") })
+        #expect(masked.allSatisfy { $0.fill == PictureColors.dark.masked.description && $0.title.contains("masked") })
         // Token labels on both axes, the step name and the prompt in the title, text as <text>.
         for (i, label) in trace.positionLabels.enumerated() {
             #expect(svg.texts.filter { $0 == "\(i) \(TextWidth.truncate(label, to: 16))" }.count == 2, "label \(i) \(label)")
@@ -59,11 +59,12 @@ struct PictureExportTests {
         #expect(png.pixel(first.x + 3, first.y + first.h / 2) == RGB(hex: 0xFDE725))
         // A masked cell is the mask grey off its hatch line, and the hatch where the line runs.
         let m = try #require(svg.cells("masked").first)
-        #expect(png.pixel(m.x + 2, m.y + 2) == ColorScale.masked)
-        #expect(png.pixel(m.x + m.w / 2, m.y + m.h / 2) == ColorScale.maskedHatch
-                || png.pixel(m.x + m.w / 2, m.y + m.h / 2 - 1) == ColorScale.maskedHatch)
-        // The title's text is drawn: dark pixels in its band.
-        let ink = (24..<400).filter { png.pixel($0, 35).luminance < 0.1 }.count
+        #expect(png.pixel(m.x + 2, m.y + 2) == PictureColors.dark.masked)
+        #expect(png.pixel(m.x + m.w / 2, m.y + m.h / 2) == PictureColors.dark.maskedHatch
+                || png.pixel(m.x + m.w / 2, m.y + m.h / 2 - 1) == PictureColors.dark.maskedHatch)
+        // The title's text is drawn (the default theme is dark): light pixels in its band, on the dark background.
+        #expect(png.pixel(2, 2) == PictureColors.dark.background)
+        let ink = (24..<400).filter { png.pixel($0, 35) == PictureColors.dark.ink }.count
         #expect(ink > 20)
     }
 
@@ -185,7 +186,8 @@ struct PictureExportTests {
         #expect(f.failure("export logits l.json --palette grey")?.contains("--palette is for pictures") == true)
         try f.run("export pattern 0 head 0 g.svg --palette grey")
         let grey = try ParsedSVG(try f.text("g.svg"))
-        #expect(grey.cells("cell").contains { $0.fill == RGB(hex: 0x252525).description })
+        // Position 0's weight on itself is 1: on the (default) dark theme the brightest grey.
+        #expect(grey.cells("cell").first { $0.row == 0 && $0.col == 0 }?.fill == RGB(hex: 0xF7F7F7).description)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: f.folder.path).filter { $0.hasSuffix(".tmp") }
         #expect(leftovers.isEmpty)
     }

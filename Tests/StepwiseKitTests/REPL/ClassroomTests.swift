@@ -147,7 +147,7 @@ struct CompletionTests {
         #expect(c("ablate 0 1 1 ") == ["0", "1", "2", "3"])
         #expect(c("restore ", "s") == ["steer"])
         #expect(c("heads ") == ["0", "1"] && c("heads 1 ") == [])
-        #expect(c("set ", "pa") == ["pager"] && c("set pager ") == ["auto", "on", "off"])
+        #expect(c("set ", "pa") == ["palette", "pager"] && c("set pager ") == ["auto", "on", "off"])
     }
 
     @Test("only the step names this model has")

@@ -133,9 +133,12 @@ final class PTY {
     let process: Process
     var buffer = ""
 
-    init(args: [String], environment: [String: String], rows: UInt16 = 40, columns: UInt16 = 100) throws {
+    /// - Parameters:
+    ///   - pixelWidth, pixelHeight: the window's size in pixels, as a terminal that draws pictures reports it (0: unknown).
+    init(args: [String], environment: [String: String], rows: UInt16 = 40, columns: UInt16 = 100,
+         pixelWidth: UInt16 = 0, pixelHeight: UInt16 = 0) throws {
         var m: Int32 = 0, s: Int32 = 0
-        var ws = winsize(ws_row: rows, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
+        var ws = winsize(ws_row: rows, ws_col: columns, ws_xpixel: pixelWidth, ws_ypixel: pixelHeight)
         guard openpty(&m, &s, nil, nil, &ws) == 0 else { throw StepwiseTestError("openpty failed") }
         master = m
         process = Process()
