@@ -68,10 +68,21 @@ enum StepRenderer {
         } else {
             lines = StepHeader.render(step: step, index: index, total: total, options: o, compact: session.settings.shortHeaders)
         }
-        let (t, axes) = slice(step, selections)
-        let mask = viewMask(step, tensor: t, axes: axes, session: session)
         let isMatrix = step.name.hasSuffix("hook_pattern") || step.name.hasSuffix("hook_attn_scores")
             || step.name.hasSuffix("hook_attn_scores_unmasked")
+        let rank = selections.isEmpty ? step.shape.count : -1
+        let heatmapOfHeads = step.value.isRecipe && step.headAxis == 0 && rank == 3
+            && (session.settings.view == .heatmap && isMatrix || session.settings.view == .auto && step.name.hasSuffix("hook_pattern"))
+        if heatmapOfHeads {
+            // Every head's panel computed on its own: the whole value is never built next to its slices.
+            let axes = step.axes
+            let panels = (0..<step.shape[0]).map { h in (title: "\(axes[0].name) \(axes[0].position(h))", tensor: step.sliced([.index(h)])) }
+            let mask = viewMask(step, tensor: panels[0].tensor, axes: Array(axes.dropFirst()), session: session)
+            return lines + HeatmapView.renderGrid(matrices: panels, labels: axes[1].labels, positions: axes[1].positions, options: o,
+                                                  mask: mask, range: step.name.hasSuffix("hook_pattern") ? 0...1 : nil)
+        }
+        let (t, axes) = slice(step, selections)
+        let mask = viewMask(step, tensor: t, axes: axes, session: session)
         let useHeatmap: Bool
         switch session.settings.view {
         case .heatmap: useHeatmap = t.rank == 2 || (t.rank == 3 && isMatrix)

@@ -145,7 +145,7 @@ public enum TraceBudget {
         public var summary: [String] {
             guard droppedAnything else {
                 return held > budget
-                    ? ["The trace holds \(TraceBudget.text(bytes: held)), more than the \(TraceBudget.text(bytes: budget)) trace budget: only steps that are always kept (the residual stream, norms, embeddings, logits) are left."]
+                    ? ["The trace holds \(TraceBudget.text(bytes: held)), more than the \(TraceBudget.text(bytes: budget)) trace budget; 'set trace-budget \(TraceBudget.suggestedMB(for: held))' fits it."]
                     : []
             }
             var parts: [String] = []
