@@ -1,9 +1,19 @@
 import Foundation
 
 extension TraceRecorder {
+    /// `50`, `30.5`: a config number as it would be written.
+    static func number(_ x: Float) -> String {
+        x == x.rounded() && abs(x) < 1e6 ? String(Int(x)) : "\(x)"
+    }
+
     /// Runs and records the part of multi-head attention every family shares, from q, k, v to the
     /// attention output, through the hook points of each: unmasked and masked scores, pattern, weighted sum, each
     /// head's result through its slice of `W_O`, and their sum plus the bias.
+    ///
+    /// With more than ``AttentionMath/directRows`` queries and no patch at the three score steps, the scores,
+    /// mask, softmax and weighted sum run one head at a time (only one `[queries, keys]` matrix exists at
+    /// once) and the three steps are kept as ``StepRecipe``s over `q`, `k` and the bias that compute them
+    /// again bit for bit; `hook_result` and `hook_attn_out` are recipes over `z`.
     ///
     /// - Parameters:
     ///   - q: `[queries, heads, dHead]`; `k`, `v`: `[keys, kvHeads, dHead]` (all positions a query may see).
@@ -22,11 +32,6 @@ extension TraceRecorder {
     ///   - scoreBias: `[heads, queries, keys]` added to the scores before the mask (T5's relative position
     ///     bias), named by `scoreBiasInput` among the scores' inputs; `scoreExplanation` replaces the scores' explanation.
     /// - Returns: the attention output `[queries, dModel]`.
-    /// `50`, `30.5`: a config number as it would be written.
-    static func number(_ x: Float) -> String {
-        x == x.rounded() && abs(x) < 1e6 ? String(Int(x)) : "\(x)"
-    }
-
     mutating func recordAttention(layer L: Int, q: Tensor, k: Tensor, v: Tensor, scale: Float, start: Int,
                                   causal: Bool, maskExplanation: String,
                                   outputSlices: [PackedMatrix], bO: Tensor?, project: (Tensor) -> Tensor,
