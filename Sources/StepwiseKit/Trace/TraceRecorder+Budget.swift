@@ -39,19 +39,16 @@ extension TraceRecorder {
     /// Whether the budget leaves `name` (a scoped name) out; a step of a new stack's first block opens
     /// that stack, and any other step closes the first blocks before it (their decision is made then).
     mutating func leavesOut(_ name: HookName) -> Bool {
-        guard var b = budget else { return false }
+        guard budget != nil else { return false }
         let s = name.stack, l = name.layer
-        if !b.open.isEmpty, b.open.contains(where: { !($0 == s && l == 0) }) {
-            budget = b
+        if !budget!.open.isEmpty, budget!.open.contains(where: { !($0 == s && l == 0) }) {
             let except: HookName.Stack?? = l == 0 ? .some(s) : .none
             decideOpenStacks(except: except)
-            b = budget!
         }
-        if l == 0, b.decided[s] == nil { b.open.insert(s) }
-        let out = b.leavesOut(name)
-        if out { b.dropped.insert(name.name) }
-        budget = b
-        return out
+        if l == 0, budget!.decided[s] == nil { budget!.open.insert(s) }
+        guard budget!.leavesOut(name) else { return false }
+        budget!.dropped.insert(name.name)
+        return true
     }
 
     /// Decides every stack whose first block has been recorded (but `except`, whose first block goes on).
@@ -66,6 +63,7 @@ extension TraceRecorder {
     /// how many layers keep each group, and removes the first block's steps of the groups no layer keeps.
     private mutating func decide(_ s: HookName.Stack?) {
         guard var b = budget else { return }
+        budget = nil  // `b` is the only copy while it changes
         b.open.remove(s)
         let n = b.layers[s] ?? 1
         let first = trace.steps.filter { $0.stack == s && $0.layer == 0 }
