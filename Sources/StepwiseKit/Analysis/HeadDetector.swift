@@ -111,14 +111,15 @@ public enum HeadDetector {
         let ids = trace.tokenIDs
         let detection = pattern(kind, ids: ids)
         return try (0..<layers).map { l in
-            guard let step = trace[HookName.pattern(layer: l).name] else {
-                throw StepwiseError(.model, "the trace has no attention pattern for layer \(l)")
+            let name = HookName.pattern(layer: l).name
+            guard let step = trace[name] else {
+                throw StepwiseError(.model, trace.absence(of: name) ?? "the trace has no attention pattern for layer \(l)")
             }
-            let (heads, tq, tk) = (step.tensor.shape[0], step.tensor.shape[1], step.tensor.shape[2])
+            let (heads, tq, tk) = (step.shape[0], step.shape[1], step.shape[2])
             guard tq == tk, tq == ids.count else {
                 throw StepwiseError(.model, "layer \(l)'s pattern is \(tq)×\(tk): head detection needs a full pass over the prompt")
             }
-            return (0..<heads).map { h in score(pattern: step.tensor.sliced([.index(h)]), detection: detection) }
+            return (0..<heads).map { h in score(pattern: step.sliced([.index(h)]), detection: detection) }
         }
     }
 

@@ -78,7 +78,7 @@ public struct Completer: Sendable {
         case 3 where args[2] == "head":
             guard let step = trace[hook(Int(args[1]) ?? -1).name],
                   let ax = step.axes.firstIndex(where: { $0.name == "head" || $0.name == "kv_head" }) else { return [] }
-            return (0..<step.tensor.shape[ax]).map(String.init)
+            return (0..<step.shape[ax]).map(String.init)
         default: return []
         }
     }

@@ -87,6 +87,7 @@ enum InspectCommands {
         let order: [HookName] = [.q(layer: L), .rotQ(layer: L), .k(layer: L), .rotK(layer: L), .v(layer: L),
                                  .attnScoresUnmasked(layer: L), .attnScores(layer: L), .pattern(layer: L), .z(layer: L)]
         let stages = order.map { place.name($0).name }.compactMap { trace[$0] }
+        if let why = trace.absence(of: place.name(.pattern(layer: L)).name) { throw StepwiseError(.model, why) }
         guard !stages.isEmpty else { throw StepwiseError(.model, "no attention steps for layer \(L) in this trace") }
         let cmd = "attn " + place.typed + "\(L) \(h)"
         func full(_ n: Int) -> [String] {
@@ -160,7 +161,10 @@ enum InspectCommands {
         } else {
             L = try Arguments.int(words.joined(separator: " "), "layer", range: 0...(place.layers - 1))
         }
-        guard let step = trace[place.name(.pattern(layer: L)).name] else { throw StepwiseError(.model, "no attention pattern for layer \(L)") }
+        let name = place.name(.pattern(layer: L)).name
+        guard let step = trace[name] else {
+            throw StepwiseError(.model, trace.absence(of: name) ?? "no attention pattern for layer \(L)")
+        }
         let lines = StepRenderer.headGrid(step, layer: L, session: session, context: context)
         try context.images?.show({ try StepPictures.heads(layer: L, place: place, session: session) }, mode: session.settings.images)
         return lines
@@ -198,15 +202,28 @@ enum InspectCommands {
         var lines: [String] = []
         let hooks: [HookName] = [.normOut(.ln2(layer: L)), .mlpPre(layer: L), .mlpPreLinear(layer: L), .mlpPost(layer: L),
                                  .mlpOut(layer: L), .residPost(layer: L)]
+        var absent: [String] = []
         for name in hooks.map({ place.name($0).name }) {
-            guard let s = trace[name] else { continue }
+            guard let s = trace[name] else {
+                if trace.absence(of: name) != nil { absent.append(name) }
+                continue
+            }
             if !lines.isEmpty { lines.append("") }
             lines += StepRenderer.render(s, index: trace.position(of: name)!, of: trace.steps.count, session: session, context: context)
         }
         if let pre = trace[place.name(.mlpPost(layer: L)).name] {
-            let active = pre.tensor.data.filter { $0 > 0 }.count
+            let post = pre.tensor
+            let active = post.data.filter { $0 > 0 }.count
             lines.append("")
-            lines.append("\(active) of \(pre.tensor.count) neuron activations are positive (\(String(format: "%.1f", 100 * Double(active) / Double(max(pre.tensor.count, 1))))%)")
+            lines.append("\(active) of \(post.count) neuron activations are positive (\(String(format: "%.1f", 100 * Double(active) / Double(max(post.count, 1))))%)")
+        }
+        if let budget = trace.budget {
+            // One line per group the budget left out.
+            for g in TraceBudget.Group.allCases {
+                guard let why = budget.absence(of: absent.filter { budget.group(of: $0) == g }) else { continue }
+                lines.append("")
+                lines += Prose.wrap(why, width: StepRenderer.options(session, context).width)
+            }
         }
         return lines
     }

@@ -58,11 +58,13 @@ enum ModelCommands {
         if let note = AnalysisCommands.ablationNote(session) { rows.append(("interventions", note)) }
         rows.append(("parameters", Format.count(i.parameterCount) + " (" + i.parameterCounts.map { "\($0.0) \(Format.count($0.1))" }.joined(separator: ", ") + ")"))
         if let trace = session.trace {
-            // What the current trace holds: its steps' tensors, and which logits it kept.
-            let floats = trace.steps.reduce(0) { $0 + $1.tensor.count }
+            // What the current trace holds (each allocation once: recipes keep only their inputs), which
+            // logits it kept, and what the budget left out.
             let T = trace.tokenIDs.count
             let kept = trace.logits.map { $0.dim(0) == T ? "logits for all \(T) positions" : "logits for the last position only" } ?? "no logits"
-            rows.append(("trace", String(format: "%d steps, %.1f MB of tensors; %@", trace.steps.count, Double(floats) * 4 / 1_048_576, kept)))
+            let budget = session.settings.traceBudgetMB.map { "trace budget \($0) MB" } ?? "no trace budget"
+            rows.append(("trace", "\(trace.steps.count) steps, \(TraceBudget.text(bytes: trace.heldBytes)) of tensors; \(kept); \(budget)"))
+            if let report = trace.budget { rows += report.summary.map { ("", $0) } }
         }
         let w = rows.map(\.0.count).max() ?? 0
         // Values wrap under themselves so every line fits the terminal.
@@ -123,8 +125,14 @@ enum ModelCommands {
         if let c = session.settings.causalMask, c != model.info.isCausal { notes.append(c ? "causal mask forced on" : "causal mask switched off") }
         // The time only where a person watches: scripts, lessons and snapshots need the same text every run.
         let counted = session.isEncoderDecoder ? "\(session.sourceIDs.count) source + \(ids.count) target tokens" : "\(ids.count) tokens"
-        var lines = ["\(counted) → \(trace.steps.count) steps" + (context.interactive ? Timing.suffix(milliseconds: ms) : "")
+        // A trace worth noticing says what it holds.
+        let held = trace.heldBytes
+        let holding = held >= 64 * 1_048_576 ? ", \(TraceBudget.text(bytes: held)) held" : ""
+        var lines = ["\(counted) → \(trace.steps.count) steps" + holding + (context.interactive ? Timing.suffix(milliseconds: ms) : "")
                      + (notes.isEmpty ? "" : " (with " + notes.joined(separator: "; ") + ")")]
+        if let report = trace.budget {
+            lines += report.summary.flatMap { Prose.wrap($0, width: session.settings.width ?? context.width) }
+        }
         if let best = Predictions.top(trace, tokenizer: tok, k: 1).first {
             lines.append("next token: \(best.label)  p = \(String(format: "%.3f", best.probability))")
         } else if !model.info.isCausal {

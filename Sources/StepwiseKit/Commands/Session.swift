@@ -42,6 +42,7 @@ public struct Session {
     public func forwardOptions(record: Bool = true, interventions: [Intervention]? = nil,
                                context: CommandContext? = nil) -> ForwardOptions {
         var options = ForwardOptions(record: record, interventions: interventions ?? self.interventions, causal: settings.causalMask)
+        options.traceBudget = settings.traceBudgetMB.map { $0 * 1_048_576 }
         if let context { options.isCancelled = context.isCancelled }
         if model?.info.isEncoderDecoder == true, !sourceIDs.isEmpty { options.source = sourceIDs }
         return options
@@ -109,6 +110,8 @@ public struct Settings: Equatable, Sendable {
     public var pager: Paging.Mode = .auto
     /// Step headings in full (title, explanation, formula, shape, inputs) or short (the name, title and formula).
     public var shortHeaders = false
+    /// The most a recorded pass keeps, in MB (``ForwardOptions/traceBudget``); nil keeps every step.
+    public var traceBudgetMB: Int? = TraceBudget.defaultBytes / 1_048_576
 
     public init() {}
 

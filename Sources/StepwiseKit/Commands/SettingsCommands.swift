@@ -1,7 +1,7 @@
 extension Settings {
     /// The names `set` accepts, in the order `set` lists them.
     public static let names = ["precision", "width", "rows", "cols", "view", "color", "theme", "palette", "images", "unicode", "mask",
-                               "pager", "header", "temperature", "top-k", "top-p", "seed"]
+                               "pager", "header", "trace-budget", "temperature", "top-k", "top-p", "seed"]
 
     /// Completion choices for settings with a fixed set of values.
     public static let choices: [String: [String]] = [
@@ -9,6 +9,7 @@ extension Settings {
         "theme": ViewOptions.Theme.allCases.map(\.rawValue), "palette": ColorScale.Palette.allCases.map(\.rawValue),
         "images": ImageMode.allCases.map(\.rawValue),
         "width": ["auto"], "mask": ["auto", "causal", "none"], "pager": Paging.Mode.allCases.map(\.rawValue), "header": ["full", "short"],
+        "trace-budget": ["off"],
     ]
 }
 
@@ -37,6 +38,7 @@ enum SettingsCommands {
         ("mask", "attention mask: auto (the model's own), causal or none; re-runs the prompt"),
         ("pager", "auto (output taller than the terminal), on or off; $PAGER, else less"),
         ("header", "step headings: full (explanation, shape, inputs) or short (name, title, formula)"),
+        ("trace-budget", "MB a traced prompt keeps; beyond it MLP steps, then block outputs, then attention are left out (off: keep all); re-runs the prompt"),
         ("temperature", "sampling temperature (0: greedy)"),
         ("top-k", "keep only the k most likely tokens (0: off)"),
         ("top-p", "keep the smallest set with this much probability (1: off)"),
@@ -55,7 +57,8 @@ enum SettingsCommands {
             "rows": st.maxRows == 0 ? "fit" : "\(st.maxRows)", "cols": st.maxCols == 0 ? "fit" : "\(st.maxCols)",
             "view": st.view.rawValue, "color": st.color ? "on" : "off", "theme": st.theme.rawValue, "palette": st.palette.rawValue, "images": st.images.rawValue,
             "unicode": st.unicode ? "on" : "off", "mask": st.causalMask.map { $0 ? "causal" : "none" } ?? "auto",
-            "pager": st.pager.rawValue, "header": st.shortHeaders ? "short" : "full", "temperature": "\(s.sampling.temperature)",
+            "pager": st.pager.rawValue, "header": st.shortHeaders ? "short" : "full",
+            "trace-budget": st.traceBudgetMB.map { "\($0)" } ?? "off", "temperature": "\(s.sampling.temperature)",
             "top-k": s.sampling.topK == 0 ? "off" : "\(s.sampling.topK)", "top-p": s.sampling.topP >= 1 ? "off" : "\(s.sampling.topP)",
             "seed": "\(s.sampling.seed)",
         ]
@@ -130,6 +133,13 @@ enum SettingsCommands {
             case "full": session.settings.shortHeaders = false
             case "short": session.settings.shortHeaders = true
             default: throw StepwiseError.usage("header is full or short, got '\(value)'")
+            }
+        case "trace-budget", "trace_budget":
+            session.settings.traceBudgetMB = ["off", "none", "unlimited"].contains(value.lowercased()) ? nil
+                : try Arguments.int(value, "trace-budget (MB, or off)", range: 1...1_048_576)
+            // A larger or smaller budget changes what the current trace keeps: run the prompt again.
+            if let text = session.promptText, session.model != nil {
+                return ["trace-budget = \(value)"] + (try ModelCommands.run(text, &session, context: context))
             }
         case "temperature", "top-k", "top_k", "topk", "top-p", "top_p", "topp", "seed":
             try session.sampling.set(name, to: value)

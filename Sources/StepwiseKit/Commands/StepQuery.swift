@@ -71,6 +71,7 @@ public struct StepQuery: Equatable, Sendable {
             throw StepwiseError.usage("unexpected '\(words[1...].joined(separator: " "))' after '\(words[0])'")
         }
         guard let step = trace[name] else {
+            if let why = trace.absence(of: name) { throw StepwiseError(.model, why) }
             if let layerOK = name.split(separator: ".").dropFirst().first.flatMap({ Int($0) }),
                name.hasPrefix("blocks."), trace.names.contains(where: { $0.hasPrefix("blocks.") }) {
                 let layers = Set(trace.names.compactMap { $0.split(separator: ".").dropFirst().first.flatMap { Int($0) } })
@@ -86,9 +87,9 @@ public struct StepQuery: Equatable, Sendable {
             guard let headAxis = step.axes.firstIndex(where: { $0.name == "head" || $0.name == "kv_head" }) else {
                 throw StepwiseError.usage("'\(name)' has no head axis")
             }
-            let n = step.tensor.shape[headAxis]
+            let n = step.shape[headAxis]
             guard h >= 0 && h < n else { throw StepwiseError(.model, "head \(h) does not exist: layer has heads 0–\(n - 1)") }
-            var shape = step.tensor.shape, axes = step.axes.map(\.name)
+            var shape = step.shape, axes = step.axes.map(\.name)
             shape.remove(at: headAxis)
             axes.remove(at: headAxis)
             var rest = try sliceText.map { try parseSlices($0, shape: shape, axes: axes) } ?? []
@@ -96,7 +97,7 @@ public struct StepQuery: Equatable, Sendable {
             rest.insert(.index(h), at: headAxis)
             selections = rest
         } else if let sliceText {
-            selections = try parseSlices(sliceText, shape: step.tensor.shape, axes: step.axes.map(\.name))
+            selections = try parseSlices(sliceText, shape: step.shape, axes: step.axes.map(\.name))
         }
         return StepQuery(name: name, selections: selections)
     }

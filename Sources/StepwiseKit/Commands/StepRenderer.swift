@@ -14,7 +14,7 @@ enum StepRenderer {
     /// The tensor and axes after applying selections; an `.index` selection drops its axis.
     static func slice(_ step: Step, _ selections: [AxisSelection]) -> (Tensor, [Axis]) {
         guard !selections.isEmpty else { return (step.tensor, step.axes) }
-        let t = step.tensor.sliced(selections)
+        let t = step.sliced(selections)
         var axes: [Axis] = []
         for (d, axis) in step.axes.enumerated() {
             let sel = d < selections.count ? selections[d] : .all
@@ -42,10 +42,11 @@ enum StepRenderer {
     static func mask(for step: Step, in trace: Trace?) -> ViewMask {
         guard step.name.hasSuffix("hook_pattern"),
               let scores = trace?[step.name.replacingOccurrences(of: "hook_pattern", with: "hook_attn_scores")],
-              scores.tensor.data.contains(-.infinity) else { return .none }
+              scores.shape.count == 3, scores.headAxis == 0, scores.shape[0] > 0 else { return .none }
+        // The mask is the same for every head: head 0's masked scores show it.
+        let t = scores.tensor(heads: 0..<1)
+        guard t.data.contains(-.infinity) else { return .none }
         // A sliding window shows in the last query's row: its first visible key is not key 0.
-        let t = scores.tensor
-        guard t.rank == 3 else { return .causal }
         let (tq, tk) = (t.shape[1], t.shape[2])
         let last = (tq - 1) * tk
         if let first = (0..<tk).first(where: { t.data[last + $0] != -.infinity }), first > 0 {
@@ -66,6 +67,15 @@ enum StepRenderer {
                 : Prose.wrap(step.formula, width: o.width, first: "   ", cap: false) + Prose.wrap(step.name, width: o.width, first: "   ", cap: false)
         } else {
             lines = StepHeader.render(step: step, index: index, total: total, options: o, compact: session.settings.shortHeaders)
+        }
+        let rank = selections.isEmpty ? step.shape.count : -1
+        if step.value.isRecipe && step.headAxis == 0 && rank == 3 && usesHeatmap(step, rank: 3, view: session.settings.view) {
+            // Every head's panel computed on its own: the whole value is never built next to its slices.
+            let axes = step.axes
+            let panels = (0..<step.shape[0]).map { h in (title: "\(axes[0].name) \(axes[0].position(h))", tensor: step.sliced([.index(h)])) }
+            let mask = viewMask(step, tensor: panels[0].tensor, axes: Array(axes.dropFirst()), session: session)
+            return lines + HeatmapView.renderGrid(matrices: panels, labels: axes[1].labels, positions: axes[1].positions, options: o,
+                                                  mask: mask, range: step.name.hasSuffix("hook_pattern") ? 0...1 : nil)
         }
         let (t, axes) = slice(step, selections)
         let mask = viewMask(step, tensor: t, axes: axes, session: session)
@@ -100,8 +110,8 @@ enum StepRenderer {
         if mask == .causal || mask.window != nil, let q = axes.firstIndex(where: { $0.name == "query_pos" }),
            let k = axes.firstIndex(where: { $0.name == "key_pos" }), axes[q].positions != nil || axes[k].positions != nil {
             let full = step.axes
-            let offset = (full.firstIndex { $0.name == "key_pos" }.map { step.tensor.shape[$0] } ?? 0)
-                - (full.firstIndex { $0.name == "query_pos" }.map { step.tensor.shape[$0] } ?? 0)
+            let offset = (full.firstIndex { $0.name == "key_pos" }.map { step.shape[$0] } ?? 0)
+                - (full.firstIndex { $0.name == "query_pos" }.map { step.shape[$0] } ?? 0)
             mask = .causalPositions(queries: (0..<t.shape[q]).map(axes[q].position),
                                     keys: (0..<t.shape[k]).map(axes[k].position), offset: offset, window: mask.window)
         }
@@ -110,8 +120,8 @@ enum StepRenderer {
 
     /// All heads' patterns of one layer side by side.
     static func headGrid(_ step: Step, layer: Int, session: Session, context: CommandContext) -> [String] {
-        let heads = step.tensor.shape[0]
-        let panels = (0..<heads).map { h in (title: "head \(layer).\(h)", tensor: step.tensor.sliced([.index(h)])) }
+        let heads = step.shape[0]
+        let panels = (0..<heads).map { h in (title: "head \(layer).\(h)", tensor: step.sliced([.index(h)])) }
         let mask = mask(for: step, in: session.trace)
         let what = step.name.contains("cross_attn") ? "Cross-attention patterns, decoder layer \(layer): rows = target position, columns = source position"
             : step.stack.map { "Attention patterns, \($0.rawValue) layer \(layer): rows = query position, columns = key position" }

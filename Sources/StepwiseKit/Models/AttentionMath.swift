@@ -127,25 +127,34 @@ public enum AttentionMath {
         guard causal || window != nil else { return scores }
         let (heads, tq, tk) = (scores.shape[0], scores.shape[1], scores.shape[2])
         var out = scores.data
-        for h in 0..<heads {
-            for i in 0..<tq {
-                let row = (h * tq + i) * tk
-                let q = start + i
-                if causal {
-                    var j = q + 1
-                    while j < tk { out[row + j] = -.infinity; j += 1 }
-                }
-                if let window {
-                    var j = 0
-                    while j <= q - window && j < tk { out[row + j] = -.infinity; j += 1 }
-                    if !causal {
-                        j = max(q + window, 0)
-                        while j < tk { out[row + j] = -.infinity; j += 1 }
-                    }
-                }
+        out.withUnsafeMutableBufferPointer { o in
+            for h in 0..<heads {
+                maskRows(UnsafeMutableBufferPointer(rebasing: o[(h * tq * tk)..<((h + 1) * tq * tk)]), tq: tq, tk: tk,
+                         start: start, causal: causal, window: window)
             }
         }
         return Tensor(shape: scores.shape, data: out)
+    }
+
+    /// Sets the keys each query of one head's `[tq, tk]` scores may not see to `-infinity` (see
+    /// ``masked(_:start:causal:window:)``).
+    static func maskRows(_ out: UnsafeMutableBufferPointer<Float>, tq: Int, tk: Int, start: Int, causal: Bool, window: Int?) {
+        for i in 0..<tq {
+            let row = i * tk
+            let q = start + i
+            if causal {
+                var j = q + 1
+                while j < tk { out[row + j] = -.infinity; j += 1 }
+            }
+            if let window {
+                var j = 0
+                while j <= q - window && j < tk { out[row + j] = -.infinity; j += 1 }
+                if !causal {
+                    j = max(q + window, 0)
+                    while j < tk { out[row + j] = -.infinity; j += 1 }
+                }
+            }
+        }
     }
 
     /// Gemma 2's soft-capping: `cap · tanh(x / cap)` for every element.
@@ -170,19 +179,32 @@ public enum AttentionMath {
                                                                              heads: heads, kvHeads: kvHeads, dHead: dHead))
         }
         var z = [Float](repeating: 0, count: tq * heads * dHead)
-        // vᵀ per kv head: [dHead, keys], so z_h = pattern_h · v_h = abT(pattern_h, v_hᵀ).
-        let vT = (0..<kvHeads).map { g -> [Float] in
+        let vT = valueColumns(v)
+        for h in 0..<heads {
+            let p = Array(pattern.data[(h * tq * tk)..<((h + 1) * tq * tk)])
+            addWeightedHead(&z, pattern: p, vT: vT[h / group], h: h, tq: tq, tk: tk, heads: heads, dHead: dHead)
+        }
+        return Tensor(shape: [tq, heads, dHead], data: z)
+    }
+
+    /// `vᵀ` per kv head, `[dHead, keys]` each, so `z_h = pattern_h · v_h = abT(pattern_h, v_hᵀ)`.
+    /// - Parameter v: `[keys, kvHeads, dHead]`.
+    static func valueColumns(_ v: Tensor) -> [[Float]] {
+        let (tk, kvHeads, dHead) = (v.shape[0], v.shape[1], v.shape[2])
+        return (0..<kvHeads).map { g -> [Float] in
             let vh = head(v.data, positions: tk, heads: kvHeads, dHead: dHead, g)
             return Tensor(shape: [tk, dHead], data: vh).transposed(0, 1).data
         }
-        for h in 0..<heads {
-            let p = Array(pattern.data[(h * tq * tk)..<((h + 1) * tq * tk)])
-            let zh = MatMul.abT(a: p, b: vT[h / group], m: tq, n: dHead, k: tk)
-            for i in 0..<tq {
-                for d in 0..<dHead { z[(i * heads + h) * dHead + d] = zh[i * dHead + d] }
-            }
+    }
+
+    /// Writes head `h` of `z` `[tq, heads, dHead]`: its pattern `[tq, tk]` times its kv head's values
+    /// (``valueColumns(_:)``), the product ``weightedSum(pattern:v:)`` makes for that head.
+    static func addWeightedHead(_ z: inout [Float], pattern p: [Float], vT: [Float], h: Int, tq: Int, tk: Int,
+                                heads: Int, dHead: Int) {
+        let zh = MatMul.abT(a: p, b: vT, m: tq, n: dHead, k: tk)
+        for i in 0..<tq {
+            for d in 0..<dHead { z[(i * heads + h) * dHead + d] = zh[i * dHead + d] }
         }
-        return Tensor(shape: [tq, heads, dHead], data: z)
     }
 
     /// Each head's output through its slice of the output projection.
@@ -190,19 +212,125 @@ public enum AttentionMath {
     /// - Parameters:
     ///   - z: `[pos, heads, dHead]`.
     ///   - outputSlices: `W_O` by head (``OutputSlices``).
-    /// - Returns: `[pos, heads, dModel]`.
-    public static func perHeadResult(z: Tensor, outputSlices: OutputSlices) -> Tensor {
+    ///   - heads: only these heads (each computed as with all of them); nil for every head.
+    /// - Returns: `[pos, heads, dModel]` (`heads.count` heads when given).
+    public static func perHeadResult(z: Tensor, outputSlices: OutputSlices, heads picked: Range<Int>? = nil) -> Tensor {
         let (t, heads, dHead) = (z.shape[0], z.shape[1], z.shape[2])
         let dModel = outputSlices.dModel
-        var out = [Float](repeating: 0, count: t * heads * dModel)
-        for h in 0..<heads {
+        let range = picked ?? 0..<heads
+        let n = range.count
+        var out = [Float](repeating: 0, count: t * n * dModel)
+        for h in range {
             let zh = head(z.data, positions: t, heads: heads, dHead: dHead, h)
             let r = outputSlices.result(head: h, Tensor(shape: [t, dHead], data: zh)).data
+            let j = h - range.lowerBound
             for i in 0..<t {
-                for d in 0..<dModel { out[(i * heads + h) * dModel + d] = r[i * dModel + d] }
+                for d in 0..<dModel { out[(i * n + j) * dModel + d] = r[i * dModel + d] }
             }
         }
-        return Tensor(shape: [t, heads, dModel], data: out)
+        return Tensor(shape: [t, n, dModel], data: out)
+    }
+
+    // MARK: - One head at a time
+
+    /// What turns one head's `q · kᵀ` into its masked scores and pattern, in the order the pass applies it.
+    struct ScoreSteps: Sendable {
+        var scale: Float
+        /// Gemma 2's `cap · tanh(x / cap)`, before the bias and the mask.
+        var softcap: Float?
+        var start: Int
+        var causal: Bool
+        var window: Int?
+    }
+
+    /// How far ``headScores(q:kHead:tk:h:bias:steps:through:)`` goes: the three attention steps.
+    enum ScoreStage: Sendable {
+        case unmasked, masked, pattern
+    }
+
+    /// Head `h`'s scores before the mask, `[tq, tk]`: the product and scale ``scores(q:k:scale:)`` computes
+    /// for that head (more than ``directRows`` queries), soft-capped as ``softcapped(_:cap:)``, plus the
+    /// bias's head as `scores + bias` adds it.
+    /// - Parameters:
+    ///   - q: `[tq, heads, dHead]`.
+    ///   - kHead: the head's key/value head of `k`, `[tk, dHead]` (``head(_:positions:heads:dHead:_:)``).
+    ///   - bias: `[heads, tq, tk]`.
+    static func unmaskedHead(q: Tensor, kHead: [Float], tk: Int, h: Int, bias: Tensor?, steps: ScoreSteps) -> [Float] {
+        let (tq, heads, dHead) = (q.shape[0], q.shape[1], q.shape[2])
+        let qh = head(q.data, positions: tq, heads: heads, dHead: dHead, h)
+        var s = MatMul.abT(a: qh, b: kHead, m: tq, n: tk, k: dHead)
+        let n = tq * tk
+        s.withUnsafeMutableBufferPointer { o in
+            let scale = steps.scale
+            for i in 0..<n { o[i] = o[i] * scale }
+            if let cap = steps.softcap {
+                for i in 0..<n { o[i] = cap * Foundation.tanh(o[i] / cap) }
+            }
+            if let bias {
+                bias.data.withUnsafeBufferPointer { b in
+                    let base = h * n
+                    for i in 0..<n { o[i] += b[base + i] }
+                }
+            }
+        }
+        return s
+    }
+
+    /// Softmax over each row of `n` values, in place: the arithmetic of ``Tensor/softmax()`` (the maximum
+    /// subtracted, `exp`, a running sum, one reciprocal), so a pattern computed a head at a time equals the
+    /// pattern of the whole scores bit for bit; a row of only `-infinity` becomes zeros.
+    static func softmaxRows(_ o: UnsafeMutableBufferPointer<Float>, n: Int) {
+        let rows = o.count / Swift.max(n, 1)
+        for r in 0..<rows {
+            let base = r * n
+            var m = -Float.infinity
+            for j in 0..<n where o[base + j] > m { m = o[base + j] }
+            if m == -Float.infinity {
+                for j in 0..<n { o[base + j] = 0 }
+                continue
+            }
+            var sum: Float = 0
+            for j in 0..<n {
+                let e = exp(o[base + j] - m)
+                o[base + j] = e
+                sum += e
+            }
+            let inv = 1 / sum
+            for j in 0..<n { o[base + j] *= inv }
+        }
+    }
+
+    /// Head `h`'s scores, masked scores or pattern `[tq, tk]`, as the pass computes them a head at a time.
+    static func headScores(q: Tensor, kHead: [Float], tk: Int, h: Int, bias: Tensor?, steps: ScoreSteps,
+                           through stage: ScoreStage) -> [Float] {
+        let tq = q.shape[0]
+        var s = unmaskedHead(q: q, kHead: kHead, tk: tk, h: h, bias: bias, steps: steps)
+        guard stage != .unmasked else { return s }
+        s.withUnsafeMutableBufferPointer { o in
+            if steps.causal || steps.window != nil {
+                maskRows(o, tq: tq, tk: tk, start: steps.start, causal: steps.causal, window: steps.window)
+            }
+            if stage == .pattern { softmaxRows(o, n: tk) }
+        }
+        return s
+    }
+
+    /// Heads `heads` of the scores, masked scores or pattern `[heads.count, tq, tk]` (a ``StepRecipe``'s value).
+    /// - Parameters:
+    ///   - q: `[tq, heads, dHead]`; `k`: `[tk, kvHeads, dHead]`; `bias`: `[heads, tq, tk]`.
+    static func scoreHeads(q: Tensor, k: Tensor, bias: Tensor?, steps: ScoreSteps, stage: ScoreStage, heads picked: Range<Int>) -> Tensor {
+        let (tq, heads) = (q.shape[0], q.shape[1])
+        let (tk, kvHeads, dHead) = (k.shape[0], k.shape[1], k.shape[2])
+        let group = heads / kvHeads
+        var out: [Float] = []
+        out.reserveCapacity(picked.count * tq * tk)
+        var kHead: (g: Int, values: [Float])?
+        for h in picked {
+            let g = h / group
+            if kHead?.g != g { kHead = (g, head(k.data, positions: tk, heads: kvHeads, dHead: dHead, g)) }
+            out += headScores(q: q, kHead: kHead!.values, tk: tk, h: h, bias: bias, steps: steps, through: stage)
+        }
+        return Tensor(shape: [picked.count, tq, tk], data: out)
     }
 
     /// Splits `W_O` `[dModel, heads·dHead]` into per-head `[dModel, dHead]` slices, packed once at load

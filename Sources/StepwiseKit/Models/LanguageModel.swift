@@ -116,6 +116,12 @@ public struct ForwardOptions: Sendable {
     /// (default 32 Mi, 128 MB); beyond it, only the last position's, which every command reads (`top`,
     /// sampling, attribution, patching). `ln_final.hook_out` still holds every position.
     public var logitBudget = 32 * 1024 * 1024
+    /// The most a recorded pass keeps, in bytes (default ``TraceBudget/defaultBytes``, 1536 MB); nil keeps
+    /// every step. The attention scores and patterns and the norms' outputs are recipes that hold nothing
+    /// of their own; when the rest would exceed this, the pass leaves out groups of steps (MLP
+    /// pre-activations first, patterns last) and the trace says which (``Trace/budget``). The residual
+    /// stream and the logits are always kept.
+    public var traceBudget: Int? = TraceBudget.defaultBytes
     /// An encoder-decoder model's source ids (what the encoder reads, special tokens included); the
     /// pass's ids are then the decoder's. Nil for other models.
     public var source: [Int]?

@@ -79,8 +79,15 @@ struct Norm: Sendable {
                                   explanation: perHead.map { "Each head's \($0) vector rescaled to RMS 1, so its length no longer depends on the input's." }
                                       ?? (rms ? "Each position's vector rescaled to RMS 1 (no mean is subtracted, unlike LayerNorm)."
                                       : "Each vector centred on zero and divided by its spread, so every position has mean 0 and variance 1."),
-                                  axes: valueAxes, inputs: (rms ? inputs : []) + [.normScale(site)])
+                                  axes: valueAxes, inputs: (rms ? inputs : []) + [.normScale(site)],
+                                  recipe: { StepRecipe(shape: x.shape, inputs: [x, scale]) { t, _ in self.normalized(t[0], scale: t[1]) } })
         let out = normalized.affine(weight: weight, bias: bias)
+        // The output is a recipe too, unless a patch changed the normalized vector it is computed from.
+        let outRecipe: (() -> StepRecipe)? = rec.isPatched(.normNormalized(site)) ? nil : {
+            StepRecipe(shape: x.shape, inputs: [x, scale]) { t, _ in
+                self.normalized(t[0], scale: t[1]).affine(weight: self.weight, bias: self.bias)
+            }
+        }
         guard hookOut else { return out }
         let what: String
         switch site {
@@ -99,7 +106,13 @@ struct Norm: Sendable {
                         explanation: perHead.map { "Each dimension of every head's \($0) multiplied by its learned weight (one weight per d_head dimension, shared by the heads); RoPE rotates this." }
                             ?? (rms ? "Each dimension multiplied by its learned weight."
                             : "The learned per-dimension gain and bias of \(what), applied to the normalized vector."),
-                        axes: valueAxes, inputs: [.normNormalized(site)])
+                        axes: valueAxes, inputs: [.normNormalized(site)], recipe: outRecipe)
+    }
+
+    /// `x`'s normalized vector for this (possibly patched) scale, as ``callAsFunction(_:at:inputs:label:hookOut:axes:recorder:)``
+    /// computes it: the recipe of `hook_normalized` and `hook_out`, which keep `x` and the scale instead.
+    func normalized(_ x: Tensor, scale: Tensor) -> Tensor {
+        (kind == .rms ? x : x.layerNormParts(eps: eps).centered).dividedByRowScale(scale)
     }
 
     /// The norm without hooks (the logit lens reads the residual stream through it).

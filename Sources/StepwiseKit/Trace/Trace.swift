@@ -40,4 +40,39 @@ public struct Trace: Sendable {
 
     /// The logits `[pos, vocab]` if the pass computed them.
     public var logits: Tensor? { self["logits"]?.tensor }
+
+    // MARK: Memory
+
+    /// What the pass left out to stay within ``ForwardOptions/traceBudget``, and why; nil when it kept everything.
+    public internal(set) var budget: TraceBudget.Report?
+
+    /// Removes steps (a budget decision made after they were recorded), noting them as left out.
+    mutating func remove(_ names: Set<String>) {
+        guard !names.isEmpty else { return }
+        steps.removeAll { names.contains($0.name) }
+        index = Dictionary(uniqueKeysWithValues: steps.enumerated().map { ($1.name, $0) })
+    }
+
+    /// The bytes the trace holds: every distinct allocation its steps keep alive (their values, and the
+    /// tensors their recipes compute from), each counted once however many steps share it.
+    public var heldBytes: Int {
+        var seen = Set<UInt>()
+        return Self.bytes(of: steps.lazy.flatMap(\.value.heldTensors), adding: &seen)
+    }
+
+    /// The bytes of `tensors`' allocations not yet in `seen` (which gains them).
+    static func bytes<S: Sequence>(of tensors: S, adding seen: inout Set<UInt>) -> Int where S.Element == Tensor {
+        var total = 0
+        for t in tensors {
+            let (address, bytes) = t.storage
+            if bytes > 0, seen.insert(address).inserted { total += bytes }
+        }
+        return total
+    }
+
+    /// One line saying why a step this trace does not hold was left out, and what to do; nil when the
+    /// pass never had it (the name is wrong, or the model has no such step).
+    public func absence(of name: String) -> String? {
+        budget?.absence(of: name)
+    }
 }

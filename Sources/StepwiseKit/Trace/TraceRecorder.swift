@@ -6,7 +6,7 @@
 /// without building a string; a tensor that exists only to be shown (a per-head split) is built only
 /// when ``wants(_:)`` says someone reads or patches it.
 public struct TraceRecorder {
-    public private(set) var trace: Trace
+    public internal(set) var trace: Trace
     /// False on the fast path: nothing but the logits is kept.
     public let enabled: Bool
     /// Labels of the new positions (queries).
@@ -47,6 +47,29 @@ public struct TraceRecorder {
 
     /// Steps recorded even on the fast path (``ForwardOptions/keep``).
     public var kept: Set<HookName> = []
+
+    /// The trace budget of a recorded pass and what it decided so far; nil keeps every step.
+    var budget: BudgetState?
+
+    /// Applies `options`' trace budget (``ForwardOptions/traceBudget``) to this recorded pass: after the
+    /// first block of each stack, groups of steps that would not fit are left out (see ``TraceBudget``).
+    /// Also keeps `options.keep`. Models call it once, right after making the recorder.
+    /// - Parameter model: the model's sizes: how many layers each stack has.
+    public mutating func applyBudget(of options: ForwardOptions, model: ModelInfo) {
+        kept.formUnion(options.keep)
+        guard enabled, let bytes = options.traceBudget else { return }
+        let T = trace.tokenIDs.count
+        var layers: [HookName.Stack?: Int] = [nil: model.layers]
+        var tokens: [HookName.Stack?: Int] = [nil: T]
+        if let enc = model.encoderLayers {
+            layers = [.encoder: enc, .decoder: model.layers]
+            tokens = [.encoder: options.source?.count ?? 0, .decoder: T]
+        }
+        let V = model.vocabularySize
+        let logitRows = T * V > options.logitBudget ? 1 : T
+        budget = BudgetState(bytes: bytes, layers: layers, tokens: tokens, logitBytes: logitRows * V * MemoryLayout<Float>.stride,
+                             dModel: model.dModel)
+    }
 
     // MARK: Encoder-decoder stacks
 
@@ -99,38 +122,66 @@ public struct TraceRecorder {
     ///   - axes: the tensor's axes; also tell a patch where positions and heads are.
     ///   - inputs: the steps it was computed from.
     ///   - always: record even on the fast path (the logits).
+    ///   - recipe: how to compute `tensor` again from tensors the trace holds (``StepRecipe``): when no
+    ///     patch changed it, the step keeps the recipe instead of the tensor.
     /// - Returns: the tensor the pass continues with: `tensor` itself when nothing patches it.
     @inline(__always)
     public mutating func hook(_ name: HookName, _ tensor: Tensor, title: @autoclosure () -> String,
                               formula: @autoclosure () -> String, explanation: @autoclosure () -> String,
                               axes: @autoclosure () -> [Axis], inputs: @autoclosure () -> [HookName] = [],
-                              always: Bool = false) -> Tensor {
+                              always: Bool = false, recipe: (() -> StepRecipe)? = nil) -> Tensor {
         guard enabled || always || !patches.isEmpty || !kept.isEmpty else { return tensor }
         return hookSlowPath(scoped(name), tensor, title: title, formula: formula, explanation: explanation, axes: axes,
-                            inputs: inputs, always: always)
+                            inputs: inputs, always: always, recipe: recipe)
     }
 
     private mutating func hookSlowPath(_ name: HookName, _ tensor: Tensor, title: () -> String, formula: () -> String,
                                        explanation: () -> String, axes: () -> [Axis], inputs: () -> [HookName],
-                                       always: Bool) -> Tensor {
+                                       always: Bool, recipe: (() -> StepRecipe)?) -> Tensor {
         var t = tensor
         var note: String?
         if !patches.isEmpty, let ps = patches[name] {
             (t, note) = apply(ps, to: tensor, name: name, axes: axes().map(\.name))
         }
         if enabled || always || kept.contains(name) {
+            noteNonFinite(name.name, t.data)
+            guard always || kept.contains(name) || !leavesOut(name) else { return t }
             var text = explanation()
             if let note {
                 if text.hasSuffix(".") { text.removeLast() }
                 text += "; " + note + "."
             }
-            let step = Step(name: name.name, title: stackTitle(title()), formula: formula(), explanation: text,
-                            tensor: t, axes: axes(), inputs: inputs().map { scoped($0).name }, layer: name.layer,
-                            stack: name.stack)
-            noteNonFinite(step)
-            trace.record(step)
+            let value: StepValue = note == nil ? recipe.map { .recipe($0()) } ?? .dense(t) : .dense(t)
+            trace.record(Step(name: name.name, title: stackTitle(title()), formula: formula(), explanation: text,
+                              value: value, axes: axes(), inputs: inputs().map { scoped($0).name }, layer: name.layer,
+                              stack: name.stack))
         }
         return t
+    }
+
+    /// Records a step the pass never held whole (the attention scores and pattern, computed a head at a
+    /// time): its recipe, under the same rules as ``hook(_:_:title:formula:explanation:axes:inputs:always:recipe:)``.
+    /// The caller checked that no patch names it and noted non-finite values itself (``noteNonFinite(_:_:offset:maskable:)``).
+    mutating func record(_ name: HookName, recipe: @autoclosure () -> StepRecipe, title: @autoclosure () -> String,
+                         formula: @autoclosure () -> String, explanation: @autoclosure () -> String,
+                         axes: @autoclosure () -> [Axis], inputs: @autoclosure () -> [HookName]) {
+        let name = scoped(name)
+        precondition(patches[name] == nil, "TraceRecorder.record: \(name.name) is patched; hook its tensor instead")
+        guard enabled || kept.contains(name) else { return }
+        guard kept.contains(name) || !leavesOut(name) else { return }
+        trace.record(Step(name: name.name, title: stackTitle(title()), formula: formula(), explanation: explanation(),
+                          value: .recipe(recipe()), axes: axes(), inputs: inputs().map { scoped($0).name }, layer: name.layer,
+                          stack: name.stack))
+    }
+
+    /// Whether a patch of this pass names `name` (in the current stack).
+    func isPatched(_ name: HookName) -> Bool {
+        !patches.isEmpty && patches[scoped(name)] != nil
+    }
+
+    /// Whether `name`'s value is recorded (recording is on, or ``kept`` names it), the budget aside.
+    func records(_ name: HookName) -> Bool {
+        enabled || (!kept.isEmpty && kept.contains(scoped(name)))
     }
 
     /// A block step's title inside a stack: "Attention pattern (layer 2)" → "Cross-attention pattern (decoder layer 2)".
@@ -179,29 +230,37 @@ public struct TraceRecorder {
         if let missed = patches.keys.first(where: { !reached.contains($0) }) {
             throw StepwiseError(.model, "this model has no hook point '\(missed.name)' to patch; 'steps' lists them")
         }
-        return trace
+        guard budget != nil else { return trace }
+        var done = self
+        done.decideOpenStacks(except: nil)
+        done.reportBudget()
+        return done.trace
     }
 
-    private mutating func noteNonFinite(_ step: Step) {
+    /// Notes the first NaN or ±infinity of `values`, a step's value from flat index `offset` on
+    /// (−infinity is allowed in the masked scores, where the mask puts it).
+    mutating func noteNonFinite(_ name: String, _ values: [Float], offset: Int = 0) {
         guard firstNonFinite == nil else { return }
-        let maskable = step.name.hasSuffix("hook_attn_scores")
-        step.tensor.data.withUnsafeBufferPointer { v in
-            // A fast scan first: x * 0 is NaN exactly when x is NaN or infinite, and NaN survives the sum.
-            let n = v.count
-            let raw = UnsafeRawBufferPointer(v)
-            var acc = SIMD8<Float>(repeating: 0)
-            var i = 0
-            while i + 8 <= n {
-                acc += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * 0
-                i += 8
-            }
-            var any = acc.sum()
-            while i < n { any += v[i] * 0; i += 1 }
-            guard any.isNaN else { return }
-            for (i, x) in v.enumerated() where !x.isFinite && !(maskable && x == -.infinity) {
-                firstNonFinite = (step.name, i, x)
-                return
-            }
+        values.withUnsafeBufferPointer { noteNonFinite(name, $0, offset: offset, maskable: name.hasSuffix("hook_attn_scores")) }
+    }
+
+    mutating func noteNonFinite(_ name: String, _ v: UnsafeBufferPointer<Float>, offset: Int, maskable: Bool) {
+        guard firstNonFinite == nil else { return }
+        // A fast scan first: x * 0 is NaN exactly when x is NaN or infinite, and NaN survives the sum.
+        let n = v.count
+        let raw = UnsafeRawBufferPointer(v)
+        var acc = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= n {
+            acc += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * 0
+            i += 8
+        }
+        var any = acc.sum()
+        while i < n { any += v[i] * 0; i += 1 }
+        guard any.isNaN else { return }
+        for (i, x) in v.enumerated() where !x.isFinite && !(maskable && x == -.infinity) {
+            firstNonFinite = (name, offset + i, x)
+            return
         }
     }
 
@@ -212,9 +271,9 @@ public struct TraceRecorder {
     public func checkFinite() throws {
         guard let (name, index, value) = firstNonFinite else { return }
         var at = "flat index \(index)"
-        if let step = trace[name], let first = step.axes.first, let labels = first.labels, step.tensor.shape.count >= 1,
-           step.tensor.shape[0] == labels.count, step.tensor.count > 0 {
-            let row = index / (step.tensor.count / step.tensor.shape[0])
+        if let step = trace[name], let first = step.axes.first, let labels = first.labels, step.shape.count >= 1,
+           step.shape[0] == labels.count, step.shape.reduce(1, *) > 0 {
+            let row = index / (step.shape.reduce(1, *) / step.shape[0])
             at = "\(first.name) \(row) \(labels[row]), flat index \(index)"
         }
         let where_ = enabled ? "at step \(name)" : "in the \(name)"
@@ -223,7 +282,7 @@ public struct TraceRecorder {
 
     /// Records a step whatever the mode, with no patching (analysis results).
     public mutating func recordAlways(_ step: Step) {
-        noteNonFinite(step)
+        if case .dense(let t) = step.value { noteNonFinite(step.name, t.data) }
         trace.record(step)
     }
 

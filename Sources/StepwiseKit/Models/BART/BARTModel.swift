@@ -153,7 +153,7 @@ public final class BARTModel: LanguageModel, @unchecked Sendable {
         let sourceLabels = source.map { tokenizer.label(for: $0) }
         var rec = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
                                 patches: options.patches)
-        rec.kept = options.keep
+        rec.applyBudget(of: options, model: info)
         rec.setSource(ids: source, labels: sourceLabels)
 
         // MARK: Encoder (once per source when generating)

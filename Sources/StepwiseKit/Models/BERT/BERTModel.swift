@@ -102,6 +102,7 @@ public final class BERTModel: LanguageModel, @unchecked Sendable {
         let labels = ids.map { tokenizer.label(for: $0) }
         var rec = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: labels, enabled: options.record,
                                 patches: options.patches)
+        rec.applyBudget(of: options, model: info)
         let (t, d) = (ids.count, config.hiddenSize)
         let dModel = TraceRecorder.dModel
         let pos = rec.pos

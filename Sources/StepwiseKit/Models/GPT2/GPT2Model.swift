@@ -82,6 +82,7 @@ public final class GPT2Model: LanguageModel, @unchecked Sendable {
         let keyLabels = (cache?.tokenIDs.map { tokenizer.label(for: $0) } ?? []) + labels
         var rec = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
                                 patches: options.patches)
+        rec.applyBudget(of: options, model: info)
         let (t, d) = (ids.count, config.nEmbd)
         let dModel = TraceRecorder.dModel
         let pos = rec.pos

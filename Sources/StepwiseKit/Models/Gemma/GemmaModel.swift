@@ -141,6 +141,7 @@ public final class GemmaModel: LanguageModel {
         let keyLabels = (cache?.tokenIDs.map { tokenizer.label(for: $0) } ?? []) + labels
         var r = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
                               patches: options.patches)
+        r.applyBudget(of: options, model: info)
         let pos = r.pos
         let s = embedScale
         var xd = embedding.gather(ids).data

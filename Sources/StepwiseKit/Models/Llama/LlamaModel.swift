@@ -215,6 +215,7 @@ public final class LlamaModel: LanguageModel {
         let keyLabels = (cache?.tokenIDs.map { tokenizer.label(for: $0) } ?? []) + labels
         var r = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
                               patches: options.patches)
+        r.applyBudget(of: options, model: info)
         let dModel = TraceRecorder.dModel
         let pos = r.pos
 

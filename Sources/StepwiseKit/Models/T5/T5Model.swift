@@ -187,7 +187,7 @@ public final class T5Model: LanguageModel {
         let keyLabels = (cache?.tokenIDs.map(label) ?? []) + labels
         var r = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
                               patches: options.patches)
-        r.kept = options.keep
+        r.applyBudget(of: options, model: info)
         r.setSource(ids: source, labels: sourceLabels)
         let causal = options.causal ?? true
         let encodedStep: HookName = .stack(.encoder, .normOut(.final))
