@@ -276,29 +276,6 @@ public enum AttentionMath {
         return s
     }
 
-    /// Softmax over each row of `n` values, in place: the arithmetic of ``Tensor/softmax()`` (the maximum
-    /// subtracted, `exp`, a running sum, one reciprocal), so a pattern computed a head at a time equals the
-    /// pattern of the whole scores bit for bit; a row of only `-infinity` becomes zeros.
-    static func softmaxRows(_ o: UnsafeMutableBufferPointer<Float>, n: Int) {
-        let rows = o.count / Swift.max(n, 1)
-        for r in 0..<rows {
-            let base = r * n
-            var m = -Float.infinity
-            for j in 0..<n where o[base + j] > m { m = o[base + j] }
-            if m == -Float.infinity {
-                for j in 0..<n { o[base + j] = 0 }
-                continue
-            }
-            var sum: Float = 0
-            for j in 0..<n {
-                let e = exp(o[base + j] - m)
-                o[base + j] = e
-                sum += e
-            }
-            let inv = 1 / sum
-            for j in 0..<n { o[base + j] *= inv }
-        }
-    }
 
     /// Head `h`'s scores, masked scores or pattern `[tq, tk]`, as the pass computes them a head at a time.
     static func headScores(q: Tensor, kHead: [Float], tk: Int, h: Int, bias: Tensor?, steps: ScoreSteps,
@@ -310,7 +287,7 @@ public enum AttentionMath {
             if steps.causal || steps.window != nil {
                 maskRows(o, tq: tq, tk: tk, start: steps.start, causal: steps.causal, window: steps.window)
             }
-            if stage == .pattern { softmaxRows(o, n: tk) }
+            if stage == .pattern { Tensor.softmaxRows(o, n: tk) }
         }
         return s
     }

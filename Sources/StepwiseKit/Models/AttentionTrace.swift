@@ -156,7 +156,7 @@ extension TraceRecorder {
                     AttentionMath.maskRows(o, tq: t, tk: tk, start: steps.start, causal: steps.causal, window: steps.window)
                 }
                 if let n = checked[1] { noteNonFinite(n, UnsafeBufferPointer(o), offset: offset, maskable: true) }
-                AttentionMath.softmaxRows(o, n: tk)
+                Tensor.softmaxRows(o, n: tk)
                 if let n = checked[2] { noteNonFinite(n, UnsafeBufferPointer(o), offset: offset, maskable: false) }
             }
             AttentionMath.addWeightedHead(&z, pattern: s, vT: vT[h / group], h: h, tq: t, tk: tk, heads: heads, dHead: dHead)

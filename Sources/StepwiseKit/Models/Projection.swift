@@ -84,16 +84,7 @@ struct Projection: Sendable {
 
     /// The product with a stack, one tensor per stacked matrix: `[..., parts[i]]` each.
     func linearParts(_ x: Tensor) -> [Tensor] {
-        let all = self(x).data
-        let n = rows, m = all.count / Swift.max(n, 1)
-        var offset = 0
-        return parts.map { width in
-            var data: [Float] = []
-            data.reserveCapacity(m * width)
-            for i in 0..<m { data += all[(i * n + offset)..<(i * n + offset + width)] }
-            offset += width
-            return Tensor(shape: Array(x.shape.dropLast()) + [width], data: data)
-        }
+        self(x).splitLastAxis(parts)
     }
 
     /// Rows `ids` in float32, `[ids.count, in]` (an embedding lookup).

@@ -271,16 +271,7 @@ public struct StoredMatrix: @unchecked Sendable {
 
     /// The product with a stack, split back into one tensor per stacked matrix: `[..., parts[i]]` each.
     public func linearParts(_ x: Tensor, isa: KernelISA = .selected) -> [Tensor] {
-        let all = linear(x, isa: isa).data
-        let m = all.count / Swift.max(rows, 1)
-        var offset = 0
-        return parts.map { width in
-            var data: [Float] = []
-            data.reserveCapacity(m * width)
-            for i in 0..<m { data += all[(i * rows + offset)..<(i * rows + offset + width)] }
-            offset += width
-            return Tensor(shape: Array(x.shape.dropLast()) + [width], data: data)
-        }
+        linear(x, isa: isa).splitLastAxis(parts)
     }
 
     /// `x · Wᵀ` for `x` `[..., columns]`: `[..., rows]`.

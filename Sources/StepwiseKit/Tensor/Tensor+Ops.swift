@@ -206,26 +206,31 @@ extension Tensor {
     public func softmax() -> Tensor {
         let n = dim(-1)
         var out = data
-        out.withUnsafeMutableBufferPointer { o in
-            let rows = o.count / Swift.max(n, 1)
-            for r in 0..<rows {
-                let base = r * n
-                var m = -Float.infinity
-                for j in 0..<n where o[base + j] > m { m = o[base + j] }
-                if m == -Float.infinity {
-                    for j in 0..<n { o[base + j] = 0 }
-                    continue
-                }
-                var sum: Float = 0
-                for j in 0..<n {
-                    let e = exp(o[base + j] - m)
-                    o[base + j] = e
-                    sum += e
-                }
-                let inv = 1 / sum
-                for j in 0..<n { o[base + j] *= inv }
-            }
-        }
+        out.withUnsafeMutableBufferPointer { Self.softmaxRows($0, n: n) }
         return Tensor(shape: shape, data: out)
+    }
+
+    /// Softmax over each row of `n` values of `o`, in place: the maximum subtracted, `exp`, a running sum,
+    /// one reciprocal; a row of only `-infinity` becomes zeros. ``softmax()`` and attention computed a
+    /// head at a time both run this, so their patterns agree bit for bit.
+    static func softmaxRows(_ o: UnsafeMutableBufferPointer<Float>, n: Int) {
+        let rows = o.count / Swift.max(n, 1)
+        for r in 0..<rows {
+            let base = r * n
+            var m = -Float.infinity
+            for j in 0..<n where o[base + j] > m { m = o[base + j] }
+            if m == -Float.infinity {
+                for j in 0..<n { o[base + j] = 0 }
+                continue
+            }
+            var sum: Float = 0
+            for j in 0..<n {
+                let e = exp(o[base + j] - m)
+                o[base + j] = e
+                sum += e
+            }
+            let inv = 1 / sum
+            for j in 0..<n { o[base + j] *= inv }
+        }
     }
 }

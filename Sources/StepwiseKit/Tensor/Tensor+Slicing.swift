@@ -81,6 +81,22 @@ extension Tensor {
         return Tensor(shape: [indices.count, d], data: out)
     }
 
+    /// The last axis cut into consecutive blocks of these widths (the products of a stack of matrices,
+    /// one per matrix): `[..., widths[i]]` each.
+    /// - Precondition: the widths add up to the last axis.
+    public func splitLastAxis(_ widths: [Int]) -> [Tensor] {
+        let n = dim(-1), m = count / Swift.max(n, 1)
+        precondition(widths.reduce(0, +) == n, "Tensor.splitLastAxis: widths \(widths) for \(n) values")
+        var offset = 0
+        return widths.map { width in
+            var out: [Float] = []
+            out.reserveCapacity(m * width)
+            for i in 0..<m { out += data[(i * n + offset)..<(i * n + offset + width)] }
+            offset += width
+            return Tensor(shape: Array(shape.dropLast()) + [width], data: out)
+        }
+    }
+
     /// Rows `lo..<hi` of axis 0 (a copy).
     public func rows(_ lo: Int, _ hi: Int) -> Tensor {
         let inner = rank > 1 ? shape[1...].reduce(1, *) : 1
