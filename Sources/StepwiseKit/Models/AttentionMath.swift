@@ -310,12 +310,6 @@ public enum AttentionMath {
         return Tensor(shape: [picked.count, tq, tk], data: out)
     }
 
-    /// Splits `W_O` `[dModel, heads·dHead]` into per-head `[dModel, dHead]` slices, packed once at load
-    /// for ``perHeadResult(z:outputSlices:)``.
-    public static func outputSlices(_ wO: Tensor, heads: Int) -> OutputSlices {
-        OutputSlices(wO, heads: heads)
-    }
-
     /// Sums a `[pos, heads, dModel]` per-head result over heads and adds the bias.
     public static func sumHeads(_ result: Tensor, bias: Tensor?) -> Tensor {
         let (t, heads, dModel) = (result.shape[0], result.shape[1], result.shape[2])

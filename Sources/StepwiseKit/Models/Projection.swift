@@ -90,10 +90,8 @@ struct Projection: Sendable {
     /// Rows `ids` in float32, `[ids.count, in]` (an embedding lookup).
     func gather(_ ids: [Int]) -> Tensor {
         switch storage {
-        case .stored(let s): return s.gather(ids)
-        case .packed(let p):
-            let dense = p.unpacked(), k = p.columns
-            return Tensor(shape: [ids.count, k], data: ids.flatMap { dense.data[($0 * k)..<(($0 + 1) * k)] })
+        case .stored(let s): s.gather(ids)
+        case .packed(let p): p.unpacked().gatherRows(ids)
         }
     }
 
@@ -106,7 +104,7 @@ struct Projection: Sendable {
     }
 }
 
-/// `W_O` `[d_model, heads·d_head]` split by head for ``AttentionMath/perHeadResult(z:outputSlices:)``:
+/// `W_O` `[d_model, heads·d_head]` split by head for ``AttentionMath/perHeadResult(z:outputSlices:heads:)``:
 /// each head's `[d_model, d_head]` slice packed once (a matrix in memory), or read in place from a stored
 /// matrix's columns.
 public struct OutputSlices: Sendable {

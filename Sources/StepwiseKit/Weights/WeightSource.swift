@@ -38,6 +38,14 @@ extension WeightSource {
     /// through this, so a checkpoint with a NaN or infinity is refused at load, naming the first such
     /// tensor, instead of filling every later step with NaN.
     public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+        try checkPresent(name, shape: shape)
+        let t = try tensor(name)
+        if let i = t.data.firstIndex(where: { !$0.isFinite }) { throw nonFinite(name, index: i, value: t.data[i]) }
+        return t
+    }
+
+    /// Checks, before a byte is read, that the load was not cancelled and the file holds `name` with `shape`.
+    private func checkPresent(_ name: String, shape: [Int]) throws {
         try ModelLoader.checkCancelled()
         guard let info = tensorInfo(name) else {
             throw StepwiseError.file(path, "has no tensor '\(name)'")
@@ -45,11 +53,11 @@ extension WeightSource {
         guard info.shape == shape else {
             throw StepwiseError.file(path, "tensor '\(name)' has shape \(info.shape), the config implies \(shape)")
         }
-        let t = try tensor(name)
-        if let i = t.data.firstIndex(where: { !$0.isFinite }) {
-            throw StepwiseError.file(path, "tensor '\(name)' has a non-finite value (\(t.data[i].isNaN ? "nan" : "\(t.data[i])")) at flat index \(i); refusing to load a corrupt checkpoint")
-        }
-        return t
+    }
+
+    /// The error for a tensor holding a NaN or infinity at a flat index.
+    private func nonFinite(_ name: String, index: Int, value: Float) -> StepwiseError {
+        .file(path, "tensor '\(name)' has a non-finite value (\(value.isNaN ? "nan" : "\(value)")) at flat index \(index); refusing to load a corrupt checkpoint")
     }
 
     public func storedBytes(_ name: String) -> (format: StoredMatrix.Format, bytes: UnsafeRawBufferPointer, owner: AnyObject)? { nil }
@@ -60,20 +68,12 @@ extension WeightSource {
     /// ``tensor(_:shape:)`` instead), or float32 rows that are not 4-byte aligned.
     /// - Throws: ``StepwiseError`` if it is absent, mis-shaped or holds a non-finite value.
     public func storedMatrix(_ name: String, shape: [Int]) throws -> StoredMatrix? {
-        try ModelLoader.checkCancelled()
-        guard let info = tensorInfo(name) else {
-            throw StepwiseError.file(path, "has no tensor '\(name)'")
-        }
-        guard info.shape == shape else {
-            throw StepwiseError.file(path, "tensor '\(name)' has shape \(info.shape), the config implies \(shape)")
-        }
+        try checkPresent(name, shape: shape)
         guard shape.count == 2, let (format, bytes, owner) = storedBytes(name), shape[1] % format.blockValues == 0,
               bytes.count == shape[0] * StoredMatrix.rowBytes(format, shape[1]),
               format != .f32 || Int(bitPattern: bytes.baseAddress) % 4 == 0 else { return nil }
         let matrix = StoredMatrix(format: format, rows: shape[0], columns: shape[1], bytes: bytes, owner: owner)
-        if let (i, v) = matrix.firstNonFinite() {
-            throw StepwiseError.file(path, "tensor '\(name)' has a non-finite value (\(v.isNaN ? "nan" : "\(v)")) at flat index \(i); refusing to load a corrupt checkpoint")
-        }
+        if let (i, v) = matrix.firstNonFinite() { throw nonFinite(name, index: i, value: v) }
         return matrix
     }
 

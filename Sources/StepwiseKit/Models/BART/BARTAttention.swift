@@ -19,7 +19,7 @@ struct BARTAttention: Sendable {
         wK = try load("k_proj.weight", [d, d]); bK = try load("k_proj.bias", [d])
         wV = try load("v_proj.weight", [d, d]); bV = try load("v_proj.bias", [d])
         wO = try load("out_proj.weight", [d, d]); bO = try load("out_proj.bias", [d])
-        wOHeads = AttentionMath.outputSlices(wO, heads: heads)
+        wOHeads = OutputSlices(wO, heads: heads)
     }
 
     var parameterCount: Int { [wQ, bQ, wK, bK, wV, bV, wO, bO].reduce(0) { $0 + $1.count } }

@@ -29,7 +29,7 @@ struct BERTBlock: Sendable {
         wK = try load("attention.self.key.weight", [d, d]); bK = try load("attention.self.key.bias", [d])
         wV = try load("attention.self.value.weight", [d, d]); bV = try load("attention.self.value.bias", [d])
         wO = try load("attention.output.dense.weight", [d, d]); bO = try load("attention.output.dense.bias", [d])
-        wOHeads = AttentionMath.outputSlices(wO, heads: heads)
+        wOHeads = OutputSlices(wO, heads: heads)
         ln1 = .layerNorm(weight: try load("attention.output.LayerNorm.weight", [d]),
                             bias: try load("attention.output.LayerNorm.bias", [d]), eps: eps)
         wIn = try load("intermediate.dense.weight", [m, d]); bIn = try load("intermediate.dense.bias", [m])

@@ -37,7 +37,7 @@ struct GPT2Block {
         bQKV = try load("attn.c_attn.bias", [3 * d])
         wO = try load("attn.c_proj.weight", [d, d]).transposed(0, 1)
         bO = try load("attn.c_proj.bias", [d])
-        wOHeads = AttentionMath.outputSlices(wO, heads: config.nHead)
+        wOHeads = OutputSlices(wO, heads: config.nHead)
         wIn = try load("mlp.c_fc.weight", [d, m]).transposed(0, 1)
         bIn = try load("mlp.c_fc.bias", [m])
         wOut = try load("mlp.c_proj.weight", [m, d]).transposed(0, 1)

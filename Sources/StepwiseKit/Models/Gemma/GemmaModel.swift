@@ -144,9 +144,7 @@ public final class GemmaModel: LanguageModel {
         r.applyBudget(of: options, model: info)
         let pos = r.pos
         let s = embedScale
-        var xd = embedding.gather(ids).data
-        for i in xd.indices { xd[i] *= s }
-        var x = r.hook(.embed, Tensor(shape: [T, D], data: xd), title: "Token embeddings (scaled)",
+        var x = r.hook(.embed, embedding.gather(ids) * s, title: "Token embeddings (scaled)",
                        formula: "embed = W_E[token] · √\(D)  (√\(D) = \(String(format: "%.4f", s)))",
                        explanation: "Each token's row of the embedding matrix, scaled up by √d_model as Gemma does; no position vector (RoPE rotates q and k).",
                        axes: [pos, TraceRecorder.dModel])
