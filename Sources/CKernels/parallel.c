@@ -132,6 +132,11 @@ void stepwise_parallel_for(size_t count, stepwise_task_fn fn, void *context) {
     }
     take_tasks();
     atomic_store(&open_job, 0);
-    while (atomic_load(&inside) != 0) STEPWISE_PAUSE();
+    // The workers still inside are finishing their last task; one the scheduler took off its core gets
+    // the core back sooner if this thread yields now and then.
+    for (unsigned spins = 1; atomic_load(&inside) != 0; spins++) {
+        if (spins % 1024 == 0) sched_yield();
+        else STEPWISE_PAUSE();
+    }
     pthread_mutex_unlock(&caller_lock);
 }

@@ -92,3 +92,64 @@ func naiveABT(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
     } }
     return c
 }
+
+/// Every child process a test starts is read and waited for with a deadline, so a child that hangs
+/// fails its test, naming it, instead of holding up the whole run.
+enum Child {
+    /// Waits for `p` to leave, at most `seconds`. One still running then is killed (SIGKILL) and the test
+    /// fails naming `what`. Returns whether it left by itself.
+    @discardableResult
+    static func wait(_ p: Process, within seconds: Double = 60, what: String,
+                     sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        if leaves(p, within: seconds) { return true }
+        kill(p.processIdentifier, SIGKILL)
+        _ = leaves(p, within: 10)
+        Issue.record("\(what) was still running after \(Int(seconds)) s and was killed", sourceLocation: sourceLocation)
+        return false
+    }
+
+    /// Starts `p` (its pipes already set), writes `input` to its standard input, reads every pipe of
+    /// `reading` to its end at the same time (so no full pipe stalls the child), and waits for it. A
+    /// child still running after `seconds` is killed and the test fails naming `what`.
+    static func run(_ p: Process, input: (pipe: Pipe, data: Data)? = nil, reading pipes: [Pipe], within seconds: Double = 120,
+                    what: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [Data] {
+        try p.run()
+        let results = Results(pipes.count)
+        let group = DispatchGroup()
+        for (i, pipe) in pipes.enumerated() {
+            DispatchQueue.global().async(group: group) { results.set(i, pipe.fileHandleForReading.readDataToEndOfFile()) }
+        }
+        if let input {
+            DispatchQueue.global().async {
+                input.pipe.fileHandleForWriting.write(input.data)
+                try? input.pipe.fileHandleForWriting.close()
+            }
+        }
+        if group.wait(timeout: .now() + seconds) == .timedOut {
+            kill(p.processIdentifier, SIGKILL)
+            _ = group.wait(timeout: .now() + 10)
+            _ = leaves(p, within: 10)
+            Issue.record("\(what) was still running after \(Int(seconds)) s and was killed", sourceLocation: sourceLocation)
+            return results.values
+        }
+        wait(p, within: 30, what: what, sourceLocation: sourceLocation)
+        return results.values
+    }
+
+    static func leaves(_ p: Process, within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while p.isRunning {
+            if Date() >= deadline { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
+    private final class Results: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stored: [Data]
+        init(_ n: Int) { stored = Array(repeating: Data(), count: n) }
+        func set(_ i: Int, _ d: Data) { lock.lock(); stored[i] = d; lock.unlock() }
+        var values: [Data] { lock.lock(); defer { lock.unlock() }; return stored }
+    }
+}

@@ -30,9 +30,8 @@ enum PeakMemory {
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
         p.standardError = errPipe
-        try p.run()
-        let err = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let err = String(decoding: try Child.run(p, reading: [errPipe], within: 300, what: "stepwise \(args.joined(separator: " "))")[0],
+                         as: UTF8.self)
         var lines = err.split(separator: "\n").map(String.init)
         let last = try #require(lines.last(where: { $0.hasPrefix("peak-kb ") }), "GNU time printed no peak: \(err)")
         let kb = try #require(Int(last.dropFirst("peak-kb ".count)))

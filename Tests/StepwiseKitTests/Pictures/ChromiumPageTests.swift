@@ -27,10 +27,7 @@ enum Chromium {
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: try Child.run(p, reading: [out], within: 120, what: "chromium")[0], as: UTF8.self)
     }
 
     /// The hosts of every URL the network log saw.

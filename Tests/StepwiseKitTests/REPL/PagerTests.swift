@@ -112,7 +112,7 @@ struct PagerTerminalTests {
         #expect(pty.expect("FAKE PAGER DONE"), "set pager on did not page a short output: \(pty.buffer)")
         #expect(pager.received?.hasPrefix("step 1 of 48") == true)
         pty.send("quit\r")
-        pty.process.waitUntilExit()
+        pty.waitForExit()
 
         // Not a terminal: never paged.
         pager.forget()
@@ -141,6 +141,6 @@ struct PagerTerminalTests {
         pty.send("q")
         #expect(pty.expect("stepwise> "))
         pty.send("quit\r")
-        pty.process.waitUntilExit()
+        pty.waitForExit()
     }
 }

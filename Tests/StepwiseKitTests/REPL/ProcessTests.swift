@@ -34,13 +34,9 @@ enum StepwiseBinary {
         p.standardInput = inPipe
         p.standardOutput = outPipe
         p.standardError = errPipe
-        try p.run()
-        inPipe.fileHandleForWriting.write(Data(stdin.utf8))
-        try inPipe.fileHandleForWriting.close()
-        let out = outPipe.fileHandleForReading.readDataToEndOfFile()
-        let err = errPipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        let read = try Child.run(p, input: (inPipe, Data(stdin.utf8)), reading: [outPipe, errPipe],
+                                 what: "stepwise \(args.joined(separator: " "))")
+        return (p.terminationStatus, String(decoding: read[0], as: UTF8.self), String(decoding: read[1], as: UTF8.self))
     }
 }
 
@@ -55,6 +51,17 @@ struct ProcessTests {
         #expect(!out.contains("\u{1B}["))
         #expect(err.contains("unknown command 'nosuchcommand'"))
         #expect(!out.contains("pos  id"), "tokens ran after the failure")
+    }
+
+    @Test("a child that never ends is killed at its deadline and fails its test, instead of holding up the run")
+    func childDeadline() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        p.arguments = ["600"]
+        let out = Pipe()
+        p.standardOutput = out
+        withKnownIssue { _ = try Child.run(p, reading: [out], within: 1, what: "sleep 600") }
+        #expect(!p.isRunning && p.terminationReason == .uncaughtSignal)
     }
 
     @Test("-e runs commands in order and exits 0")
@@ -73,9 +80,7 @@ struct ProcessTests {
         p.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
         let err = Pipe()
         p.standardError = err
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let text = String(decoding: try Child.run(p, reading: [err], what: "stepwise \(p.arguments ?? [])")[0], as: UTF8.self)
         #expect(p.terminationReason == .exit && p.terminationStatus == 1)
         #expect(text == "error: cannot write to standard output: No space left on device\n", "\(text)")
     }
@@ -89,9 +94,7 @@ struct ProcessTests {
         p.standardOutput = out
         p.standardError = err
         try out.fileHandleForReading.close()
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let text = String(decoding: try Child.run(p, reading: [err], what: "stepwise \(p.arguments ?? [])")[0], as: UTF8.self)
         #expect(p.terminationReason == .exit && p.terminationStatus == 1)
         #expect(text == "error: cannot write to standard output: Broken pipe\n", "\(text)")
     }
@@ -177,9 +180,19 @@ final class PTY {
         return false
     }
 
+    /// Waits for the process to leave by itself (after `quit` or Ctrl-D); the test fails if it does not
+    /// within `seconds`, and the process is killed.
+    func waitForExit(within seconds: Double = 30, sourceLocation: SourceLocation = #_sourceLocation) {
+        Child.wait(process, within: seconds, what: "stepwise \(process.arguments ?? []) under a pseudo-terminal",
+                   sourceLocation: sourceLocation)
+    }
+
     func close() {
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        if !Child.leaves(process, within: 10) {
+            kill(process.processIdentifier, SIGKILL)
+            _ = Child.leaves(process, within: 10)
+        }
         Glibc.close(master)
     }
 }
@@ -215,7 +228,7 @@ struct PTYTests {
         pty.send("where\r")
         #expect(pty.expect("step "), "the REPL lacks the lesson's state: \(pty.buffer)")
         pty.send("quit\r")
-        pty.process.waitUntilExit()
+        pty.waitForExit()
         #expect(pty.process.terminationStatus == 0)
     }
 
@@ -247,7 +260,7 @@ struct PTYTests {
         first.send("where\r")
         #expect(first.expect("step 1 of"), "the REPL did not survive Ctrl-C: \(first.buffer)")
         first.send("\u{04}")  // Ctrl-D
-        first.process.waitUntilExit()
+        first.waitForExit()
         #expect(first.process.terminationStatus == 0)
         first.close()
 
@@ -256,7 +269,7 @@ struct PTYTests {
         second.send("\u{1B}[A")  // Up arrow: the last line of the previous run
         #expect(second.expect("prompt The cat sat"), "history not recalled: \(second.buffer)")
         second.send("\u{15}quit\r")
-        second.process.waitUntilExit()
+        second.waitForExit()
         #expect(second.process.terminationStatus == 0)
         second.close()
     }
