@@ -61,9 +61,8 @@ public enum ActivationPatching {
         let cleanTrace = try model.forward(clean, cache: nil, options: o)
         o.record = false
         func metric(_ t: Trace) throws -> Float {
-            guard let l = t.logits else { throw StepwiseError(.model, "\(model.info.name) has no logits to patch a metric on") }
-            let last = l.shape[0] - 1
-            return l[last, a] - l[last, b]
+            guard let l = t.logitsRow() else { throw StepwiseError(.model, "\(model.info.name) has no logits to patch a metric on") }
+            return l.data[a] - l.data[b]
         }
         let mClean = try metric(cleanTrace)
         let mCorrupted = try metric(try model.forward(corrupted, cache: nil, options: o))

@@ -42,16 +42,18 @@ public enum Attribution {
     ///   - a, b: token ids; `b` nil attributes `a`'s logit alone.
     /// - Throws: ``StepwiseError`` if a step is missing.
     public static func decompose(_ trace: Trace, model: any LogitAttributing, a: Int, b: Int?) throws -> Result {
-        func step(_ h: HookName) throws -> Tensor {
+        func recorded(_ h: HookName) throws -> Step {
             guard let s = trace[h.name] else {
                 throw StepwiseError(.model, "the trace has no \(h.name): run 'prompt' again to record every step")
             }
-            return s.tensor
+            return s
         }
+        func step(_ h: HookName) throws -> Tensor { try recorded(h).tensor }
         let info = model.info
         let d = info.dModel
-        let logits = try step(.logits)
-        let last = logits.shape[0] - 1
+        // The last position's row only (the others may be a recipe).
+        let last = try recorded(.logits).shape[0] - 1
+        let logits = trace.logitsRow(last)!
         let (w, bias, centers) = model.finalNormParameters
         let scale = Double(try step(.normScale(.final)).data[last])
         let wU = model.unembeddingRows([a] + (b.map { [$0] } ?? []))
@@ -86,7 +88,7 @@ public enum Attribution {
         var biasTerm = term(biasSum, 0)
         if let bias { for j in 0..<d { biasTerm += Double(bias.data[j]) * u[j] } }
         terms.append(("bias", biasTerm))
-        let logit = logits[last, a] - (b.map { logits[last, $0] } ?? 0)
+        let logit = logits.data[a] - (b.map { logits.data[$0] } ?? 0)
         let sum = terms.reduce(0) { $0 + $1.1 }
         return Result(terms: terms.map { Term(label: $0.0, value: Float($0.1)) }, logit: logit, sum: Float(sum))
     }

@@ -121,11 +121,12 @@ public enum Benchmarks {
             let n = min(generate, ctx - prompt.count)
             let t = try median(runs: max(1, runs / 2)) {
                 let cache = model.makeCache()
-                var logits = try model.forward(prompt, cache: cache, options: ForwardOptions(record: false)).logits!
+                var options = ForwardOptions(record: false)
+                options.lastLogitsOnly = true  // as the generator asks
+                var row = try model.forward(prompt, cache: cache, options: options).logitsRow()!.data
                 for _ in 0..<n {
-                    let row = logits.row(logits.shape[0] - 1).data
                     let next = row.indices.max { row[$0] < row[$1] }!
-                    logits = try model.forward([next], cache: cache, options: ForwardOptions(record: false)).logits!
+                    row = try model.forward([next], cache: cache, options: options).logitsRow()!.data
                 }
             }
             results.append(Result(key: "generate", name: "generation with KV cache", value: Double(n) / t, unit: "tokens/s",

@@ -343,7 +343,7 @@ enum AnalysisCommands {
         let width = StepRenderer.options(session, context).width
         var lines = Prose.wrap(what + "; re-ran the prompt (\(session.ids.count) tokens)", width: width)
         lines += Prose.wrap(ablationNote(session) ?? (removedSteer ? "nothing is steered or ablated now" : "no head is ablated now"), width: width)
-        guard let lb = before.logits, let la = after.logits else {
+        guard let lb = before.logitsRow(), let la = after.logitsRow() else {
             lines.append("an encoder has no next-token prediction: 'show' the steps to see what changed")
             return lines
         }
@@ -355,9 +355,9 @@ enum AnalysisCommands {
         for i in 0..<min(tb.count, ta.count) {
             lines.append(String(i + 1).leftPadded(4) + "  " + cell(tb[i]) + "   " + cell(ta[i]))
         }
-        let top = tb[0].id, last = lb.shape[0] - 1
-        let vb = lb[last, top], va = la[last, top]
-        let pa = la.row(last).softmax().data[top]
+        let top = tb[0].id
+        let vb = lb.data[top], va = la.data[top]
+        let pa = la.softmax().data[top]
         lines += Prose.wrap("\(tb[0].label): logit \(p(vb)) → \(p(va)) (Δ \(String(format: "%+.3f", va - vb))), p \(p(tb[0].probability)) → \(p(pa))"
                             + (ta[0].id == top ? "; still the top prediction" : "; the top prediction is now \(ta[0].label)"), width: width)
         return lines

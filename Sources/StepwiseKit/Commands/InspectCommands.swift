@@ -243,7 +243,7 @@ enum InspectCommands {
 
     static func topLines(_ session: Session, _ context: CommandContext, k: Int) throws -> [String] {
         let trace = try session.requireTrace()
-        guard trace.logits != nil, let tok = session.tokenizer else {
+        guard trace.hasLogits, let tok = session.tokenizer else {
             throw StepwiseError(.model, "this model computes no logits (an encoder): see 'steps'")
         }
         let preds = Predictions.top(trace, tokenizer: tok, k: k)

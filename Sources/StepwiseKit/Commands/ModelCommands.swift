@@ -61,7 +61,10 @@ enum ModelCommands {
             // What the current trace holds (each allocation once: recipes keep only their inputs), which
             // logits it kept, and what the budget left out.
             let T = trace.tokenIDs.count
-            let kept = trace.logits.map { $0.dim(0) == T ? "logits for all \(T) positions" : "logits for the last position only" } ?? "no logits"
+            let kept = trace["logits"].map {
+                $0.shape[0] < T ? "logits for the last position only"
+                    : $0.value.isRecipe ? "the last position's logits (the others computed when read)" : "logits for all \(T) positions"
+            } ?? "no logits"
             let budget = session.settings.traceBudgetMB.map { "trace budget \($0) MB" } ?? "no trace budget"
             rows.append(("trace", "\(trace.steps.count) steps, \(TraceBudget.text(bytes: trace.heldBytes)) of tensors; \(kept); \(budget)"))
             if let report = trace.budget { rows += report.summary.map { ("", $0) } }
@@ -282,8 +285,7 @@ public enum Predictions {
 
     /// The `k` most likely next tokens after the last position (softmax of the last logits row).
     public static func top(_ trace: Trace, tokenizer: any Tokenizer, k: Int, position: Int? = nil) -> [Prediction] {
-        guard let logits = trace.logits else { return [] }
-        let row = logits.row(position ?? (logits.shape[0] - 1))
+        guard let row = trace.logitsRow(position) else { return [] }
         let probs = row.softmax()
         let order = row.data.indices.sorted { row.data[$0] > row.data[$1] || (row.data[$0] == row.data[$1] && $0 < $1) }
         return order.prefix(k).map { Prediction(id: $0, label: tokenizer.label(for: $0), probability: probs.data[$0], logit: row.data[$0]) }

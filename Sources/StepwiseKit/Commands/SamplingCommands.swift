@@ -10,10 +10,10 @@ enum SamplingCommands {
     /// The last position's logits of the current trace.
     static func lastLogits(_ session: Session) throws -> [Float] {
         let trace = try session.requireTrace()
-        guard let logits = trace.logits else {
+        guard let logits = trace.logitsRow() else {
             throw StepwiseError(.model, "this model computes no logits (an encoder): nothing to sample from")
         }
-        return logits.row(logits.shape[0] - 1).data
+        return logits.data
     }
 
     static let sample = Command(

@@ -72,7 +72,7 @@ extension TraceRecorder {
             zValue = streamedHeads(layer: L, q: q, k: k, v: v, bias: scoreBias, steps: steps)
             let inputs = [q, k] + (scoreBias.map { [$0] } ?? [])
             func recipe(_ stage: AttentionMath.ScoreStage) -> StepRecipe {
-                StepRecipe(shape: [heads, t, tk], headAxis: 0, inputs: inputs) { inputs, picked in
+                StepRecipe(shape: [heads, t, tk], partAxis: 0, inputs: inputs) { inputs, picked in
                     AttentionMath.scoreHeads(q: inputs[0], k: inputs[1], bias: inputs.count > 2 ? inputs[2] : nil,
                                              steps: steps, stage: stage, heads: picked)
                 }
@@ -112,7 +112,7 @@ extension TraceRecorder {
                               explanation: "Each head's mix mapped back to the residual stream's \(dModel) dimensions by its own slice of W_O.",
                               axes: [pos, head, TraceRecorder.dModel], inputs: [.z(layer: L)],
                               recipe: {
-                                  StepRecipe(shape: [t, heads, dModel], headAxis: 1, inputs: [z]) { inputs, picked in
+                                  StepRecipe(shape: [t, heads, dModel], partAxis: 1, inputs: [z]) { inputs, picked in
                                       AttentionMath.perHeadResult(z: inputs[0], outputSlices: outputSlices, heads: picked)
                                   }
                               })

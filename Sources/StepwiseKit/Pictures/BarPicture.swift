@@ -61,7 +61,7 @@ extension StepPictures {
     /// - Parameter palette: instead of the session's (`set palette`), for the bars' colour.
     public static func top(_ k: Int, session: Session, palette: ColorScale.Palette? = nil) throws -> Picture {
         let trace = try session.requireTrace()
-        guard trace.logits != nil, let tok = session.tokenizer else {
+        guard trace.hasLogits, let tok = session.tokenizer else {
             throw StepwiseError(.model, "this model computes no logits (an encoder): see 'steps'")
         }
         let preds = Predictions.top(trace, tokenizer: tok, k: k)
@@ -73,7 +73,7 @@ extension StepPictures {
                             hover: "\(pr.label) (id \(pr.id)): p = \(exact(pr.probability)), logit \(exact(pr.logit))")
         }
         return BarPicture(title: "Next token after \(last) (position \(pos))",
-                          subtitle: ["the \(preds.count) most likely of \(trace.logits!.dim(1)) tokens"] + context(session),
+                          subtitle: ["the \(preds.count) most likely of \(trace["logits"]!.shape[1]) tokens"] + context(session),
                           items: items, colors: style.colors, color: style.bar).draw()
     }
 }

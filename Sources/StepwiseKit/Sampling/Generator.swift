@@ -83,8 +83,8 @@ public struct Generator: Sendable {
         var lastRow: [Float]
         var rngBefore: SplitMix64
         while true {
-            guard let logits = trace.logits else { preconditionFailure("Generator: the model returned no logits") }
-            lastRow = logits.row(logits.shape[0] - 1).data
+            guard let logits = trace.logitsRow() else { preconditionFailure("Generator: the model returned no logits") }
+            lastRow = logits.data
             if lastRow.contains(where: \.isNaN) {
                 throw StepwiseError(.model, "the model produced NaN logits at position \(cache.length - 1); generation stopped")
             }

@@ -87,14 +87,14 @@ public struct Step: Sendable {
         switch value {
         case .dense(let t): return StepRecipe.restrict(t, axis: a, heads)
         case .recipe(let r):
-            return r.headAxis == a ? r.materialized(heads: heads) : StepRecipe.restrict(r.materialized(), axis: a, heads)
+            return r.partAxis == a ? r.materialized(part: heads) : StepRecipe.restrict(r.materialized(), axis: a, heads)
         }
     }
 
-    /// The value after `selections` (as ``Tensor/sliced(_:)``): a recipe step whose `head` axis is
-    /// selected computes only the heads selected.
+    /// The value after `selections` (as ``Tensor/sliced(_:)``): a recipe step computes only the entries
+    /// selected of the axis it computes a part at a time (the heads selected; the logits' positions).
     public func sliced(_ selections: [AxisSelection]) -> Tensor {
-        guard case .recipe(let r) = value, let a = r.headAxis, a == headAxis, a < selections.count else {
+        guard case .recipe(let r) = value, let a = r.partAxis, a < selections.count else {
             return tensor.sliced(selections)
         }
         var rest = selections
@@ -115,7 +115,7 @@ public struct Step: Sendable {
             heads = first..<(last + 1)
             rest[a] = .indices(list.map { $0 - first })
         }
-        return r.materialized(heads: heads).sliced(rest)
+        return r.materialized(part: heads).sliced(rest)
     }
 
     /// `[pos 5, head 4, d_head 16]`-style description of the shape.

@@ -1,9 +1,11 @@
 /// How a step's value is computed again, on demand, from tensors the trace already holds.
 ///
 /// A trace keeps its largest steps this way instead of as values: the attention scores and patterns
-/// (`[head, query_pos, key_pos]`, one `T × T` matrix per head), the per-head results and the norms' outputs.
+/// (`[head, query_pos, key_pos]`, one `T × T` matrix per head), the per-head results, the norms' outputs
+/// and the logits of every position but the last (`[pos, vocab]`).
 /// The recipe runs the same functions with the same sizes the forward pass ran (``AttentionMath``'s per-head
-/// products, the norm's row operations), so what it gives back is bit for bit what the pass computed.
+/// products, the norm's row operations, the unembedding a row at a time), so what it gives back is bit for
+/// bit what the pass computed.
 ///
 /// `compute` receives ``inputs`` rather than capturing them, so the tensors a recipe keeps alive are the
 /// ones it names (``Trace/heldBytes`` counts them); it may capture small values (a scale, a mask's
@@ -11,48 +13,49 @@
 public struct StepRecipe: Sendable {
     /// The shape of the whole value.
     public let shape: [Int]
-    /// The axis whose entries can be computed on their own (a step's `head` axis), if any.
-    public let headAxis: Int?
+    /// The axis whose entries can be computed on their own, if any: a step's `head` axis, or the logits'
+    /// positions.
+    public let partAxis: Int?
     /// The tensors the value is computed from.
     public let inputs: [Tensor]
-    /// The value with the head axis restricted to `heads` (the whole axis, or all of it without one).
-    let compute: @Sendable (_ inputs: [Tensor], _ heads: Range<Int>) -> Tensor
+    /// The value with the part axis restricted to `part` (the whole axis, or all of it without one).
+    let compute: @Sendable (_ inputs: [Tensor], _ part: Range<Int>) -> Tensor
 
     /// - Parameters:
-    ///   - headAxis: the axis `compute` can restrict; nil when it always computes everything.
-    ///   - compute: `(inputs, heads) -> value`, the value's `headAxis` extent `heads.count`.
-    public init(shape: [Int], headAxis: Int? = nil, inputs: [Tensor],
-                compute: @escaping @Sendable (_ inputs: [Tensor], _ heads: Range<Int>) -> Tensor) {
-        precondition(headAxis.map { $0 >= 0 && $0 < shape.count } ?? true, "StepRecipe: head axis \(headAxis!) for shape \(shape)")
+    ///   - partAxis: the axis `compute` can restrict; nil when it always computes everything.
+    ///   - compute: `(inputs, part) -> value`, the value's `partAxis` extent `part.count`.
+    public init(shape: [Int], partAxis: Int? = nil, inputs: [Tensor],
+                compute: @escaping @Sendable (_ inputs: [Tensor], _ part: Range<Int>) -> Tensor) {
+        precondition(partAxis.map { $0 >= 0 && $0 < shape.count } ?? true, "StepRecipe: part axis \(partAxis!) for shape \(shape)")
         self.shape = shape
-        self.headAxis = headAxis
+        self.partAxis = partAxis
         self.inputs = inputs
         self.compute = compute
     }
 
     /// The whole value.
     public func materialized() -> Tensor {
-        let t = compute(inputs, 0..<(headAxis.map { shape[$0] } ?? 1))
+        let t = compute(inputs, 0..<(partAxis.map { shape[$0] } ?? 1))
         precondition(t.shape == shape, "StepRecipe: computed \(t.shape), expected \(shape)")
         return t
     }
 
-    /// The value for `heads` of the head axis only: the head axis has `heads.count` entries.
-    public func materialized(heads: Range<Int>) -> Tensor {
-        guard let a = headAxis else { return Self.restrict(materialized(), axis: nil, heads) }
-        precondition(heads.lowerBound >= 0 && heads.upperBound <= shape[a], "StepRecipe: heads \(heads) of \(shape[a])")
-        let t = compute(inputs, heads)
+    /// The value for `part` of the part axis only: that axis has `part.count` entries.
+    public func materialized(part: Range<Int>) -> Tensor {
+        guard let a = partAxis else { return Self.restrict(materialized(), axis: nil, part) }
+        precondition(part.lowerBound >= 0 && part.upperBound <= shape[a], "StepRecipe: entries \(part) of \(shape[a])")
+        let t = compute(inputs, part)
         var expected = shape
-        expected[a] = heads.count
-        precondition(t.shape == expected, "StepRecipe: computed \(t.shape) for heads \(heads), expected \(expected)")
+        expected[a] = part.count
+        precondition(t.shape == expected, "StepRecipe: computed \(t.shape) for entries \(part), expected \(expected)")
         return t
     }
 
-    /// `t` with its axis `axis` cut to `heads` (the first axis when nil).
-    static func restrict(_ t: Tensor, axis: Int?, _ heads: Range<Int>) -> Tensor {
+    /// `t` with its axis `axis` cut to `part` (the first axis when nil).
+    static func restrict(_ t: Tensor, axis: Int?, _ part: Range<Int>) -> Tensor {
         let a = axis ?? 0
         var sel = [AxisSelection](repeating: .all, count: a + 1)
-        sel[a] = .range(heads.lowerBound, heads.upperBound, 1)
+        sel[a] = .range(part.lowerBound, part.upperBound, 1)
         return t.sliced(sel)
     }
 }

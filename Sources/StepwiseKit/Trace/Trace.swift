@@ -38,8 +38,19 @@ public struct Trace: Sendable {
     /// All step names, in order.
     public var names: [String] { steps.map(\.name) }
 
-    /// The logits `[pos, vocab]` if the pass computed them.
+    /// The logits `[pos, vocab]` if the pass computed them. A decoder-only model's trace computes every
+    /// row but the last on each read: ``logitsRow(_:)`` gives one row.
     public var logits: Tensor? { self["logits"]?.tensor }
+
+    /// Whether the pass computed logits (an encoder computes none).
+    public var hasLogits: Bool { self["logits"] != nil }
+
+    /// Row `index` of the logits step (default its last, the next-token prediction): `[vocab]`, the only
+    /// row computed when the other rows are a recipe.
+    public func logitsRow(_ index: Int? = nil) -> Tensor? {
+        guard let step = self["logits"], step.shape.count == 2, step.shape[0] > 0 else { return nil }
+        return step.sliced([.index(index ?? step.shape[0] - 1), .all])
+    }
 
     // MARK: Memory
 

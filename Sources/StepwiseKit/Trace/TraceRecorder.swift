@@ -65,9 +65,11 @@ public struct TraceRecorder {
             layers = [.encoder: enc, .decoder: model.layers]
             tokens = [.encoder: options.source?.count ?? 0, .decoder: T]
         }
+        // A decoder-only model holds its last position's logits and, for the recipe of the others, the final
+        // norm's output; an encoder-decoder every position's logits (the last only, past the logit budget).
         let V = model.vocabularySize
-        let logitRows = T * V > options.logitBudget ? 1 : T
-        budget = BudgetState(bytes: bytes, layers: layers, tokens: tokens, logitBytes: logitRows * V * MemoryLayout<Float>.stride,
+        let logitFloats = model.encoderLayers == nil ? V + T * model.dModel : (T * V > options.logitBudget ? 1 : T) * V
+        budget = BudgetState(bytes: bytes, layers: layers, tokens: tokens, logitBytes: logitFloats * MemoryLayout<Float>.stride,
                              dModel: model.dModel)
     }
 
@@ -291,10 +293,54 @@ public struct TraceRecorder {
     /// The position axis of the new tokens.
     public var pos: Axis { Axis("pos", labels: queryLabels) }
 
-    /// The rows the logits are computed for, with the matching position axis and a note for the step's
-    /// explanation: all of `normed`, or only its last row when `options` asks for
-    /// ``ForwardOptions/lastLogitsOnly`` on a pass that records nothing, or when every row's logits would
-    /// exceed ``ForwardOptions/logitBudget`` (`vocab` entries a row).
+    /// The logits step of a decoder, `unembed(normed)` `[pos, vocab]`, recorded whatever the mode.
+    ///
+    /// `unembed` runs on one row at a time, so each position's logits are what a pass computing that
+    /// position alone gives (the next-token row of a cached generation step too). On a pass of more than
+    /// one token only the last position's row is computed now: the next token needs it. The step keeps
+    /// a recipe that computes any other row when something reads it. It holds the tensor itself when a
+    /// patch names `logits` (every row, then the patch), and the last row only (its axis says position
+    /// T−1) when ``ForwardOptions/lastLogitsOnly`` asks for that on a pass that records nothing, or when
+    /// every row's logits would exceed ``ForwardOptions/logitBudget``.
+    ///
+    /// - Parameters:
+    ///   - unembed: `[1, d_model]` → `[1, vocab]`: the head and whatever follows it (Gemma's soft-cap).
+    ///   - formula: the step's formula.
+    mutating func hookLogits(_ normed: Tensor, options: ForwardOptions, vocab: Int, formula: String,
+                             unembed: @escaping @Sendable (Tensor) -> Tensor) {
+        let T = normed.dim(0)
+        let why = "A score for every vocabulary entry as the next token; softmax turns them into probabilities."
+        let overBudget = T * vocab > options.logitBudget
+        let lastOnly = T > 1 && ((options.lastLogitsOnly && !options.record) || overBudget)
+        let byRow: @Sendable (Tensor, Range<Int>) -> Tensor = { x, rows in
+            Tensor.concatenateRows(rows.map { unembed(x.rows($0, $0 + 1)) })
+        }
+        if T <= 1 || lastOnly || isPatched(.logits) {
+            let note = lastOnly && overBudget
+                ? String(format: " Kept for the last position only: all %d positions would take %.0f MB (ln_final.hook_out holds every position).",
+                         T, Double(T * vocab) * 4 / 1_048_576)
+                : ""
+            let axis = lastOnly ? Axis("pos", labels: queryLabels.suffix(1), positions: [T - 1]) : pos
+            _ = hook(.logits, byRow(normed, lastOnly ? (T - 1)..<T : 0..<T), title: "Logits", formula: formula,
+                     explanation: why + note, axes: [axis, Axis("vocab")], inputs: [.normOut(.final)], always: true)
+            return
+        }
+        let last = byRow(normed, (T - 1)..<T)
+        noteNonFinite(HookName.logits.name, last.data, offset: (T - 1) * vocab)
+        let recipe = StepRecipe(shape: [T, vocab], partAxis: 0, inputs: [normed, last]) { inputs, rows in
+            guard rows != (T - 1)..<T else { return inputs[1] }
+            return Tensor.concatenateRows(rows.map { $0 == T - 1 ? inputs[1] : byRow(inputs[0], $0..<($0 + 1)) })
+        }
+        trace.record(Step(name: HookName.logits.name, title: "Logits", formula: formula,
+                          explanation: why + " The last position's are computed with the pass; another position's when something reads them.",
+                          value: .recipe(recipe), axes: [pos, Axis("vocab")], inputs: [HookName.normOut(.final).name]))
+    }
+
+    /// The rows an encoder-decoder's logits are computed for (all of them at once), with the matching
+    /// position axis and a note for the step's explanation: all of `normed`, or only its last row when
+    /// `options` asks for ``ForwardOptions/lastLogitsOnly`` on a pass that records nothing, or when every
+    /// row's logits would exceed ``ForwardOptions/logitBudget`` (`vocab` entries a row). Decoder-only
+    /// models record theirs with ``hookLogits(_:options:vocab:formula:unembed:)``.
     func logitRows(_ normed: Tensor, _ options: ForwardOptions, vocab: Int) -> (rows: Tensor, axis: Axis, note: String) {
         let T = normed.dim(0)
         let overBudget = T * vocab > options.logitBudget
@@ -305,6 +351,7 @@ public struct TraceRecorder {
             : ""
         return (normed.row(T - 1).reshaped([1, normed.dim(1)]), Axis("pos", labels: queryLabels.suffix(1), positions: [T - 1]), note)
     }
+
     public var queryPos: Axis { Axis("query_pos", labels: queryLabels) }
     public var keyPos: Axis { Axis("key_pos", labels: keyLabels) }
     public static let head = Axis("head")

@@ -103,6 +103,30 @@ struct TraceMemoryTests {
         #expect(lean.logits == dense.logits)
     }
 
+    @Test("a decoder's logits: the last row computed with the pass, any other when read, each the unembedding of its own residual row, bit for bit",
+          arguments: TracedCase.all.filter { $0.source == nil && !$0.name.hasPrefix("built-in") })
+    func logitsRecipe(_ c: TracedCase) throws {
+        let model = try c.load()
+        let trace = try c.trace(model)
+        let step = try #require(trace["logits"])
+        let T = c.ids.count, V = model.info.vocabularySize
+        #expect(step.value.isRecipe && step.shape == [T, V])
+        // What it holds: the final norm's output and one row of V.
+        var seen = Set<UInt>()
+        let held = Trace.bytes(of: step.value.heldTensors, adding: &seen)
+        #expect(held <= (V + T * model.info.dModel) * 4 + 256, "\(held) bytes")
+        let unembedding = try #require(model as? any Unembedding)
+        let resid = try #require(trace["blocks.\(model.info.layers - 1).hook_resid_post"]).tensor
+        let whole = try #require(trace.logits)
+        for r in 0..<T {
+            let alone = unembedding.unembed(residual: resid.rows(r, r + 1))
+            let row = try #require(trace.logitsRow(r))
+            #expect(row.data.elementsEqual(alone.data) { $0.bitPattern == $1.bitPattern }, "\(c.name): row \(r)")
+            #expect(whole.row(r) == row)
+        }
+        #expect(step.sliced([.range(1, T, 2), .range(0, 5, 1)]) == whole.sliced([.range(1, T, 2), .range(0, 5, 1)]))
+    }
+
     @Test("one head, a head range or a slice of a recipe step equals the same cut of the whole value",
           arguments: TracedCase.all.prefix(2))
     func headSubsets(_ c: TracedCase) throws {

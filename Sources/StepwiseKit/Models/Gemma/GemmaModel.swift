@@ -158,16 +158,12 @@ public final class GemmaModel: LanguageModel {
             cache.tokenIDs += ids
         }
         let normed = finalNorm(x, at: .final, inputs: [.residPost(layer: blocks.count - 1)], recorder: &r)
-        let (rows, logitPos, logitNote) = r.logitRows(normed, options, vocab: config.vocabSize)
-        var logits = lmHead(rows)
         var formula = tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U"
-        if let cap = config.finalLogitSoftcapping {
-            logits = AttentionMath.softcapped(logits, cap: cap)
-            formula += ", then \(AttentionMath.formatted(cap)) · tanh(logits / \(AttentionMath.formatted(cap)))"
+        let (head, cap) = (lmHead, config.finalLogitSoftcapping)
+        if let cap { formula += ", then \(AttentionMath.formatted(cap)) · tanh(logits / \(AttentionMath.formatted(cap)))" }
+        r.hookLogits(normed, options: options, vocab: config.vocabSize, formula: formula) { row in
+            cap.map { AttentionMath.softcapped(head(row), cap: $0) } ?? head(row)
         }
-        _ = r.hook(.logits, logits, title: "Logits", formula: formula,
-                   explanation: "A score for every vocabulary entry as the next token; softmax turns them into probabilities." + logitNote,
-                   axes: [logitPos, Axis("vocab")], inputs: [.normOut(.final)], always: true)
         return try r.finished()
     }
 }

@@ -246,11 +246,9 @@ public final class LlamaModel: LanguageModel {
             cache.tokenIDs += ids
         }
         let normed = finalNorm(x, at: .final, inputs: [.residPost(layer: blocks.count - 1)], recorder: &r)
-        let (rows, logitPos, logitNote) = r.logitRows(normed, options, vocab: config.vocabSize)
-        _ = r.hook(.logits, lmHead(rows), title: "Logits",
-                   formula: tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U",
-                   explanation: "A score for every vocabulary entry as the next token; softmax turns them into probabilities." + logitNote,
-                   axes: [logitPos, Axis("vocab")], inputs: [.normOut(.final)], always: true)
+        let head = lmHead
+        r.hookLogits(normed, options: options, vocab: config.vocabSize,
+                     formula: tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U") { head($0) }
         return try r.finished()
     }
 }
