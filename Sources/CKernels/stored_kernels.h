@@ -189,21 +189,22 @@ void VARIANT(stepwise_sgemm_stored)(int format, const uint8_t *w, size_t row_byt
     const size_t b0 = c0 / values, b1 = (c0 + k + values - 1) / values;
     const size_t pitch = (b1 - b0) * values, skip = c0 - b0 * values;
     float *panels = malloc(sizeof(float) * unit * k);
-    float *converted = format == STEPWISE_F32 ? NULL : malloc(sizeof(float) * unit * pitch);
+    // One panel's 16 rows converted at a time, then packed while they are still in the nearest cache.
+    float *converted = format == STEPWISE_F32 ? NULL : malloc(sizeof(float) * 16 * pitch);
     if (!panels || (format != STEPWISE_F32 && !converted)) abort();
     for (size_t j = 0; j < cols; j += unit) {
         const size_t n = cols - j < unit ? cols - j : unit;
-        const float *src;
-        size_t ld;
         if (format == STEPWISE_F32) {
-            src = (const float *)(const void *)(w + j * row_bytes) + c0;
-            ld = row_bytes / 4;
+            VARIANT(stepwise_sgemm_pack_b)((const float *)(const void *)(w + j * row_bytes) + c0, row_bytes / 4, n, k, panels);
         } else {
-            for (size_t r = 0; r < n; r++) dq_blocks(format, w + (j + r) * row_bytes + b0 * bytes, b1 - b0, converted + r * pitch);
-            src = converted + skip;
-            ld = pitch;
+            for (size_t q = 0; 16 * q < n; q++) {
+                const size_t rn = n - 16 * q < 16 ? n - 16 * q : 16;
+                for (size_t r = 0; r < rn; r++) {
+                    dq_blocks(format, w + (j + 16 * q + r) * row_bytes + b0 * bytes, b1 - b0, converted + r * pitch);
+                }
+                VARIANT(stepwise_sgemm_pack_b)(converted + skip, pitch, rn, k, panels + q * 16 * k);
+            }
         }
-        VARIANT(stepwise_sgemm_pack_b)(src, ld, n, k, panels);
         VARIANT(stepwise_sgemm_panels)(a, panels, k, rows, (n + 15) / 16, n, c + j, ldc);
     }
     free(converted);

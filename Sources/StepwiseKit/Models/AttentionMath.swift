@@ -220,12 +220,14 @@ public enum AttentionMath {
         let range = picked ?? 0..<heads
         let n = range.count
         var out = [Float](repeating: 0, count: t * n * dModel)
-        for h in range {
-            let zh = head(z.data, positions: t, heads: heads, dHead: dHead, h)
-            let r = outputSlices.result(head: h, Tensor(shape: [t, dHead], data: zh)).data
-            let j = h - range.lowerBound
-            for i in 0..<t {
-                for d in 0..<dModel { out[(i * n + j) * dModel + d] = r[i * dModel + d] }
+        out.withUnsafeMutableBufferPointer { o in
+            for h in range {
+                let zh = head(z.data, positions: t, heads: heads, dHead: dHead, h)
+                let r = outputSlices.result(head: h, Tensor(shape: [t, dHead], data: zh))
+                let j = h - range.lowerBound
+                r.data.withUnsafeBufferPointer { rp in
+                    for i in 0..<t { (o.baseAddress! + (i * n + j) * dModel).update(from: rp.baseAddress! + i * dModel, count: dModel) }
+                }
             }
         }
         return Tensor(shape: [t, n, dModel], data: out)
@@ -314,12 +316,24 @@ public enum AttentionMath {
     public static func sumHeads(_ result: Tensor, bias: Tensor?) -> Tensor {
         let (t, heads, dModel) = (result.shape[0], result.shape[1], result.shape[2])
         var out = [Float](repeating: 0, count: t * dModel)
-        for i in 0..<t {
-            for h in 0..<heads {
-                let base = (i * heads + h) * dModel
-                for d in 0..<dModel { out[i * dModel + d] += result.data[base + d] }
+        // Each value summed over the heads in order, then the bias: eight values at a time.
+        func add(_ o: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>) {
+            var d = 0
+            while d + 8 <= dModel {
+                let s = UnsafeRawPointer(o + d).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(r + d).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(o + d).storeBytes(of: s, as: SIMD8<Float>.self)
+                d += 8
             }
-            if let bias { for d in 0..<dModel { out[i * dModel + d] += bias.data[d] } }
+            while d < dModel { o[d] += r[d]; d += 1 }
+        }
+        out.withUnsafeMutableBufferPointer { op in
+            result.data.withUnsafeBufferPointer { rp in
+                for i in 0..<t {
+                    let o = op.baseAddress! + i * dModel
+                    for h in 0..<heads { add(o, rp.baseAddress! + (i * heads + h) * dModel) }
+                    if let bias { bias.data.withUnsafeBufferPointer { add(o, $0.baseAddress!) } }
+                }
+            }
         }
         return Tensor(shape: [t, dModel], data: out)
     }

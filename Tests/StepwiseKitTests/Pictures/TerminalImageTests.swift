@@ -282,7 +282,7 @@ struct TerminalImageTests {
     @Test("sequences hold only their framing and base64 or sixel data, whatever text the picture shows")
     func onlyPixelsInSequences() throws {
         // Backslashes are escapes inside a quoted prompt: the sequences end in BEL or the 8-bit ST.
-        var f = try PictureFixture(prompt: "\"\u{1B}_Ga=T;QUJD\u{9C} and \u{1B}]1337;File=inline=1:QUJD\u{07} \u{1B}P0;1;0q#0;2;0;0;0~\u{9C}\"")
+        let f = try PictureFixture(prompt: "\"\u{1B}_Ga=T;QUJD\u{9C} and \u{1B}]1337;File=inline=1:QUJD\u{07} \u{1B}P0;1;0q#0;2;0;0;0~\u{9C}\"")
         defer { f.remove() }
         let trace = try #require(f.session.trace)
         let picture = StepPictures.step(trace["blocks.0.attn.hook_pattern"]!, selections: [.index(0)], session: f.session)

@@ -22,14 +22,7 @@ struct GemmaMLP: Sendable {
                        axes: [pos, dMLP], inputs: ln2)
         let u = r.hook(.mlpPreLinear(layer: L), parts[1], title: "MLP up projection (layer \(L))", formula: "up = ln2 · W_up",
                        explanation: "The up projection: the features the gate scales.", axes: [pos, dMLP], inputs: ln2)
-        var act = g.data
-        let f = activation
-        act.withUnsafeMutableBufferPointer { a in
-            u.data.withUnsafeBufferPointer { uu in
-                for i in 0..<a.count { a[i] = f(a[i]) * uu[i] }
-            }
-        }
-        let post = r.hook(.mlpPost(layer: L), Tensor(shape: g.shape, data: act), title: "MLP activation (layer \(L))",
+        let post = r.hook(.mlpPost(layer: L), activation.gated(g, u), title: "MLP activation (layer \(L))",
                           formula: "post = GELU(gate) ⊙ up, " + activation.formula,
                           explanation: "GeGLU: each up-projected feature times the GELU of its gate.",
                           axes: [pos, dMLP], inputs: [.mlpPre(layer: L), .mlpPreLinear(layer: L)])

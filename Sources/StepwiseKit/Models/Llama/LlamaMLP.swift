@@ -34,13 +34,7 @@ struct LlamaMLP: Sendable {
         u = r.hook(.mlpPreLinear(layer: L), u, title: "MLP up projection (layer \(L))",
                    formula: "up = ln2 · W_up" + (upBias == nil ? "" : " + b_up"),
                    explanation: "The up projection: the features the gate scales.", axes: [pos, dMLP], inputs: ln2)
-        var act = g.data
-        act.withUnsafeMutableBufferPointer { a in
-            u.data.withUnsafeBufferPointer { uu in
-                for i in 0..<a.count { a[i] = Activation.silu(a[i]) * uu[i] }
-            }
-        }
-        let post = r.hook(.mlpPost(layer: L), Tensor(shape: g.shape, data: act), title: "MLP activation (layer \(L))",
+        let post = r.hook(.mlpPost(layer: L), Activation.silu.gated(g, u), title: "MLP activation (layer \(L))",
                           formula: "post = SiLU(gate) ⊙ up, " + Activation.silu.formula,
                           explanation: "SwiGLU: each up-projected feature times the SiLU of its gate.",
                           axes: [pos, dMLP], inputs: [.mlpPre(layer: L), .mlpPreLinear(layer: L)])
