@@ -115,15 +115,20 @@ enum Child {
                     what: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [Data] {
         try p.run()
         let results = Results(pipes.count)
+        // Threads of their own, not the shared dispatch queues: a test that keeps those busy cannot stall them.
         let group = DispatchGroup()
         for (i, pipe) in pipes.enumerated() {
-            DispatchQueue.global().async(group: group) { results.set(i, pipe.fileHandleForReading.readDataToEndOfFile()) }
+            group.enter()
+            Thread {
+                results.set(i, pipe.fileHandleForReading.readDataToEndOfFile())
+                group.leave()
+            }.start()
         }
         if let input {
-            DispatchQueue.global().async {
+            Thread {
                 input.pipe.fileHandleForWriting.write(input.data)
                 try? input.pipe.fileHandleForWriting.close()
-            }
+            }.start()
         }
         if group.wait(timeout: .now() + seconds) == .timedOut {
             kill(p.processIdentifier, SIGKILL)
