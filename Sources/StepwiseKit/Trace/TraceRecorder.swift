@@ -310,37 +310,30 @@ public struct TraceRecorder {
                              unembed: @escaping @Sendable (Tensor) -> Tensor) {
         let T = normed.dim(0)
         let why = "A score for every vocabulary entry as the next token; softmax turns them into probabilities."
-        let overBudget = T * vocab > options.logitBudget
-        let lastOnly = T > 1 && ((options.lastLogitsOnly && !options.record) || overBudget)
         let byRow: @Sendable (Tensor, Range<Int>) -> Tensor = { x, rows in
             Tensor.concatenateRows(rows.map { unembed(x.rows($0, $0 + 1)) })
         }
-        if T <= 1 || lastOnly || isPatched(.logits) {
-            let note = lastOnly && overBudget
-                ? String(format: " Kept for the last position only: all %d positions would take %.0f MB (ln_final.hook_out holds every position).",
-                         T, Double(T * vocab) * 4 / 1_048_576)
-                : ""
-            let axis = lastOnly ? Axis("pos", labels: queryLabels.suffix(1), positions: [T - 1]) : pos
-            _ = hook(.logits, byRow(normed, lastOnly ? (T - 1)..<T : 0..<T), title: "Logits", formula: formula,
+        let (rows, axis, note) = logitRows(normed, options, vocab: vocab)
+        if T <= 1 || rows.dim(0) < T || isPatched(.logits) {
+            _ = hook(.logits, byRow(rows, 0..<rows.dim(0)), title: "Logits", formula: formula,
                      explanation: why + note, axes: [axis, Axis("vocab")], inputs: [.normOut(.final)], always: true)
             return
         }
         let last = byRow(normed, (T - 1)..<T)
         noteNonFinite(HookName.logits.name, last.data, offset: (T - 1) * vocab)
-        let recipe = StepRecipe(shape: [T, vocab], partAxis: 0, inputs: [normed, last]) { inputs, rows in
-            guard rows != (T - 1)..<T else { return inputs[1] }
-            return Tensor.concatenateRows(rows.map { $0 == T - 1 ? inputs[1] : byRow(inputs[0], $0..<($0 + 1)) })
+        let recipe = StepRecipe(shape: [T, vocab], partAxis: 0, inputs: [normed, last]) { inputs, part in
+            Tensor.concatenateRows(part.map { $0 == T - 1 ? inputs[1] : byRow(inputs[0], $0..<($0 + 1)) })
         }
         trace.record(Step(name: HookName.logits.name, title: "Logits", formula: formula,
                           explanation: why + " The last position's are computed with the pass; another position's when something reads them.",
                           value: .recipe(recipe), axes: [pos, Axis("vocab")], inputs: [HookName.normOut(.final).name]))
     }
 
-    /// The rows an encoder-decoder's logits are computed for (all of them at once), with the matching
-    /// position axis and a note for the step's explanation: all of `normed`, or only its last row when
-    /// `options` asks for ``ForwardOptions/lastLogitsOnly`` on a pass that records nothing, or when every
-    /// row's logits would exceed ``ForwardOptions/logitBudget`` (`vocab` entries a row). Decoder-only
-    /// models record theirs with ``hookLogits(_:options:vocab:formula:unembed:)``.
+    /// The rows the logits are computed for, with the matching position axis and a note for the step's
+    /// explanation: all of `normed`, or only its last row when `options` asks for
+    /// ``ForwardOptions/lastLogitsOnly`` on a pass that records nothing, or when every row's logits would
+    /// exceed ``ForwardOptions/logitBudget`` (`vocab` entries a row). Encoder-decoders multiply these rows
+    /// at once; ``hookLogits(_:options:vocab:formula:unembed:)`` a row at a time.
     func logitRows(_ normed: Tensor, _ options: ForwardOptions, vocab: Int) -> (rows: Tensor, axis: Axis, note: String) {
         let T = normed.dim(0)
         let overBudget = T * vocab > options.logitBudget

@@ -159,18 +159,20 @@ public final class GemmaModel: LanguageModel {
         }
         let normed = finalNorm(x, at: .final, inputs: [.residPost(layer: blocks.count - 1)], recorder: &r)
         var formula = tiedEmbeddings ? "logits = ln_final · W_Eᵀ (tied)" : "logits = ln_final · W_U"
-        let (head, cap) = (lmHead, config.finalLogitSoftcapping)
-        if let cap { formula += ", then \(AttentionMath.formatted(cap)) · tanh(logits / \(AttentionMath.formatted(cap)))" }
-        r.hookLogits(normed, options: options, vocab: config.vocabSize, formula: formula) { row in
-            cap.map { AttentionMath.softcapped(head(row), cap: $0) } ?? head(row)
+        if let cap = config.finalLogitSoftcapping {
+            formula += ", then \(AttentionMath.formatted(cap)) · tanh(logits / \(AttentionMath.formatted(cap)))"
         }
+        r.hookLogits(normed, options: options, vocab: config.vocabSize, formula: formula) { [self] in logits(normed: $0) }
         return try r.finished()
     }
 }
 
 extension GemmaModel: Unembedding {
-    public func unembed(residual: Tensor) -> Tensor {
-        let logits = lmHead(finalNorm(residual))
+    public func unembed(residual: Tensor) -> Tensor { logits(normed: finalNorm(residual)) }
+
+    /// The head on final-norm outputs, then the soft-cap where the config has one: what the pass's logits step computes.
+    func logits(normed: Tensor) -> Tensor {
+        let logits = lmHead(normed)
         return config.finalLogitSoftcapping.map { AttentionMath.softcapped(logits, cap: $0) } ?? logits
     }
 
