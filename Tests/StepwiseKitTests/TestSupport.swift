@@ -102,8 +102,7 @@ enum Child {
     static func wait(_ p: Process, within seconds: Double = 60, what: String,
                      sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
         if leaves(p, within: seconds) { return true }
-        kill(p.processIdentifier, SIGKILL)
-        _ = leaves(p, within: 10)
+        killNow(p)
         Issue.record("\(what) was still running after \(Int(seconds)) s and was killed", sourceLocation: sourceLocation)
         return false
     }
@@ -131,9 +130,8 @@ enum Child {
             }.start()
         }
         if group.wait(timeout: .now() + seconds) == .timedOut {
-            kill(p.processIdentifier, SIGKILL)
+            killNow(p)
             _ = group.wait(timeout: .now() + 10)
-            _ = leaves(p, within: 10)
             Issue.record("\(what) was still running after \(Int(seconds)) s and was killed", sourceLocation: sourceLocation)
             return results.values
         }
@@ -141,6 +139,13 @@ enum Child {
         return results.values
     }
 
+    /// Kills `p` (SIGKILL) and gives it ten seconds to be gone.
+    static func killNow(_ p: Process) {
+        kill(p.processIdentifier, SIGKILL)
+        _ = leaves(p, within: 10)
+    }
+
+    /// Whether `p` has left, waiting at most `seconds`.
     static func leaves(_ p: Process, within seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while p.isRunning {

@@ -189,10 +189,7 @@ final class PTY {
 
     func close() {
         if process.isRunning { process.terminate() }
-        if !Child.leaves(process, within: 10) {
-            kill(process.processIdentifier, SIGKILL)
-            _ = Child.leaves(process, within: 10)
-        }
+        if !Child.leaves(process, within: 10) { Child.killNow(process) }
         Glibc.close(master)
     }
 }
