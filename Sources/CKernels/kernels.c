@@ -15,7 +15,8 @@
     void stepwise_sgemv_##s(const float *, const float *, size_t, size_t, size_t, float *);                      \
     void stepwise_dequantize_##s(int, const uint8_t *, size_t, float *);                                         \
     void stepwise_sgemm_stored_##s(int, const uint8_t *, size_t, size_t, size_t, const float *, size_t, size_t,  \
-                                   float *, size_t);
+                                   float *, size_t);                                                         \
+    void stepwise_activation_##s(int, const float *, const float *, float *, size_t);
 
 DECLARE_VARIANT(portable)
 #if defined(__x86_64__) && defined(__clang__)
@@ -122,6 +123,12 @@ void stepwise_sgemm(int isa, const float *a, const float *b, size_t ldb, size_t 
 
 void stepwise_sgemv(int isa, const float *a, const float *b, size_t ldb, size_t k, size_t cols, float *c) {
 #define CALL(s) stepwise_sgemv_##s(a, b, ldb, k, cols, c)
+    DISPATCH(isa, CALL);
+#undef CALL
+}
+
+void stepwise_activation(int isa, int kind, const float *x, const float *up, float *out, size_t n) {
+#define CALL(s) stepwise_activation_##s(kind, x, up, out, n)
     DISPATCH(isa, CALL);
 #undef CALL
 }

@@ -21,5 +21,6 @@
 #include "block_kernels.h"
 #include "sgemm_kernels.h"
 #include "stored_kernels.h"
+#include "activation_kernels.h"
 #pragma clang attribute pop
 #endif

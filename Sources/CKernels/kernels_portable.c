@@ -9,3 +9,4 @@
 #include "block_kernels.h"
 #include "sgemm_kernels.h"
 #include "stored_kernels.h"
+#include "activation_kernels.h"

@@ -27,6 +27,18 @@ int stepwise_isa_supported(int isa);
 /// The widest ISA this CPU runs.
 int stepwise_isa_best(void);
 
+/// The nonlinearities ``stepwise_activation`` computes, as in the Swift `Activation`.
+enum {
+    /// GELU's tanh form, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (`gelu_new`, `gelu_pytorch_tanh`).
+    STEPWISE_ACT_GELU_TANH = 0,
+    /// SiLU, x / (1 + e^(−x)).
+    STEPWISE_ACT_SILU = 1,
+};
+
+/// `out[i] = f(x[i])`, times `up[i]` when `up` is not NULL (a gated MLP), for `n` values; `out` may be `x`.
+/// Every variant gives the same bits (separately rounded operations only); e^x is within 2 ulp.
+void stepwise_activation(int isa, int kind, const float *x, const float *up, float *out, size_t n);
+
 /// Block formats, as in the Swift `QuantizedMatrix.Format` (ggml's layouts).
 ///
 /// 32-value blocks: Q4_0 = f16 d, 16 bytes of nibbles (value d·(q−8)); Q4_1 = f16 d, f16 m, 16 bytes of

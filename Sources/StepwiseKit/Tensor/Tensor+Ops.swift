@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // MARK: - Elementwise
@@ -94,11 +95,10 @@ public enum Activation: String, Sendable, CaseIterable {
         switch self {
         case .gelu:
             return Float(0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot())))
-        case .geluTanh:
-            let c: Float = 0.7978845608028654  // √(2/π)
-            return 0.5 * x * (1 + tanh(c * (x + 0.044715 * x * x * x)))
-        case .silu:
-            return x / (1 + exp(-x))
+        case .geluTanh, .silu:
+            var (input, v) = (x, Float(0))
+            stepwise_activation(KernelISA.selected.code, kernel!, &input, nil, &v, 1)
+            return v
         case .relu:
             return Swift.max(0, x)
         }
@@ -106,36 +106,53 @@ public enum Activation: String, Sendable, CaseIterable {
 }
 
 extension Activation {
-    /// `f(gate) ⊙ up` (a gated MLP's hidden activation), a value at a time; a large tensor is split
-    /// over the cores in whole chunks, so every value is what the one-thread loop gives.
-    public func gated(_ gate: Tensor, _ up: Tensor) -> Tensor {
-        precondition(gate.shape == up.shape, "Activation.gated: gate \(gate.shape) vs up \(up.shape)")
-        let n = gate.count, chunk = 8192
-        let f = self
+    /// `CKernels`' code for the activations it computes (GELU-tanh and SiLU, 16 lanes at a time with its
+    /// own `exp`; every kernel variant gives the same bits), nil for those computed here.
+    var kernel: Int32? {
+        switch self {
+        case .geluTanh: Int32(STEPWISE_ACT_GELU_TANH)
+        case .silu: Int32(STEPWISE_ACT_SILU)
+        case .gelu, .relu: nil
+        }
+    }
+
+    /// `f(x) ⊙ up` (a gated MLP's hidden activation) or `f(x)` for every value of `x`; a large tensor
+    /// is split over the cores in whole chunks, so every value is what the one-thread loop gives.
+    func map(_ x: Tensor, times up: Tensor?, isa: KernelISA = .selected) -> Tensor {
+        let n = x.count, chunk = 8192
+        let f = self, kernel = self.kernel, isa = isa.code, gated = up != nil
         let out = [Float](unsafeUninitializedCapacity: n) { buf, initialized in
-            gate.data.withUnsafeBufferPointer { gp in
-                up.data.withUnsafeBufferPointer { up in
-                    let (g, u, o) = (UnsafeSendable(gp.baseAddress), UnsafeSendable(up.baseAddress), UnsafeSendable(buf.baseAddress))
+            x.data.withUnsafeBufferPointer { xp in
+                (up?.data ?? []).withUnsafeBufferPointer { up in
+                    let (g, o) = (UnsafeSendable(xp.baseAddress), UnsafeSendable(buf.baseAddress))
+                    let u = UnsafeSendable(gated ? up.baseAddress : nil)
                     Parallel.forEach((n + chunk - 1) / chunk) { c in
-                        for i in (c * chunk)..<Swift.min(n, (c + 1) * chunk) { o.value![i] = f(g.value![i]) * u.value![i] }
+                        let start = c * chunk, count = Swift.min(n, start + chunk) - start
+                        if let kernel {
+                            stepwise_activation(isa, kernel, g.value! + start, u.value.map { $0 + start }, o.value! + start, count)
+                        } else if let u = u.value {
+                            for i in start..<(start + count) { o.value![i] = f(g.value![i]) * u[i] }
+                        } else {
+                            for i in start..<(start + count) { o.value![i] = f(g.value![i]) }
+                        }
                     }
                 }
             }
             initialized = n
         }
-        return Tensor(shape: gate.shape, data: out)
+        return Tensor(shape: x.shape, data: out)
+    }
+
+    /// `f(gate) ⊙ up`, a gated MLP's hidden activation.
+    public func gated(_ gate: Tensor, _ up: Tensor) -> Tensor {
+        precondition(gate.shape == up.shape, "Activation.gated: gate \(gate.shape) vs up \(up.shape)")
+        return map(gate, times: up)
     }
 }
 
 extension Tensor {
     /// Applies an activation to every value.
-    public func applying(_ act: Activation) -> Tensor {
-        var out = data
-        out.withUnsafeMutableBufferPointer { o in
-            for i in 0..<o.count { o[i] = act(o[i]) }
-        }
-        return Tensor(shape: shape, data: out)
-    }
+    public func applying(_ act: Activation) -> Tensor { act.map(self, times: nil) }
 }
 
 // MARK: - Normalisation
