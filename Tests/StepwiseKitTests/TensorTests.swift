@@ -55,4 +55,32 @@ struct TensorTests {
         #expect(p[1, 1, 2] == t[1, 1, 2])
         #expect(p[2, 0, 3] == t[0, 2, 3])
     }
+
+    @Test("every kind of selection on every axis gives what indexing value by value gives")
+    func slicingMatchesIndexing() {
+        let t = Tensor(shape: [3, 4, 5], data: (0..<60).map(Float.init))
+        let choices: [[AxisSelection]] = [
+            [.all, .index(2), .range(0, 3, 2), .range(1, 4, 1), .indices([3, 1]), .indices([0, 2, 1]), .indices([1, 2, 3])],
+        ]
+        func values(_ sel: AxisSelection, _ n: Int) -> [Int] {
+            switch sel {
+            case .all: Array(0..<n)
+            case .index(let i): [i]
+            case .range(let lo, let hi, let step): Array(stride(from: lo, to: hi, by: step))
+            case .indices(let list): list
+            }
+        }
+        for a in choices[0] where values(a, 3).allSatisfy({ $0 < 3 }) {
+            for b in choices[0] {
+                for c in choices[0] {
+                    let got = t.sliced([a, b, c])
+                    var want: [Float] = []
+                    for i in values(a, 3) { for j in values(b, 4) { for k in values(c, 5) { want.append(t[i, j, k]) } } }
+                    #expect(got.data == want, "\(a), \(b), \(c)")
+                }
+            }
+        }
+        #expect(Tensor(shape: [1, 7], data: (0..<7).map(Float.init)).sliced([.index(0), .all]).data == (0..<7).map(Float.init))
+        #expect(t.sliced([.range(1, 1, 1)]).shape == [0, 4, 5])
+    }
 }

@@ -49,16 +49,20 @@ extension Tensor {
         }
         let outShape = zip(ranges, keep).filter { $0.1 }.map { $0.0.count }
         let total = ranges.reduce(1) { $0 * $1.count }
+        guard total > 0, rank > 0 else { return Tensor(shape: outShape, data: total > 0 ? data : []) }
+        // The last axis is copied a run at a time when its selection is consecutive indices.
+        let last = ranges[rank - 1]
+        let run = zip(last, last.dropFirst()).allSatisfy { $1 == $0 + 1 } ? last.count : 1
+        let st = strides
         var out = [Float]()
         out.reserveCapacity(total)
-        if total > 0 {
-            let st = strides
+        data.withUnsafeBufferPointer { src in
             var idx = [Int](repeating: 0, count: rank)
-            for _ in 0..<total {
+            for _ in 0..<(total / run) {
                 var s = 0
                 for d in 0..<rank { s += ranges[d][idx[d]] * st[d] }
-                out.append(data[s])
-                var d = rank - 1
+                if run == 1 { out.append(src[s]) } else { out.append(contentsOf: src[s..<(s + run)]) }
+                var d = run == 1 ? rank - 1 : rank - 2
                 while d >= 0 {
                     idx[d] += 1
                     if idx[d] < ranges[d].count { break }

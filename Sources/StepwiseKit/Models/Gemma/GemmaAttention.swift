@@ -68,8 +68,7 @@ struct GemmaAttention: Sendable {
             kFrom = .normOut(.kNorm(layer: L))
         }
         var qd = q.data, kd = k.data
-        rope.apply(&qd, rows: T, heads: H, start: start)
-        rope.apply(&kd, rows: T, heads: KV, start: start)
+        rope.apply(&qd, heads: H, and: &kd, heads: KV, rows: T, start: start)
         let theta = AttentionMath.formatted(rope.theta)
         let kind = window == nil ? "global layer" : "local layer"
         qd = r.hook(.rotQ(layer: L), Tensor(shape: [T, H, d], data: qd), title: "Rotated queries (layer \(L))",

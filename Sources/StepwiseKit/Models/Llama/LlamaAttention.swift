@@ -95,8 +95,7 @@ struct LlamaAttention: Sendable {
             rope.apply(&q, rows: T, heads: H, cos: ropeTables.cos, sin: ropeTables.sin)
             rope.apply(&k, rows: T, heads: KV, cos: ropeTables.cos, sin: ropeTables.sin)
         } else {
-            rope.apply(&q, rows: T, heads: H, start: start)
-            rope.apply(&k, rows: T, heads: KV, start: start)
+            rope.apply(&q, heads: H, and: &k, heads: KV, rows: T, start: start)
         }
         let pairText = rope.pairing == .halves ? "(i, i+\(d / 2))" : "(2i, 2i+1)"
         let qText = queryNorm == nil ? "q" : "q_norm(q)", kText = keyNorm == nil ? "k" : "k_norm(k)"

@@ -65,27 +65,41 @@ public struct RoPE: Sendable, Equatable {
     /// Rotates every head of every row in place: `x` is `[rows, heads, d]` row-major and row `t` sits at
     /// position `start + t`. For each pair `(a, b)`: `a' = a·cos − b·sin`, `b' = b·cos + a·sin`.
     public func apply(_ x: inout [Float], rows: Int, heads: Int, start: Int) {
+        var none: [Float] = []
+        apply(&x, heads: heads, and: &none, heads: 0, rows: rows, start: start)
+    }
+
+    /// Rotates queries `q` `[rows, qHeads, d]` and keys `k` `[rows, kHeads, d]` in place, each row's angles
+    /// computed once for both (what ``apply(_:rows:heads:start:)`` does to each).
+    public func apply(_ q: inout [Float], heads qHeads: Int, and k: inout [Float], heads kHeads: Int, rows: Int, start: Int) {
         let d = dimensions, h = d / 2
-        precondition(x.count == rows * heads * d, "RoPE.apply: \(x.count) values for [\(rows), \(heads), \(d)]")
+        precondition(q.count == rows * qHeads * d && k.count == rows * kHeads * d,
+                     "RoPE.apply: \(q.count) and \(k.count) values for [\(rows), \(qHeads) and \(kHeads), \(d)]")
         var cs = [Float](repeating: 0, count: h), sn = cs
         let stepA = pairing == .halves ? 1 : 2
         let offsetB = pairing == .halves ? h : 1
-        x.withUnsafeMutableBufferPointer { xp in
-            for t in 0..<rows {
-                let p = Float(start + t)
+        func rotate(_ xp: UnsafeMutableBufferPointer<Float>, row t: Int, heads: Int) {
+            for hd in 0..<heads {
+                let base = (t * heads + hd) * d
                 for i in 0..<h {
-                    let angle = p * inverseFrequencies[i]
-                    cs[i] = Float(Foundation.cos(Double(angle)))
-                    sn[i] = Float(Foundation.sin(Double(angle)))
+                    let ia = base + i * stepA, ib = ia + offsetB
+                    let a = xp[ia], b = xp[ib]
+                    xp[ia] = a * cs[i] - b * sn[i]
+                    xp[ib] = b * cs[i] + a * sn[i]
                 }
-                for hd in 0..<heads {
-                    let base = (t * heads + hd) * d
+            }
+        }
+        q.withUnsafeMutableBufferPointer { qp in
+            k.withUnsafeMutableBufferPointer { kp in
+                for t in 0..<rows {
+                    let p = Float(start + t)
                     for i in 0..<h {
-                        let ia = base + i * stepA, ib = ia + offsetB
-                        let a = xp[ia], b = xp[ib]
-                        xp[ia] = a * cs[i] - b * sn[i]
-                        xp[ib] = b * cs[i] + a * sn[i]
+                        let angle = p * inverseFrequencies[i]
+                        cs[i] = Float(Foundation.cos(Double(angle)))
+                        sn[i] = Float(Foundation.sin(Double(angle)))
                     }
+                    rotate(qp, row: t, heads: qHeads)
+                    rotate(kp, row: t, heads: kHeads)
                 }
             }
         }
