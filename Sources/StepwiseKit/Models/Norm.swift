@@ -128,9 +128,21 @@ struct Norm: Sendable {
         let rows = x.count / Swift.max(n, 1)
         var scale = [Float](repeating: 0, count: rows)
         x.data.withUnsafeBufferPointer { p in
+            let raw = UnsafeRawBufferPointer(p)
             for r in 0..<rows {
-                var ss: Float = 0
-                for j in 0..<n { ss += p[r * n + j] * p[r * n + j] }
+                // Σx² in sixteen lanes (two independent sums), then the lanes and the tail.
+                var a = SIMD16<Float>(repeating: 0), b = a
+                var j = 0
+                let base = r * n
+                while j + 32 <= n {
+                    let u = raw.loadUnaligned(fromByteOffset: 4 * (base + j), as: SIMD16<Float>.self)
+                    let v = raw.loadUnaligned(fromByteOffset: 4 * (base + j + 16), as: SIMD16<Float>.self)
+                    a += u * u
+                    b += v * v
+                    j += 32
+                }
+                var ss = (a + b).sum()
+                while j < n { ss += p[base + j] * p[base + j]; j += 1 }
                 scale[r] = (ss / Float(n) + eps).squareRoot()
             }
         }

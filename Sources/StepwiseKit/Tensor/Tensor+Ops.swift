@@ -197,15 +197,7 @@ extension Tensor {
     public func rmsNorm(weight: Tensor?, eps: Float) -> (scale: Tensor, normalized: Tensor) {
         let n = dim(-1)
         let rows = count / Swift.max(n, 1)
-        var scale = [Float](repeating: 0, count: rows)
-        data.withUnsafeBufferPointer { x in
-            for r in 0..<rows {
-                var ss: Float = 0
-                for j in 0..<n { ss += x[r * n + j] * x[r * n + j] }
-                scale[r] = (ss / Float(n) + eps).squareRoot()
-            }
-        }
-        let s = Tensor(shape: Array(shape.dropLast()) + [1], data: scale)
+        let s = Norm.rootMeanSquare(self, eps: eps)
         return (s, dividedByRowScale(s).affine(weight: weight, bias: nil))
     }
 
@@ -228,9 +220,14 @@ extension Tensor {
         var out = data
         out.withUnsafeMutableBufferPointer { o in
             let rows = o.count / Swift.max(n, 1)
-            for r in 0..<rows {
-                if let w = weight { for j in 0..<n { o[r * n + j] *= w.data[j] } }
-                if let b = bias { for j in 0..<n { o[r * n + j] += b.data[j] } }
+            (weight?.data ?? []).withUnsafeBufferPointer { w in
+                (bias?.data ?? []).withUnsafeBufferPointer { b in
+                    for r in 0..<rows {
+                        let row = o.baseAddress! + r * n
+                        if weight != nil { for j in 0..<n { row[j] *= w[j] } }
+                        if bias != nil { for j in 0..<n { row[j] += b[j] } }
+                    }
+                }
             }
         }
         return Tensor(shape: shape, data: out)

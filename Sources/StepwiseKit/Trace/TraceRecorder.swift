@@ -251,13 +251,17 @@ public struct TraceRecorder {
         // A fast scan first: x * 0 is NaN exactly when x is NaN or infinite, and NaN survives the sum.
         let n = v.count
         let raw = UnsafeRawBufferPointer(v)
-        var acc = SIMD8<Float>(repeating: 0)
+        // Four independent sums, so the adds do not wait on each other.
+        var acc = (SIMD16<Float>(repeating: 0), SIMD16<Float>(repeating: 0), SIMD16<Float>(repeating: 0), SIMD16<Float>(repeating: 0))
         var i = 0
-        while i + 8 <= n {
-            acc += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * 0
-            i += 8
+        while i + 64 <= n {
+            acc.0 += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) * 0
+            acc.1 += raw.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD16<Float>.self) * 0
+            acc.2 += raw.loadUnaligned(fromByteOffset: 4 * i + 128, as: SIMD16<Float>.self) * 0
+            acc.3 += raw.loadUnaligned(fromByteOffset: 4 * i + 192, as: SIMD16<Float>.self) * 0
+            i += 64
         }
-        var any = acc.sum()
+        var any = ((acc.0 + acc.1) + (acc.2 + acc.3)).sum()
         while i < n { any += v[i] * 0; i += 1 }
         guard any.isNaN else { return }
         for (i, x) in v.enumerated() where !x.isFinite && !(maskable && x == -.infinity) {
