@@ -195,8 +195,6 @@ extension Tensor {
 
     /// RMSNorm over the last axis: `x / √(mean(x²) + eps) · weight`.
     public func rmsNorm(weight: Tensor?, eps: Float) -> (scale: Tensor, normalized: Tensor) {
-        let n = dim(-1)
-        let rows = count / Swift.max(n, 1)
         let s = Norm.rootMeanSquare(self, eps: eps)
         return (s, dividedByRowScale(s).affine(weight: weight, bias: nil))
     }
