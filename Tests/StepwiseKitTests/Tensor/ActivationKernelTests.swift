@@ -14,8 +14,7 @@ struct ActivationKernelTests {
         }
     }
 
-    /// Every float32 step between −30 and 30 in 2^-10 (61,441 values, so every vector tail length
-    /// appears as the count shrinks), plus the values at and beyond `exp`'s range.
+    /// −30 to 30 in steps of 2^-10 (61,441 values), plus values at and beyond the ends of `exp`'s range.
     static let inputs: [Float] = (-30_720...30_720).map { Float($0) / 1024 }
         + [0, -0, 1e-30, -1e-30, 88.7, 88.75, 89, 200, -87, -103.9, -104, -200, 1e30, -1e30, .greatestFiniteMagnitude]
 
