@@ -71,8 +71,8 @@ long long stepwise_first_nonfinite_block(int format, const uint8_t *blocks, size
 
 /// `C[rows, cols] = A · B[:, c0 ..< c0 + k]ᵀ` where B's `cols` rows are stored in `format`, `row_bytes`
 /// apart from `weights` (F32 rows must be 4-byte aligned): A packed in row tiles as for
-/// ``stepwise_sgemm_panels``, with depth `k`. B is converted 16 or 32 rows at a time into panels and
-/// multiplied by the float32 kernel, so the result equals ``stepwise_sgemm_panels`` on the dequantized
+/// ``stepwise_sgemm_panels``, with depth `k`. B is converted 16 rows at a time into panels and
+/// multiplied by the float32 kernel 16 or 32 rows at a time, so the result equals ``stepwise_sgemm_panels`` on the dequantized
 /// matrix bit for bit. Overwrites C.
 void stepwise_sgemm_stored(int isa, int format, const uint8_t *weights, size_t row_bytes, size_t c0, size_t k,
                            const float *a, size_t rows, size_t cols, float *c, size_t ldc);

@@ -8,7 +8,7 @@ import CKernels
 ///   block kernels take each block's whole-number codes against the float32 input and apply the
 ///   (sub-)block's scale and offset once (`d·Σq·x + m·Σx`); the result equals `x · dequantized()ᵀ` to
 ///   float32 rounding. The activations are never quantized (llama.cpp rounds them to 8 bits).
-/// - For more rows (a traced prompt), the weights are converted 16 or 32 rows at a time into the float32
+/// - For more rows (a traced prompt), the weights are converted 16 rows at a time into the float32
 ///   kernel's panels as it multiplies (`stepwise_sgemm_stored`), which gives exactly the values of
 ///   ``PackedMatrix`` on ``dequantized()``.
 ///
