@@ -16,7 +16,10 @@
     void stepwise_dequantize_##s(int, const uint8_t *, size_t, float *);                                         \
     void stepwise_sgemm_stored_##s(int, const uint8_t *, size_t, size_t, size_t, const float *, size_t, size_t,  \
                                    float *, size_t);                                                         \
-    void stepwise_activation_##s(int, const float *, const float *, float *, size_t);
+    void stepwise_activation_##s(int, const float *, const float *, float *, size_t);                            \
+    void stepwise_attention_scores_##s(const float *, const float *, size_t, size_t, size_t, size_t, float, float *, \
+                                       size_t);                                                                  \
+    void stepwise_attention_values_##s(const float *, size_t, const float *, size_t, size_t, size_t, size_t, float *);
 
 DECLARE_VARIANT(portable)
 #if defined(__x86_64__) && defined(__clang__)
@@ -129,6 +132,20 @@ void stepwise_sgemv(int isa, const float *a, const float *b, size_t ldb, size_t 
 
 void stepwise_activation(int isa, int kind, const float *x, const float *up, float *out, size_t n) {
 #define CALL(s) stepwise_activation_##s(kind, x, up, out, n)
+    DISPATCH(isa, CALL);
+#undef CALL
+}
+
+void stepwise_attention_scores(int isa, const float *q, const float *k, size_t heads, size_t kv_heads, size_t d,
+                               size_t keys, float scale, float *out, size_t out_stride) {
+#define CALL(s) stepwise_attention_scores_##s(q, k, heads, kv_heads, d, keys, scale, out, out_stride)
+    DISPATCH(isa, CALL);
+#undef CALL
+}
+
+void stepwise_attention_values(int isa, const float *p, size_t p_stride, const float *v, size_t heads, size_t kv_heads,
+                               size_t d, size_t keys, float *z) {
+#define CALL(s) stepwise_attention_values_##s(p, p_stride, v, heads, kv_heads, d, keys, z)
     DISPATCH(isa, CALL);
 #undef CALL
 }

@@ -21,5 +21,6 @@
 #include "sgemm_kernels.h"
 #include "stored_kernels.h"
 #include "activation_kernels.h"
+#include "attention_kernels.h"
 #pragma clang attribute pop
 #endif

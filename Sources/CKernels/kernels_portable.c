@@ -10,3 +10,4 @@
 #include "sgemm_kernels.h"
 #include "stored_kernels.h"
 #include "activation_kernels.h"
+#include "attention_kernels.h"

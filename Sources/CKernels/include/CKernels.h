@@ -39,6 +39,19 @@ enum {
 /// Every variant gives the same bits (separately rounded operations only); e^x is within 2 ulp.
 void stepwise_activation(int isa, int kind, const float *x, const float *up, float *out, size_t n);
 
+/// Attention for one query against `keys` cached keys and values, each `[keys, kv_heads, d]` row-major;
+/// query head h reads key/value head h / (heads / kv_heads).
+///
+/// Scores: `out[h · out_stride + j] = scale · Σ_e q[h·d + e] · k[(j·kv_heads + h/group)·d + e]` for the
+/// query's `q` `[heads, d]`. A score is the same however the keys are split between calls.
+void stepwise_attention_scores(int isa, const float *q, const float *k, size_t heads, size_t kv_heads, size_t d,
+                               size_t keys, float scale, float *out, size_t out_stride);
+
+/// Weighted values: `z[h·d + e] = Σ_j p[h · p_stride + j] · v[(j·kv_heads + h/group)·d + e]`, the keys
+/// added in order from 0, those with weight 0 (masked) skipped; `z` `[heads, d]` is overwritten.
+void stepwise_attention_values(int isa, const float *p, size_t p_stride, const float *v, size_t heads, size_t kv_heads,
+                               size_t d, size_t keys, float *z);
+
 /// Block formats, as in the Swift `QuantizedMatrix.Format` (ggml's layouts).
 ///
 /// 32-value blocks: Q4_0 = f16 d, 16 bytes of nibbles (value d·(q−8)); Q4_1 = f16 d, f16 m, 16 bytes of

@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 
@@ -50,20 +51,34 @@ public enum AttentionMath {
     /// costs more than the arithmetic for one or two rows.
     static let directRows = 2
 
-    /// `scores[h, i, j] = q[i, h] · k[j, h / group] · scale`, straight from the interleaved layouts.
+    /// One query's attention over at least this many floats of keys (or of values) is split over the
+    /// cores. The cache is cold when a layer's attention runs (the weights streamed through since), so
+    /// that work waits on memory, and two cores reading it get more of it at once than one.
+    static let splitFloats = 16_384
+
+    /// How many parts to split `count` units of work into (1 below ``splitFloats`` or on one core).
+    static func parts(_ count: Int, floats: Int) -> Int {
+        floats < splitFloats || Parallel.threads == 1 ? 1 : Swift.max(1, Swift.min(4, count))
+    }
+
+    /// `scores[h, i, j] = q[i, h] · k[j, h / group] · scale`, straight from the interleaved layouts
+    /// (``stepwise_attention_scores``, one query at a time), the keys split into `chunks` runs over the
+    /// cores (by default as ``parts(_:floats:)`` says). A score does not depend on the split.
     static func directScores(q: [Float], k: [Float], tq: Int, tk: Int, heads: Int, kvHeads: Int, dHead: Int,
-                             scale: Float) -> [Float] {
-        let group = heads / kvHeads
+                             scale: Float, isa: KernelISA = .selected, chunks: Int? = nil) -> [Float] {
+        let n = chunks ?? parts(tk / 16, floats: tk * kvHeads * dHead)
+        let per = (tk + n - 1) / n
         return [Float](unsafeUninitializedCapacity: heads * tq * tk) { out, initialized in
             q.withUnsafeBufferPointer { qp in
                 k.withUnsafeBufferPointer { kp in
-                    for h in 0..<heads {
+                    let (uq, uk, uo, code) = (UnsafeSendable(qp.baseAddress!), UnsafeSendable(kp.baseAddress!),
+                                              UnsafeSendable(out.baseAddress!), isa.code)
+                    Parallel.forEach(n) { c in
+                        let j0 = Swift.min(tk, c * per), j1 = Swift.min(tk, j0 + per)
+                        guard j0 < j1 else { return }
                         for i in 0..<tq {
-                            let qi = qp.baseAddress! + (i * heads + h) * dHead
-                            for j in 0..<tk {
-                                let kj = kp.baseAddress! + (j * kvHeads + h / group) * dHead
-                                out[(h * tq + i) * tk + j] = dot(qi, kj, dHead) * scale
-                            }
+                            stepwise_attention_scores(code, uq.value + i * heads * dHead, uk.value + j0 * kvHeads * dHead,
+                                                      heads, kvHeads, dHead, j1 - j0, scale, uo.value + i * tk + j0, tq * tk)
                         }
                     }
                 }
@@ -72,49 +87,50 @@ public enum AttentionMath {
         }
     }
 
-    /// `z[i, h] = Σ_j pattern[h, i, j] · v[j, h / group]`, straight from the interleaved layout.
+    /// Keys per run of ``directWeightedSum(pattern:v:tq:tk:heads:kvHeads:dHead:isa:parallel:)``.
+    static let valueSpan = 64
+
+    /// `z[i, h] = Σⱼ pattern[h, i, j] · v[j, h / group]` from the interleaved layouts
+    /// (``stepwise_attention_values``, one query at a time), keys weighted 0 skipped.
+    ///
+    /// The keys are summed in runs of ``valueSpan``, and the runs' sums added in order: the runs go over
+    /// the cores when there are enough of them (`parallel`, by default as ``parts(_:floats:)`` says), and
+    /// z has the same bits either way, on any number of cores.
     static func directWeightedSum(pattern: [Float], v: [Float], tq: Int, tk: Int, heads: Int, kvHeads: Int,
-                                  dHead: Int) -> [Float] {
-        let group = heads / kvHeads
-        var z = [Float](repeating: 0, count: tq * heads * dHead)
-        pattern.withUnsafeBufferPointer { pp in
-            v.withUnsafeBufferPointer { vp in
-                z.withUnsafeMutableBufferPointer { zp in
-                    for h in 0..<heads {
-                        for i in 0..<tq {
-                            let zi = zp.baseAddress! + (i * heads + h) * dHead
-                            for j in 0..<tk {
-                                let w = pp[(h * tq + i) * tk + j]
-                                if w == 0 { continue }  // masked keys: nothing to add
-                                let vj = vp.baseAddress! + (j * kvHeads + h / group) * dHead
-                                var e = 0
-                                while e + 8 <= dHead {
-                                    let acc = UnsafeRawPointer(zi + e).loadUnaligned(as: SIMD8<Float>.self)
-                                    let vv = UnsafeRawPointer(vj + e).loadUnaligned(as: SIMD8<Float>.self)
-                                    UnsafeMutableRawPointer(zi + e).storeBytes(of: acc + SIMD8(repeating: w) * vv, as: SIMD8<Float>.self)
-                                    e += 8
-                                }
-                                while e < dHead { zi[e] += w * vj[e]; e += 1 }
-                            }
-                        }
+                                  dHead: Int, isa: KernelISA = .selected, parallel: Bool? = nil) -> [Float] {
+        let runs = Swift.max(1, (tk + valueSpan - 1) / valueSpan), width = heads * dHead
+        let split = parallel ?? (parts(runs, floats: tk * kvHeads * dHead) > 1)
+        // Run r of query i at sums[(i · runs + r) · width]; with one run, z itself.
+        var sums = [Float](unsafeUninitializedCapacity: tq * runs * width) { buf, initialized in
+            pattern.withUnsafeBufferPointer { pp in
+                v.withUnsafeBufferPointer { vp in
+                    let (up, uv, us, code) = (UnsafeSendable(pp.baseAddress!), UnsafeSendable(vp.baseAddress!),
+                                              UnsafeSendable(buf.baseAddress!), isa.code)
+                    let run: @Sendable (Int) -> Void = { task in
+                        let (i, r) = task.quotientAndRemainder(dividingBy: runs)
+                        let j0 = r * valueSpan, j1 = Swift.min(tk, j0 + valueSpan)
+                        stepwise_attention_values(code, up.value + i * tk + j0, tq * tk, uv.value + j0 * kvHeads * dHead,
+                                                  heads, kvHeads, dHead, Swift.max(0, j1 - j0), us.value + task * width)
                     }
+                    if split { Parallel.forEach(tq * runs, run) } else { (0..<(tq * runs)).forEach(run) }
                 }
             }
+            initialized = tq * runs * width
         }
-        return z
-    }
-
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s = SIMD8<Float>()
-        var i = 0
-        while i + 8 <= n {
-            s += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-            i += 8
+        guard runs > 1 else { return sums }
+        return [Float](unsafeUninitializedCapacity: tq * width) { z, initialized in
+            sums.withUnsafeMutableBufferPointer { s in
+                for i in 0..<tq {
+                    let first = s.baseAddress! + i * runs * width
+                    for r in 1..<runs {
+                        let add = first + r * width
+                        for e in 0..<width { first[e] += add[e] }
+                    }
+                    (z.baseAddress! + i * width).update(from: first, count: width)
+                }
+            }
+            initialized = tq * width
         }
-        var t = s.sum()
-        while i < n { t += a[i] * b[i]; i += 1 }
-        return t
     }
 
     /// The scores with every key a query may not see set to `-infinity`.
