@@ -33,9 +33,9 @@ extension TraceRecorder {
     ///     bias), named by `scoreBiasInput` among the scores' inputs; `scoreExplanation` replaces the scores' explanation.
     /// - Returns: the attention output `[queries, dModel]`.
     mutating func recordAttention(layer L: Int, q: Tensor, k: Tensor, v: Tensor, scale: Float, start: Int,
-                                  causal: Bool, maskExplanation: String,
+                                  causal: Bool, maskExplanation: @autoclosure () -> String,
                                   outputSlices: OutputSlices, bO: Tensor?, project: (Tensor) -> Tensor,
-                                  attnOutExplanation: String, qInput: HookName? = nil, kInput: HookName? = nil,
+                                  attnOutExplanation: @autoclosure () -> String, qInput: HookName? = nil, kInput: HookName? = nil,
                                   window: Int? = nil, softcap: Float? = nil, scaleText: String? = nil,
                                   outputHook: Bool = true, scoreBias: Tensor? = nil, scoreBiasInput: HookName? = nil,
                                   scoreExplanation: String? = nil) -> Tensor {
@@ -43,24 +43,30 @@ extension TraceRecorder {
         let tk = k.shape[0]
         let dModel = outputSlices.dModel
         let head = TraceRecorder.head
-        let pos = self.pos, scoresAxes = [head, queryPos, keyPos]
-        var formula = scaleText ?? "scores = q · kᵀ / √d_head  (√\(dHead) = \(String(format: "%.3f", Float(dHead).squareRoot())))"
-        var explanation = scoreExplanation ?? "How well each query matches each key: a dot product, scaled down by √d_head so the softmax is not too sharp."
-        if let softcap {
-            formula += ", then \(Self.number(softcap)) · tanh(scores / \(Self.number(softcap)))"
-            explanation += " Soft-capping then squashes every score into (−\(Self.number(softcap)), \(Self.number(softcap)))."
+        // The steps' words are made only when a step is recorded (token-by-token generation records none).
+        let pos = self.pos, queryPos = self.queryPos, keyPos = self.keyPos
+        func scoresAxes() -> [Axis] { [head, queryPos, keyPos] }
+        func scoresText() -> (formula: String, explanation: String) {
+            var formula = scaleText ?? "scores = q · kᵀ / √d_head  (√\(dHead) = \(String(format: "%.3f", Float(dHead).squareRoot())))"
+            var explanation = scoreExplanation ?? "How well each query matches each key: a dot product, scaled down by √d_head so the softmax is not too sharp."
+            if let softcap {
+                formula += ", then \(Self.number(softcap)) · tanh(scores / \(Self.number(softcap)))"
+                explanation += " Soft-capping then squashes every score into (−\(Self.number(softcap)), \(Self.number(softcap)))."
+            }
+            return (formula, explanation)
         }
         if let scoreBias {
             precondition(scoreBias.shape == [heads, t, tk], "recordAttention: bias \(scoreBias.shape) for scores \([heads, t, tk])")
         }
-        let scoresTitle = (scale == 1 ? "Scores" : "Scaled scores") + ", before the mask (layer \(L))"
-        let scoresInputs = [qInput ?? .q(layer: L), kInput ?? .k(layer: L)] + (scoreBiasInput.map { [$0] } ?? [])
-        let maskFormula: String
-        switch (causal, window) {
-        case (true, nil): maskFormula = "scores[q, k] = −∞ where k > q"
-        case (true, let w?): maskFormula = "scores[q, k] = −∞ where k > q or k ≤ q − \(w) (sliding window of \(w) keys)"
-        case (false, let w?): maskFormula = "scores[q, k] = −∞ where |q − k| ≥ \(w)"
-        case (false, nil): maskFormula = "no mask: every query sees every key"
+        func scoresTitle() -> String { (scale == 1 ? "Scores" : "Scaled scores") + ", before the mask (layer \(L))" }
+        func scoresInputs() -> [HookName] { [qInput ?? .q(layer: L), kInput ?? .k(layer: L)] + (scoreBiasInput.map { [$0] } ?? []) }
+        func maskFormula() -> String {
+            switch (causal, window) {
+            case (true, nil): "scores[q, k] = −∞ where k > q"
+            case (true, let w?): "scores[q, k] = −∞ where k > q or k ≤ q − \(w) (sliding window of \(w) keys)"
+            case (false, let w?): "scores[q, k] = −∞ where |q − k| ≥ \(w)"
+            case (false, nil): "no mask: every query sees every key"
+            }
         }
         let patternExplanation = "Softmax turns each query's row of scores into weights that are positive and sum to 1: where each position looks."
         let steps = AttentionMath.ScoreSteps(scale: scale, softcap: softcap, start: start, causal: causal, window: window)
@@ -77,27 +83,27 @@ extension TraceRecorder {
                                              steps: steps, stage: stage, heads: picked)
                 }
             }
-            record(.attnScoresUnmasked(layer: L), recipe: recipe(.unmasked), title: scoresTitle, formula: formula,
-                   explanation: explanation, axes: scoresAxes, inputs: scoresInputs)
-            record(.attnScores(layer: L), recipe: recipe(.masked), title: "Masked scores (layer \(L))", formula: maskFormula,
-                   explanation: maskExplanation, axes: scoresAxes, inputs: [.attnScoresUnmasked(layer: L)])
+            record(.attnScoresUnmasked(layer: L), recipe: recipe(.unmasked), title: scoresTitle(), formula: scoresText().formula,
+                   explanation: scoresText().explanation, axes: scoresAxes(), inputs: scoresInputs())
+            record(.attnScores(layer: L), recipe: recipe(.masked), title: "Masked scores (layer \(L))", formula: maskFormula(),
+                   explanation: maskExplanation(), axes: scoresAxes(), inputs: [.attnScoresUnmasked(layer: L)])
             record(.pattern(layer: L), recipe: recipe(.pattern), title: "Attention pattern (layer \(L))",
                    formula: "pattern = softmax(scores) over key_pos", explanation: patternExplanation,
-                   axes: scoresAxes, inputs: [.attnScores(layer: L)])
+                   axes: scoresAxes(), inputs: [.attnScores(layer: L)])
         } else {
             // Whole tensors: a patch at one of these steps sees and changes every head at once.
             var scores = AttentionMath.scores(q: q, k: k, scale: scale)
             if let softcap { scores = AttentionMath.softcapped(scores, cap: softcap) }
             if let scoreBias { scores = scores + scoreBias }
-            let raw = hook(.attnScoresUnmasked(layer: L), scores, title: scoresTitle, formula: formula, explanation: explanation,
-                           axes: scoresAxes, inputs: scoresInputs)
+            let raw = hook(.attnScoresUnmasked(layer: L), scores, title: scoresTitle(), formula: scoresText().formula,
+                           explanation: scoresText().explanation, axes: scoresAxes(), inputs: scoresInputs())
             let masked = hook(.attnScores(layer: L), AttentionMath.masked(raw, start: start, causal: causal, window: window),
                               title: "Masked scores (layer \(L))",
-                              formula: maskFormula,
-                              explanation: maskExplanation, axes: scoresAxes, inputs: [.attnScoresUnmasked(layer: L)])
+                              formula: maskFormula(),
+                              explanation: maskExplanation(), axes: scoresAxes(), inputs: [.attnScoresUnmasked(layer: L)])
             let pattern = hook(.pattern(layer: L), masked.softmax(), title: "Attention pattern (layer \(L))",
                                formula: "pattern = softmax(scores) over key_pos", explanation: patternExplanation,
-                               axes: scoresAxes, inputs: [.attnScores(layer: L)])
+                               axes: scoresAxes(), inputs: [.attnScores(layer: L)])
             zValue = AttentionMath.weightedSum(pattern: pattern, v: v)
         }
         let z = hook(.z(layer: L), zValue, title: "Weighted sum of values (layer \(L))",
@@ -130,7 +136,7 @@ extension TraceRecorder {
         guard outputHook else { return attnOut }
         return hook(.attnOut(layer: L), attnOut, title: "Attention output (layer \(L))",
                     formula: "attn_out = Σ_h result[h]" + (bO == nil ? "" : " + b_O"),
-                    explanation: attnOutExplanation, axes: [pos, TraceRecorder.dModel], inputs: [.result(layer: L)],
+                    explanation: attnOutExplanation(), axes: [pos, TraceRecorder.dModel], inputs: [.result(layer: L)],
                     recipe: outRecipe)
     }
 

@@ -197,7 +197,11 @@ public final class KVCache: @unchecked Sendable {
     /// Number of cached positions.
     public var length: Int = 0
     /// The ids of the cached positions, for labelling the key axis.
-    public var tokenIDs: [Int] = []
+    public var tokenIDs: [Int] = [] {
+        didSet { if !tokenIDs.starts(with: oldValue) { labels = [] } }
+    }
+    /// Labels of the first `labels.count` ids, made by ``labels(_:)``.
+    private var labels: [String] = []
     /// An encoder-decoder model's cross-attention keys and values per decoder layer, computed once
     /// from the encoded source (`[sourcePos, heads * dHead]`), and the source they came from.
     public var crossKeys: [Tensor] = []
@@ -207,5 +211,13 @@ public final class KVCache: @unchecked Sendable {
     public init(layers: Int) {
         keys = Array(repeating: [], count: layers)
         values = Array(repeating: [], count: layers)
+    }
+
+    /// The cached positions' labels through `label`, each id labelled once: a generated token's pass
+    /// labels only the ids added since the last one (so long as ``tokenIDs`` only grew).
+    public func labels(_ label: (Int) -> String) -> [String] {
+        if labels.count > tokenIDs.count { labels = [] }
+        labels += tokenIDs[labels.count...].map(label)
+        return labels
     }
 }

@@ -47,12 +47,14 @@ struct Norm: Sendable {
     ///   - axes: the axes of `x` when it is not `[pos, d_model]` (q/k norms: `[pos, head, d_head]`); the
     ///     last axis is the one normalized.
     /// - Returns: `x`'s shape, after the weight and bias.
-    func callAsFunction(_ x: Tensor, at site: HookName.NormSite, inputs: [HookName], label: String? = nil,
+    func callAsFunction(_ x: Tensor, at site: HookName.NormSite, inputs: [HookName], label: @autoclosure () -> String? = nil,
                         hookOut: Bool = true, axes: [Axis]? = nil, recorder rec: inout TraceRecorder) -> Tensor {
-        let at = label.map { " (\($0)" + ")" } ?? ""
+        // The steps' words and axes are made only when a step is recorded.
+        func at() -> String { label().map { " (\($0)" + ")" } ?? "" }
         let rms = kind == .rms
-        let valueAxes = axes ?? [rec.pos, TraceRecorder.dModel]
-        let scaleAxes = Array(valueAxes.dropLast()) + [TraceRecorder.one]
+        let pos = axes == nil ? rec.pos : nil
+        func valueAxes() -> [Axis] { axes ?? [pos!, TraceRecorder.dModel] }
+        func scaleAxes() -> [Axis] { Array(valueAxes().dropLast()) + [TraceRecorder.one] }
         // The q/k norms normalize every head's vector on its own.
         let perHead: String?
         switch site {
@@ -67,19 +69,19 @@ struct Norm: Sendable {
             (scale, centered) = x.layerNormParts(eps: eps)
         }
         scale = rec.hook(.normScale(site), scale,
-                         title: (rms ? "RMSNorm scale" : "Norm scale") + at,
+                         title: (rms ? "RMSNorm scale" : "Norm scale") + at(),
                          formula: rms ? "scale = √(mean(x²) + \(eps))" : "scale = √(var(x) + ε)",
                          explanation: perHead.map { "The root-mean-square size of each head's \($0) vector at each position; it is divided out before RoPE." }
                              ?? (rms ? "The root-mean-square size of each position's vector; it is divided out."
                              : "How spread out each position's vector is (its standard deviation): the number it is divided by."),
-                         axes: scaleAxes, inputs: inputs)
+                         axes: scaleAxes(), inputs: inputs)
         let normalized = rec.hook(.normNormalized(site), centered.dividedByRowScale(scale),
-                                  title: (rms ? "RMS-normalised" : "Normalized") + at,
+                                  title: (rms ? "RMS-normalised" : "Normalized") + at(),
                                   formula: rms ? "normalized = x / scale" : "(x − mean(x)) / scale",
                                   explanation: perHead.map { "Each head's \($0) vector rescaled to RMS 1, so its length no longer depends on the input's." }
                                       ?? (rms ? "Each position's vector rescaled to RMS 1 (no mean is subtracted, unlike LayerNorm)."
                                       : "Each vector centred on zero and divided by its spread, so every position has mean 0 and variance 1."),
-                                  axes: valueAxes, inputs: (rms ? inputs : []) + [.normScale(site)],
+                                  axes: valueAxes(), inputs: (rms ? inputs : []) + [.normScale(site)],
                                   recipe: { StepRecipe(shape: x.shape, inputs: [x, scale]) { t, _ in self.normalized(t[0], scale: t[1]) } })
         let out = normalized.affine(weight: weight, bias: bias)
         // The output is a recipe too, unless a patch changed the normalized vector it is computed from.
@@ -101,12 +103,12 @@ struct Norm: Sendable {
         case .qNorm: what = "the query norm"
         case .kNorm: what = "the key norm"
         }
-        return rec.hook(.normOut(site), out, title: (rms ? "RMSNorm output" : "Norm output") + at,
+        return rec.hook(.normOut(site), out, title: (rms ? "RMSNorm output" : "Norm output") + at(),
                         formula: rms ? "out = normalized ⊙ \(weightText)" : "normalized · w + b",
                         explanation: perHead.map { "Each dimension of every head's \($0) multiplied by its learned weight (one weight per d_head dimension, shared by the heads); RoPE rotates this." }
                             ?? (rms ? "Each dimension multiplied by its learned weight."
                             : "The learned per-dimension gain and bias of \(what), applied to the normalized vector."),
-                        axes: valueAxes, inputs: [.normNormalized(site)], recipe: outRecipe)
+                        axes: valueAxes(), inputs: [.normNormalized(site)], recipe: outRecipe)
     }
 
     /// `x`'s normalized vector for this (possibly patched) scale, as ``callAsFunction(_:at:inputs:label:hookOut:axes:recorder:)``

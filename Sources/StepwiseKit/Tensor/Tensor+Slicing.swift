@@ -112,6 +112,7 @@ extension Tensor {
     /// Concatenates tensors along axis 0.
     public static func concatenateRows(_ parts: [Tensor]) -> Tensor {
         precondition(!parts.isEmpty, "Tensor.concatenateRows: nothing to concatenate")
+        if parts.count == 1 { return parts[0] }
         let tail = Array(parts[0].shape.dropFirst())
         var data: [Float] = []
         var n = 0

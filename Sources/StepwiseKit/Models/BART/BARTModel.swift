@@ -149,7 +149,7 @@ public final class BARTModel: LanguageModel, @unchecked Sendable {
         try validate(source)
         try validate(ids, startingAt: start)
         let labels = ids.map { tokenizer.label(for: $0) }
-        let keyLabels = (cache?.tokenIDs.map { tokenizer.label(for: $0) } ?? []) + labels
+        let keyLabels = (cache?.labels { tokenizer.label(for: $0) } ?? []) + labels
         let sourceLabels = source.map { tokenizer.label(for: $0) }
         var rec = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
                                 patches: options.patches)

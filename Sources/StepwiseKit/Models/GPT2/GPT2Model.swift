@@ -79,7 +79,7 @@ public final class GPT2Model: LanguageModel, @unchecked Sendable {
         let start = cache?.length ?? 0
         try validate(ids, startingAt: start)
         let labels = ids.map { tokenizer.label(for: $0) }
-        let keyLabels = (cache?.tokenIDs.map { tokenizer.label(for: $0) } ?? []) + labels
+        let keyLabels = (cache?.labels { tokenizer.label(for: $0) } ?? []) + labels
         var rec = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
                                 patches: options.patches)
         rec.applyBudget(of: options, model: info)
@@ -98,9 +98,10 @@ public final class GPT2Model: LanguageModel, @unchecked Sendable {
         var x = embed + posEmbed
 
         // MARK: Blocks
-        for (l, block) in blocks.enumerated() {
+        // By index: the block is read in place (a copy of the struct would retain each of its weights).
+        for l in blocks.indices {
             try options.checkCancelled(layer: l)
-            x = block(x, start: start, cache: cache, options: options, recorder: &rec)
+            x = blocks[l](x, start: start, cache: cache, options: options, recorder: &rec)
         }
 
         // MARK: Unembedding

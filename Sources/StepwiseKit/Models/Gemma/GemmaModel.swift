@@ -138,7 +138,7 @@ public final class GemmaModel: LanguageModel {
         }
         let T = ids.count, D = config.hiddenSize
         let labels = ids.map { tokenizer.label(for: $0) }
-        let keyLabels = (cache?.tokenIDs.map { tokenizer.label(for: $0) } ?? []) + labels
+        let keyLabels = (cache?.labels { tokenizer.label(for: $0) } ?? []) + labels
         var r = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
                               patches: options.patches)
         r.applyBudget(of: options, model: info)
@@ -149,9 +149,10 @@ public final class GemmaModel: LanguageModel {
                        explanation: "Each token's row of the embedding matrix, scaled up by √d_model as Gemma does; no position vector (RoPE rotates q and k).",
                        axes: [pos, TraceRecorder.dModel])
         let causal = options.causal ?? true
-        for (l, block) in blocks.enumerated() {
+        // By index: the block is read in place (a copy of the struct would retain each of its weights).
+        for l in blocks.indices {
             try options.checkCancelled(layer: l)
-            x = block(x, start: start, cache: cache, causal: causal, recorder: &r)
+            x = blocks[l](x, start: start, cache: cache, causal: causal, recorder: &r)
         }
         if let cache {
             cache.length = start + T

@@ -212,7 +212,7 @@ public final class LlamaModel: LanguageModel {
         }
         let T = ids.count
         let labels = ids.map { tokenizer.label(for: $0) }
-        let keyLabels = (cache?.tokenIDs.map { tokenizer.label(for: $0) } ?? []) + labels
+        let keyLabels = (cache?.labels { tokenizer.label(for: $0) } ?? []) + labels
         var r = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
                               patches: options.patches)
         r.applyBudget(of: options, model: info)
@@ -237,9 +237,10 @@ public final class LlamaModel: LanguageModel {
             if cos != c || sin != s { ropeTables = (cos, sin) }
         }
         let causal = options.causal ?? true
-        for (l, block) in blocks.enumerated() {
+        // By index: the block is read in place (a copy of the struct would retain each of its weights).
+        for l in blocks.indices {
             try options.checkCancelled(layer: l)
-            x = block(x, start: start, cache: cache, rope: rope, ropeTables: ropeTables, causal: causal, recorder: &r)
+            x = blocks[l](x, start: start, cache: cache, rope: rope, ropeTables: ropeTables, causal: causal, recorder: &r)
         }
         if let cache {
             cache.length = start + T

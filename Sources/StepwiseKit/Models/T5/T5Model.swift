@@ -184,7 +184,7 @@ public final class T5Model: LanguageModel {
         }
         let label = { [tokenizer] (id: Int) in tokenizer.label(for: id) }
         let sourceLabels = source.map(label), labels = ids.map(label)
-        let keyLabels = (cache?.tokenIDs.map(label) ?? []) + labels
+        let keyLabels = (cache?.labels(label) ?? []) + labels
         var r = TraceRecorder(tokenIDs: ids, queryLabels: labels, keyLabels: keyLabels, enabled: options.record,
                               patches: options.patches)
         r.applyBudget(of: options, model: info)
