@@ -54,7 +54,7 @@ public enum AttentionMath {
     /// One query's attention over at least this many floats of keys (or of values) is split over the
     /// cores. The cache is cold when a layer's attention runs (the weights streamed through since), so
     /// that work waits on memory, and two cores reading it get more of it at once than one.
-    static let splitFloats = 16_384
+    static let splitFloats = 8_192
 
     /// How many parts to split `count` units of work into (1 below ``splitFloats`` or on one core).
     static func parts(_ count: Int, floats: Int) -> Int {
@@ -88,7 +88,7 @@ public enum AttentionMath {
     }
 
     /// Keys per run of ``directWeightedSum(pattern:v:tq:tk:heads:kvHeads:dHead:isa:parallel:)``.
-    static let valueSpan = 64
+    static let valueSpan = 32
 
     /// `z[i, h] = Σⱼ pattern[h, i, j] · v[j, h / group]` from the interleaved layouts
     /// (``stepwise_attention_values``, one query at a time), keys weighted 0 skipped.

@@ -339,6 +339,17 @@ public struct StoredMatrix: @unchecked Sendable {
         }
     }
 
+    /// Boundaries `0 = b₀ < b₁ < … = rows` of chunks taken in order by `threads` threads: each takes
+    /// 1/(2·threads) of the rows still left, at least `minimum`. The first chunks are large, so there are
+    /// few of them; the last are small, so the thread that finishes first waits little for the others.
+    static func guidedSplit(_ rows: Int, threads: Int, minimum: Int) -> [Int] {
+        var bounds = [0]
+        while let last = bounds.last, last < rows {
+            bounds.append(Swift.min(rows, last + Swift.max(minimum, (rows - last) / (2 * threads))))
+        }
+        return bounds.count > 1 ? bounds : [0, 0]
+    }
+
     /// Rows split over the cores; every output value is one row of W against one row of x.
     private func vectorProduct(x: UnsafePointer<Float>, m: Int, out: UnsafeMutablePointer<Float>, isa: KernelISA) {
         // Σx over each 32 values of each input row, for the offset terms (`m·Σx`): one multiply per
@@ -348,16 +359,15 @@ public struct StoredMatrix: @unchecked Sendable {
             blockSums = [Float](repeating: 0, count: m * columns / 32)
             blockSums.withUnsafeMutableBufferPointer { stepwise_block_sums(x, m * columns / 32, $0.baseAddress!) }
         }
-        // A few chunks per core, so a core that starts late still finds work; a token of generation
-        // makes ~120 of these calls (see Parallel).
-        let chunks = Swift.max(1, Swift.min(8, rows / 32))
-        let perChunk = (rows + chunks - 1) / chunks
+        // Chunks that shrink as the rows run out (see ``guidedSplit(_:threads:minimum:)``); a token of
+        // generation makes ~120 of these calls (see Parallel).
+        let bounds = Self.guidedSplit(rows, threads: Parallel.threads, minimum: 16)
+        let chunks = bounds.count - 1
         blockSums.withUnsafeBufferPointer { sp in
             let ux = UnsafeSendable(x), us = UnsafeSendable(sp.baseAddress), uo = UnsafeSendable(out)
             let (segments, rows, columns, isaCode) = (UnsafeSendable(segments), rows, columns, isa.code)
             let body: @Sendable (Int) -> Void = { chunk in
-                let r1 = Swift.min(rows, (chunk + 1) * perChunk)
-                let r0 = Swift.min(r1, chunk * perChunk)
+                let (r0, r1) = (bounds[chunk], bounds[chunk + 1])
                 // The chunk's rows of each part it overlaps, in that part's format (row r of a part at
                 // its own offset, its outputs from column `rows.lowerBound` of `out`).
                 for s in segments.value where s.rows.lowerBound < r1 && r0 < s.rows.upperBound {

@@ -233,6 +233,20 @@ struct StoredMatrixTests {
         }
     }
 
+    @Test("a matrix-vector product's rows split into chunks that shrink as they run out, covering every row once")
+    func guidedSplit() {
+        #expect(StoredMatrix.guidedSplit(576, threads: 2, minimum: 16) == [0, 144, 252, 333, 393, 438, 472, 498, 517, 533, 549, 565, 576])
+        for (rows, threads) in [(1, 2), (15, 2), (17, 1), (960, 2), (3072, 4), (262_144, 2)] {
+            let b = StoredMatrix.guidedSplit(rows, threads: threads, minimum: 16)
+            #expect(b.first == 0 && b.last == rows)
+            let sizes = zip(b.dropFirst(), b).map { $0 - $1 }
+            #expect(sizes.allSatisfy { $0 > 0 })
+            #expect(sizes.dropLast().allSatisfy { $0 >= 16 }, "\(rows) rows: \(sizes)")
+            #expect(zip(sizes.dropFirst(), sizes).allSatisfy { $0 <= $1 }, "\(rows) rows: \(sizes)")
+        }
+        #expect(StoredMatrix.guidedSplit(0, threads: 2, minimum: 16) == [0, 0])
+    }
+
     @Test("the column multiple of each format is its GGUF block")
     func blockValues() {
         for f in StoredMatrix.Format.allCases {
