@@ -36,9 +36,9 @@ extension TraceRecorder {
                                   causal: Bool, maskExplanation: @autoclosure () -> String,
                                   outputSlices: OutputSlices, bO: Tensor?, project: (Tensor) -> Tensor,
                                   attnOutExplanation: @autoclosure () -> String, qInput: HookName? = nil, kInput: HookName? = nil,
-                                  window: Int? = nil, softcap: Float? = nil, scaleText: String? = nil,
+                                  window: Int? = nil, softcap: Float? = nil, scaleText: @autoclosure () -> String? = nil,
                                   outputHook: Bool = true, scoreBias: Tensor? = nil, scoreBiasInput: HookName? = nil,
-                                  scoreExplanation: String? = nil) -> Tensor {
+                                  scoreExplanation: @autoclosure () -> String? = nil) -> Tensor {
         let (t, heads, dHead) = (q.shape[0], q.shape[1], q.shape[2])
         let tk = k.shape[0]
         let dModel = outputSlices.dModel
@@ -47,8 +47,8 @@ extension TraceRecorder {
         let pos = self.pos, queryPos = self.queryPos, keyPos = self.keyPos
         func scoresAxes() -> [Axis] { [head, queryPos, keyPos] }
         func scoresText() -> (formula: String, explanation: String) {
-            var formula = scaleText ?? "scores = q · kᵀ / √d_head  (√\(dHead) = \(String(format: "%.3f", Float(dHead).squareRoot())))"
-            var explanation = scoreExplanation ?? "How well each query matches each key: a dot product, scaled down by √d_head so the softmax is not too sharp."
+            var formula = scaleText() ?? "scores = q · kᵀ / √d_head  (√\(dHead) = \(String(format: "%.3f", Float(dHead).squareRoot())))"
+            var explanation = scoreExplanation() ?? "How well each query matches each key: a dot product, scaled down by √d_head so the softmax is not too sharp."
             if let softcap {
                 formula += ", then \(Self.number(softcap)) · tanh(scores / \(Self.number(softcap)))"
                 explanation += " Soft-capping then squashes every score into (−\(Self.number(softcap)), \(Self.number(softcap)))."

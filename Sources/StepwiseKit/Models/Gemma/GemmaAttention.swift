@@ -92,23 +92,23 @@ struct GemmaAttention: Sendable {
         }
         let S = keys.count / (KV * d)
         precondition(S == start + T, "GemmaAttention: cache holds \(S - T) positions, expected \(start)")
-        let scalar = AttentionMath.formatted(queryScalar)
-        let maskText: String
-        if let window {
-            maskText = causal ? "A local layer: each token sees itself and at most the \(window - 1) tokens before it (a sliding window of \(window) keys)."
+        // The words are made only if the steps are recorded.
+        func maskText() -> String {
+            if let window {
+                return causal ? "A local layer: each token sees itself and at most the \(window - 1) tokens before it (a sliding window of \(window) keys)."
                               : "The causal mask is switched off; a local layer still sees only keys within \(window - 1) positions."
-        } else {
-            maskText = causal ? "A global layer: each token sees itself and every earlier token."
-                              : "The causal mask is switched off: every token sees every other."
+            }
+            return causal ? "A global layer: each token sees itself and every earlier token."
+                          : "The causal mask is switched off: every token sees every other."
         }
         return r.recordAttention(
             layer: L, q: Tensor(shape: [T, H, d], data: qd), k: Tensor(shape: [S, KV, d], data: keys),
             v: Tensor(shape: [S, KV, d], data: values), scale: 1 / queryScalar.squareRoot(), start: start, causal: causal,
-            maskExplanation: maskText, outputSlices: outputPerHead, bO: nil,
+            maskExplanation: maskText(), outputSlices: outputPerHead, bO: nil,
             project: { output($0) },
             attnOutExplanation: "",
             qInput: .rotQ(layer: L), kInput: .rotK(layer: L), window: window, softcap: softcap,
-            scaleText: "scores = q · kᵀ / √query_pre_attn_scalar  (√\(scalar) = \(String(format: "%.3f", queryScalar.squareRoot())))",
+            scaleText: "scores = q · kᵀ / √query_pre_attn_scalar  (√\(AttentionMath.formatted(queryScalar)) = \(String(format: "%.3f", queryScalar.squareRoot())))",
             outputHook: false)
     }
 }
