@@ -198,7 +198,14 @@ public final class KVCache: @unchecked Sendable {
     public var length: Int = 0
     /// The ids of the cached positions, for labelling the key axis.
     public var tokenIDs: [Int] = [] {
-        didSet { if !tokenIDs.starts(with: oldValue) { labels = [] } }
+        didSet {
+            if tokenIDs.starts(with: oldValue) { return }  // grown: the labels made so far still hold
+            if oldValue.starts(with: tokenIDs) {  // truncated
+                labels.removeLast(Swift.max(0, labels.count - tokenIDs.count))
+            } else {
+                labels = []
+            }
+        }
     }
     /// Labels of the first `labels.count` ids, made by ``labels(_:)``.
     private var labels: [String] = []
@@ -214,7 +221,8 @@ public final class KVCache: @unchecked Sendable {
     }
 
     /// The cached positions' labels through `label`, each id labelled once: a generated token's pass
-    /// labels only the ids added since the last one (so long as ``tokenIDs`` only grew).
+    /// labels only the ids added since the last one (labels are kept while ``tokenIDs`` grows or is cut
+    /// short, and made again when it changes otherwise).
     public func labels(_ label: (Int) -> String) -> [String] {
         if labels.count > tokenIDs.count { labels = [] }
         labels += tokenIDs[labels.count...].map(label)
