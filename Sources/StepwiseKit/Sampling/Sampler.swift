@@ -111,7 +111,7 @@ public enum Sampler {
                 return
             }
             // Rank order: highest logit first, equal logits by lower id. Dividing by T > 0 keeps it.
-            let order = l.indices.sorted { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }
+            let order = Sampler.rankOrder(raw)
             let k = settings.topK == 0 ? l.count : min(settings.topK, l.count)
             ranked = Array(order.prefix(k))
             probabilities = Sampler.softmax(l, over: ranked, temperature: settings.temperature)
@@ -145,6 +145,36 @@ public enum Sampler {
             for x in logits { sum += exp(Sampler.shifted(x, max: m, temperature: 1)) }
             return exp(Sampler.shifted(logits[id], max: m, temperature: 1)) / sum
         }
+    }
+
+    /// The ids of `logits` highest first, equal logits (NaN counted as −∞, −0 as +0) by lower id: the
+    /// order of sorting by that comparison, found by a radix sort of one 64-bit key per id (a 262,144-entry
+    /// vocabulary sorted with a comparison took a third of each generated token).
+    static func rankOrder(_ logits: [Float]) -> [Int] {
+        precondition(logits.count < 1 << 32, "Sampler.rankOrder: too many logits")
+        // High half: the logit's bits made to sort ascending as the logit descends; low half: the id.
+        var keys = logits.enumerated().map { i, x -> UInt64 in
+            let v: Float = x.isNaN ? -.infinity : (x == 0 ? 0 : x)
+            let b = v.bitPattern
+            let ascending = b & 0x8000_0000 != 0 ? ~b : b | 0x8000_0000
+            return UInt64(~ascending) << 32 | UInt64(i)
+        }
+        var spare = [UInt64](repeating: 0, count: keys.count)
+        var counts = [Int](repeating: 0, count: 257)
+        // Least significant byte first; a byte every key shares moves nothing and is skipped.
+        for shift in stride(from: 0, to: 64, by: 8) {
+            for i in counts.indices { counts[i] = 0 }
+            for k in keys { counts[Int((k >> UInt64(shift)) & 0xFF) + 1] += 1 }
+            if counts.contains(keys.count) { continue }
+            for i in 1..<counts.count { counts[i] += counts[i - 1] }
+            for k in keys {
+                let d = Int((k >> UInt64(shift)) & 0xFF)
+                spare[counts[d]] = k
+                counts[d] += 1
+            }
+            swap(&keys, &spare)
+        }
+        return keys.map { Int($0 & 0xFFFF_FFFF) }
     }
 
     /// `(x - max) / T`, defined for every case: `+inf` logits share all the mass, and when every logit

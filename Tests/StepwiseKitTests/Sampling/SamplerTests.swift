@@ -213,4 +213,22 @@ struct SamplerTests {
         let cut = Sampler.compare(logits: [0, 2, 1], a: .greedy, b: top2, top: 10, labels: label)
         #expect(cut.map(\.id) == [1, 2] && cut[0].probabilityA == 1 && cut[1].probabilityA == 0)
     }
+
+    @Test("the rank order is the comparison sort's: highest logit first, ties (NaN as −∞, −0 as +0) by lower id")
+    func rankOrderMatchesTheComparison() {
+        var rng = SplitMix64(seed: 11)
+        let special: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, 1, -1, .leastNonzeroMagnitude, -.greatestFiniteMagnitude]
+        for n in [1, 2, 7, 300, 70_000] {
+            let logits: [Float] = (0..<n).map { _ in
+                switch rng.next() % 4 {
+                case 0: special[Int(rng.next() % UInt64(special.count))]
+                case 1: Float(Int(rng.next() % 5)) - 2  // many ties
+                default: (rng.nextFloat() - 0.5) * 40
+                }
+            }
+            let l = logits.map { $0.isNaN ? -Double.infinity : Double($0) }
+            let want = l.indices.sorted { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }
+            #expect(Sampler.rankOrder(logits) == want, "\(n) logits")
+        }
+    }
 }
