@@ -224,7 +224,6 @@ public final class KVCache: @unchecked Sendable {
     /// labels only the ids added since the last one (labels are kept while ``tokenIDs`` grows or is cut
     /// short, and made again when it changes otherwise).
     public func labels(_ label: (Int) -> String) -> [String] {
-        if labels.count > tokenIDs.count { labels = [] }
         labels += tokenIDs[labels.count...].map(label)
         return labels
     }

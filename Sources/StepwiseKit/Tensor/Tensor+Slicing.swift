@@ -38,18 +38,23 @@ extension Tensor {
         precondition(selections.count <= rank, "Tensor.sliced: \(selections.count) selections for rank \(rank)")
         var ranges: [[Int]] = []
         var keep: [Bool] = []
+        // Whether every axis keeps all its entries in order (an index only on an axis of one).
+        var whole = true
         for d in 0..<rank {
             let sel = d < selections.count ? selections[d] : .all
             switch sel {
             case .all: ranges.append(Array(0..<shape[d])); keep.append(true)
-            case .index(let i): ranges.append([i]); keep.append(false)
-            case .range(let lo, let hi, let step): ranges.append(Array(stride(from: lo, to: hi, by: step))); keep.append(true)
-            case .indices(let list): ranges.append(list); keep.append(true)
+            case .index(let i): ranges.append([i]); keep.append(false); whole = whole && i == 0 && shape[d] == 1
+            case .range(let lo, let hi, let step):
+                ranges.append(Array(stride(from: lo, to: hi, by: step))); keep.append(true)
+                whole = whole && lo == 0 && step == 1 && ranges[d].count == shape[d]
+            case .indices(let list): ranges.append(list); keep.append(true); whole = false
             }
         }
         let outShape = zip(ranges, keep).filter { $0.1 }.map { $0.0.count }
         let total = ranges.reduce(1) { $0 * $1.count }
-        guard total > 0, rank > 0 else { return Tensor(shape: outShape, data: total > 0 ? data : []) }
+        // All of it (a one-row logits step's row): the same values, shared, not copied.
+        guard total > 0, rank > 0, !whole else { return Tensor(shape: outShape, data: total > 0 ? data : []) }
         // The last axis is copied a run at a time when its selection is consecutive indices.
         let last = ranges[rank - 1]
         let run = zip(last, last.dropFirst()).allSatisfy { $1 == $0 + 1 } ? last.count : 1

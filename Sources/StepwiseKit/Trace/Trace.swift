@@ -49,8 +49,6 @@ public struct Trace: Sendable {
     /// row computed when the other rows are a recipe.
     public func logitsRow(_ index: Int? = nil) -> Tensor? {
         guard let step = self["logits"], step.shape.count == 2, step.shape[0] > 0 else { return nil }
-        // One row (a generated token's pass): that row, without a copy of the vocabulary's scores.
-        if step.shape[0] == 1, index ?? 0 == 0, case .dense(let t) = step.value { return t.reshaped([t.shape[1]]) }
         return step.sliced([.index(index ?? step.shape[0] - 1), .all])
     }
 
